@@ -1,0 +1,76 @@
+// Lint enforces the import directions of docs/ARCHITECTURE.md: imports point down the layer table.
+// `allowTypeImports` lets a layer name the types of a lower-level peer without depending on its code.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const LAYERS = ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'kv', 'service', 'node', 'cli', 'client'];
+
+/** layer -> { code: layers it may import, types: layers it may import types from } */
+const ALLOWED = {
+  common: { code: [], types: [] },
+  raft: { code: ['common'], types: [] },
+  gossip: { code: ['common'], types: [] },
+  storage: { code: ['common'], types: ['raft'] },
+  transport: { code: ['common'], types: ['raft', 'gossip'] },
+  resolver: { code: ['common'], types: ['gossip'] },
+  kv: { code: ['common', 'storage'], types: ['raft'] },
+  service: { code: ['common', 'resolver', 'gen'], types: ['raft', 'kv', 'storage', 'node'] },
+  node: { code: ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'kv', 'service', 'gen'], types: [] },
+  cli: { code: ['common', 'node', 'client', 'gen'], types: [] },
+  client: { code: ['common', 'gen'], types: [] },
+};
+
+function restrictionsFor(layer) {
+  const { code, types } = ALLOWED[layer];
+  const forbidden = [...LAYERS, 'gen'].filter((l) => l !== layer && !code.includes(l));
+  return forbidden.map((l) => ({
+    group: [`../${l}/*`, `../../${l}/*`, `../${l}`, `../../${l}`],
+    message: `src/${layer} may not import src/${l} (see the layer table in docs/ARCHITECTURE.md)`,
+    allowTypeImports: types.includes(l),
+  }));
+}
+
+const PURE_CORE_RULES = {
+  'no-restricted-globals': ['error',
+    { name: 'Date', message: 'pure core: time arrives as ticks' },
+    { name: 'setTimeout', message: 'pure core: no timers' },
+    { name: 'setInterval', message: 'pure core: no timers' },
+    { name: 'setImmediate', message: 'pure core: no timers' },
+    { name: 'performance', message: 'pure core: time arrives as ticks' },
+    { name: 'process', message: 'pure core: no process access' },
+    { name: 'console', message: 'pure core: no logging' },
+  ],
+  'no-restricted-properties': ['error',
+    { object: 'Math', property: 'random', message: 'pure core: use the injected Random' },
+    { object: 'process', property: 'exit', message: 'only src/cli calls process.exit' },
+  ],
+  'no-restricted-syntax': ['error',
+    { selector: 'AwaitExpression', message: 'pure core: synchronous only' },
+    { selector: 'FunctionDeclaration[async=true], ArrowFunctionExpression[async=true], FunctionExpression[async=true]', message: 'pure core: synchronous only' },
+    { selector: "ImportDeclaration[source.value=/^node:/]", message: 'pure core: no node:* imports' },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'src/gen/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  ...LAYERS.map((layer) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: restrictionsFor(layer) }] },
+  })),
+  { files: ['src/cli/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts'], rules: {} },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'only src/cli calls process.exit' }] },
+  },
+  { files: ['src/raft/**/*.ts', 'src/gossip/**/*.ts'], rules: PURE_CORE_RULES },
+);

@@ -1,0 +1,5 @@
+export * from './assert.js';
+export * from './errors.js';
+export * from './random.js';
+export * from './clock.js';
+export * from './limits.js';
