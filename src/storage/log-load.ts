@@ -3,7 +3,7 @@
  * mismatch, an undecodable record, a gap or a term going backwards, a commit index past the end of
  * the log — stops the load with a CorruptionError naming the directory and the index or record.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClassicLevel } from 'classic-level';
 import { AbortedError, CorruptionError } from '../common/errors.js';
@@ -126,6 +126,10 @@ export function throwIfAborted(signal: AbortSignal | undefined, dir: string): vo
  * a damaged record is dropped silently — with everything after it in the same 32 KiB block — and
  * only noted in the info log `<dir>/LOG` as "<file>: dropping N bytes; Corruption: ...". A dropped
  * tail leaves no gap to detect, so after open we read that note and stop on it.
+ *
+ * LevelDB has already rewritten the store without those records by then, and rotates LOG on the
+ * next open, so the finding is made sticky in QUARANTINE_FILE: every later open refuses until an
+ * operator who accepts the loss deletes that file.
  */
 export async function checkRecoveryLog(dir: string): Promise<void> {
   let text: string;
@@ -135,7 +139,22 @@ export async function checkRecoveryLog(dir: string): Promise<void> {
     return; // no info log: nothing was recovered
   }
   const line = text.split('\n').find((l) => /dropping \d+ bytes; Corruption/.test(l));
-  if (line !== undefined) {
-    throw corrupt(dir, `LevelDB dropped damaged write-ahead log records on recovery (${line.trim()})`);
+  if (line === undefined) return;
+  const detail = `LevelDB dropped damaged write-ahead log records on recovery (${line.trim()})`;
+  await writeFile(join(dir, QUARANTINE_FILE), `${detail}\n`, { flush: true });
+  throw corrupt(dir, detail);
+}
+
+/** Present when an earlier open found corruption that LevelDB has since papered over. */
+export const QUARANTINE_FILE = 'RAFTKV-CORRUPTION';
+
+/** Refuse a store quarantined by an earlier open (see checkRecoveryLog). */
+export async function checkQuarantine(dir: string): Promise<void> {
+  let detail: string;
+  try {
+    detail = (await readFile(join(dir, QUARANTINE_FILE), 'utf8')).trim();
+  } catch {
+    return;
   }
+  throw corrupt(dir, `quarantined by an earlier open (delete ${QUARANTINE_FILE} to accept the loss): ${detail}`);
 }

@@ -26,7 +26,7 @@ import {
   KEY_HARD_STATE,
   KEY_SNAPSHOT_META,
 } from './log-codec.js';
-import { checkRecoveryLog, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogDb } from './log-load.js';
+import { checkQuarantine, checkRecoveryLog, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogDb } from './log-load.js';
 import { LogTail } from './log-tail.js';
 
 /** Writes waiting behind the one in progress; beyond this a write is rejected (OverloadedError). */
@@ -79,6 +79,7 @@ export class DiskStorage implements Storage {
   static async open(dir: string, opts: { signal?: AbortSignal } = {}): Promise<DiskStorage> {
     throwIfAborted(opts.signal, dir);
     await mkdir(dir, { recursive: true });
+    await checkQuarantine(dir);
     const db: LogDb = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     try {
       await db.open();
