@@ -1,0 +1,17 @@
+import type { Random } from '../../common/random.js';
+import type { NodeId } from '../../raft/types.js';
+import type { TransportLimits } from './limits.js';
+import type { TransportCounters } from './stats.js';
+
+/** What the pieces of the TCP transport share; owned by TcpTransport. */
+export interface TransportContext {
+  readonly localId: NodeId;
+  readonly clusterId: string;
+  readonly limits: TransportLimits;
+  readonly counters: TransportCounters;
+  readonly random: Random;
+  /** The peer's "host:port" from setPeer, else from the resolver. */
+  addressOf(peerId: NodeId): string | undefined;
+  /** Counts and (outside the current call stack) tells the driver via onUnreachable. */
+  reportUnreachable(peerId: NodeId): void;
+}
