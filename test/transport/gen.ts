@@ -1,4 +1,4 @@
-import { SeededRandom } from '../../src/common/random.js';
+import type { SeededRandom } from '../../src/common/random.js';
 import { makeMessage, MessageType, type Entry, type Message } from '../../src/raft/types.js';
 
 const NETWORK_TYPES = [
