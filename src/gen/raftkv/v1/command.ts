@@ -34,7 +34,12 @@ export interface CommandResult {
   result?: { $case: "put"; put: PutResponse } | { $case: "delete"; delete: DeleteResponse } | {
     $case: "txn";
     txn: TxnResponse;
-  } | undefined;
+  } | //
+  /**
+   * The command was rejected when applied (it failed validation there, or its request id was
+   * superseded); every node rejects it the same way and nothing changed.
+   */
+  { $case: "invalid"; invalid: string } | undefined;
 }
 
 function createBaseCommand(): Command {
@@ -197,6 +202,9 @@ export const CommandResult: MessageFns<CommandResult> = {
       case "txn":
         TxnResponse.encode(message.result.txn, writer.uint32(26).fork()).join();
         break;
+      case "invalid":
+        writer.uint32(34).string(message.result.invalid);
+        break;
     }
     return writer;
   },
@@ -238,6 +246,14 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.result = { $case: "txn", txn: TxnResponse.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.result = { $case: "invalid", invalid: reader.string() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -258,6 +274,8 @@ export const CommandResult: MessageFns<CommandResult> = {
         ? { $case: "delete", delete: DeleteResponse.fromJSON(object.delete) }
         : isSet(object.txn)
         ? { $case: "txn", txn: TxnResponse.fromJSON(object.txn) }
+        : isSet(object.invalid)
+        ? { $case: "invalid", invalid: globalThis.String(object.invalid) }
         : undefined,
     };
   },
@@ -270,6 +288,8 @@ export const CommandResult: MessageFns<CommandResult> = {
       obj.delete = DeleteResponse.toJSON(message.result.delete);
     } else if (message.result?.$case === "txn") {
       obj.txn = TxnResponse.toJSON(message.result.txn);
+    } else if (message.result?.$case === "invalid") {
+      obj.invalid = message.result.invalid;
     }
     return obj;
   },
@@ -295,6 +315,12 @@ export const CommandResult: MessageFns<CommandResult> = {
       case "txn": {
         if (object.result?.txn !== undefined && object.result?.txn !== null) {
           message.result = { $case: "txn", txn: TxnResponse.fromPartial(object.result.txn) };
+        }
+        break;
+      }
+      case "invalid": {
+        if (object.result?.invalid !== undefined && object.result?.invalid !== null) {
+          message.result = { $case: "invalid", invalid: object.result.invalid };
         }
         break;
       }

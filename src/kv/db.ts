@@ -1,0 +1,36 @@
+import { ClassicLevel } from 'classic-level';
+import { decodeKeyValue, encodeKeyValue } from './codec.js';
+import type { KeyValue } from './types.js';
+
+/** The kv database: buffer keys and values (layout in src/kv/keys.ts). */
+export type Db = ClassicLevel<Buffer, Buffer>;
+export type DbSnapshot = ReturnType<Db['snapshot']>;
+export type DbOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+export async function openDb(location: string): Promise<Db> {
+  const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  return db;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** The stored form of a user key's record: its KeyValue without the key (the db key holds it). */
+export function encodeStored(kv: KeyValue): Buffer {
+  const bytes = encodeKeyValue({ ...kv, key: EMPTY });
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function decodeStored(key: Uint8Array, stored: Uint8Array): KeyValue {
+  return { ...decodeKeyValue(stored), key };
+}
+
+export function u64(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+export function readU64(b: Buffer | undefined): number {
+  return b === undefined || b.length !== 8 ? 0 : Number(b.readBigUInt64BE());
+}

@@ -1,0 +1,211 @@
+import type { Db, DbOp } from './db.js';
+import { decodeStored, encodeStored } from './db.js';
+import { compareBytes, dataKey, prefixRange } from './keys.js';
+import type { KeyRange } from './keys.js';
+import type { KvLimits } from './limits.js';
+import { overlayKey, scan } from './scan.js';
+import type { Overlay } from './scan.js';
+import type {
+  CommandOp,
+  CommandResult,
+  Compare,
+  DeleteOp,
+  DeleteResult,
+  KeyValue,
+  OpResult,
+  PutOp,
+  PutResult,
+  RangeOp,
+  RangeResult,
+  RequestOp,
+  TxnOp,
+  WatchEvent,
+} from './types.js';
+import { CompareResult, EventType } from './types.js';
+
+/** What applying one command produced: the result, the data writes, the events, the new revision. */
+export interface Execution {
+  readonly result: CommandResult;
+  readonly writes: readonly DbOp[];
+  readonly events: readonly WatchEvent[];
+  readonly revision: number;
+  readonly keysDelta: number;
+}
+
+type Unrevised<R extends OpResult> = Omit<R, 'revision'>;
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/**
+ * Executes one validated command against the db as of `revision`. Writes collect in an overlay that
+ * later operations of the same transaction read through; nothing touches the db until the caller
+ * writes `writes` in its batch. Every write of a command gets revision + 1 (one revision per command,
+ * and none when nothing changed), so the outcome depends only on the db and the command.
+ */
+export async function execute(db: Db, revision: number, op: CommandOp, limits: KvLimits): Promise<Execution> {
+  const ex = new Executor(db, revision, limits);
+  let partial: Unrevised<PutResult> | Unrevised<DeleteResult> | Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'>;
+  if (op.kind === 'put') partial = await ex.put(op.put);
+  else if (op.kind === 'delete') partial = await ex.delete(op.delete);
+  else partial = await ex.txn(op.txn);
+  const after = ex.changed ? revision + 1 : revision;
+  const result = withRevision(partial, after);
+  return { result, writes: ex.writes(), events: ex.events, revision: after, keysDelta: ex.keysDelta };
+}
+
+function withRevision(partial: Omit<CommandResult, 'revision'>, revision: number): CommandResult {
+  if (partial.kind === 'txn') {
+    const txn = partial as Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'>;
+    return { ...txn, revision, responses: txn.responses.map((r) => ({ ...r, revision })) };
+  }
+  return { ...partial, revision } as CommandResult;
+}
+
+class Executor {
+  readonly overlay: Overlay = new Map();
+  readonly events: WatchEvent[] = [];
+  keysDelta = 0;
+  changed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly revision: number,
+    private readonly limits: KvLimits,
+  ) {}
+
+  private get writeRevision(): number {
+    return this.revision + 1;
+  }
+
+  async get(key: Uint8Array): Promise<KeyValue | null> {
+    const o = this.overlay.get(overlayKey(key));
+    if (o !== undefined) return o.kv;
+    const stored = await this.db.get(dataKey(key));
+    return stored === undefined ? null : decodeStored(key, stored);
+  }
+
+  async put(op: PutOp): Promise<Unrevised<PutResult>> {
+    const prev = await this.get(op.key);
+    const rev = this.writeRevision;
+    const kv: KeyValue = {
+      key: op.key,
+      value: op.value,
+      createRevision: prev === null ? rev : prev.createRevision,
+      modRevision: rev,
+      version: prev === null ? 1 : prev.version + 1,
+    };
+    this.overlay.set(overlayKey(op.key), { key: op.key, kv });
+    if (prev === null) this.keysDelta++;
+    this.events.push({ type: EventType.Put, kv, prevModRevision: prev?.modRevision ?? 0, prevKv: prev });
+    this.changed = true;
+    return { kind: 'put', prevKv: op.prevKv ? prev : null };
+  }
+
+  async delete(op: DeleteOp): Promise<Unrevised<DeleteResult>> {
+    const victims = await this.deleteTargets(op);
+    const rev = this.writeRevision;
+    for (const prev of victims) {
+      this.overlay.set(overlayKey(prev.key), { key: prev.key, kv: null });
+      this.keysDelta--;
+      const tombstone: KeyValue = { key: prev.key, value: EMPTY, createRevision: 0, modRevision: rev, version: 0 };
+      this.events.push({ type: EventType.Delete, kv: tombstone, prevModRevision: prev.modRevision, prevKv: prev });
+    }
+    if (victims.length > 0) this.changed = true;
+    return { kind: 'delete', deleted: victims.length, prevKvs: op.prevKv ? victims : [] };
+  }
+
+  private async deleteTargets(op: DeleteOp): Promise<KeyValue[]> {
+    if (op.prefix.length === 0 && op.rangeEnd.length === 0) {
+      const prev = await this.get(op.key);
+      return prev === null ? [] : [prev];
+    }
+    const range: KeyRange = op.prefix.length > 0 ? prefixRange(op.prefix) : { start: op.key, end: op.rangeEnd };
+    const out: KeyValue[] = [];
+    for await (const kv of scan(this.db, this.overlay, { range, after: null })) out.push(kv);
+    return out;
+  }
+
+  async range(op: RangeOp): Promise<Unrevised<RangeResult>> {
+    return readRange(this.db, this.overlay, op, this.limits);
+  }
+
+  async compare(c: Compare): Promise<boolean> {
+    const kv = await this.get(c.key);
+    const t = c.target;
+    if (t === null) return false;
+    let cmp: number;
+    if (t.kind === 'value') {
+      if (kv === null) return false; // a missing key has no value to compare
+      cmp = compareBytes(kv.value, t.value);
+    } else if (t.kind === 'version') cmp = (kv?.version ?? 0) - t.version;
+    else if (t.kind === 'createRevision') cmp = (kv?.createRevision ?? 0) - t.createRevision;
+    else cmp = (kv?.modRevision ?? 0) - t.modRevision;
+    switch (c.result) {
+      case CompareResult.Equal:
+        return cmp === 0;
+      case CompareResult.NotEqual:
+        return cmp !== 0;
+      case CompareResult.Less:
+        return cmp < 0;
+      case CompareResult.Greater:
+        return cmp > 0;
+    }
+  }
+
+  /** All compares see the state before the txn; then one branch runs in order. */
+  async txn(txn: TxnOp): Promise<Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'>> {
+    let succeeded = true;
+    for (const c of txn.compare) {
+      if (!(await this.compare(c))) {
+        succeeded = false;
+        break;
+      }
+    }
+    const responses: OpResult[] = [];
+    for (const op of succeeded ? txn.success : txn.failure) responses.push((await this.requestOp(op)) as OpResult);
+    return { kind: 'txn', succeeded, responses };
+  }
+
+  private async requestOp(op: RequestOp): Promise<Unrevised<OpResult>> {
+    if (op.kind === 'put') return this.put(op.put);
+    if (op.kind === 'delete') return this.delete(op.delete);
+    return this.range(op.range);
+  }
+
+  writes(): DbOp[] {
+    const out: DbOp[] = [];
+    for (const { key, kv } of this.overlay.values()) {
+      if (kv === null) out.push({ type: 'del', key: dataKey(key) });
+      else out.push({ type: 'put', key: dataKey(key), value: encodeStored(kv) });
+    }
+    return out;
+  }
+}
+
+/** A range read (also used outside commands, with an empty overlay and an explicit snapshot). */
+export async function readRange(
+  db: Db,
+  overlay: Overlay,
+  op: RangeOp,
+  limits: Pick<KvLimits, 'rangeKvsMax' | 'rangePageBytesMax'>,
+  snapshot?: Parameters<typeof scan>[2]['snapshot'],
+): Promise<Unrevised<RangeResult>> {
+  const range: KeyRange = op.prefix.length > 0 ? prefixRange(op.prefix) : { start: op.start, end: op.end.length > 0 ? op.end : null };
+  const after = op.startAfter.length > 0 ? op.startAfter : null;
+  const limit = op.limit === 0 ? limits.rangeKvsMax : Math.min(op.limit, limits.rangeKvsMax);
+  const kvs: KeyValue[] = [];
+  let count = 0, bytes = 0, more = false;
+  const opts = snapshot === undefined ? { range, after } : { range, after, snapshot };
+  for await (const kv of scan(db, overlay, opts)) {
+    count++;
+    if (op.countOnly) continue;
+    if (kvs.length >= limit || bytes >= limits.rangePageBytesMax) {
+      more = true;
+      continue;
+    }
+    kvs.push(op.keysOnly ? { ...kv, value: EMPTY } : kv);
+    bytes += kv.key.length + kv.value.length;
+  }
+  const last = kvs[kvs.length - 1];
+  return { kind: 'range', kvs, count, more, nextStartAfter: more && last !== undefined ? last.key : EMPTY };
+}
+

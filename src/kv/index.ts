@@ -1,0 +1,10 @@
+export { KvStore } from './store.js';
+export type { KvStats, KvStoreOptions, RestoreStep } from './store.js';
+export { kvDir } from './dirs.js';
+export { defaultKvLimits } from './limits.js';
+export type { KvLimits } from './limits.js';
+export { decodeCommand, encodeCommand, decodeCommandResult, encodeCommandResult } from './codec.js';
+export { validateCommand, validateDelete, validateKey, validateRange, validateRequestId } from './validate.js';
+export { WatchAbandonedError, WatchCompactedError, WatcherOverflowError } from './errors.js';
+export type { WatchOptions, Watcher } from './watcher.js';
+export * from './types.js';

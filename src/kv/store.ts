@@ -1,0 +1,366 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { assert } from '../common/assert.js';
+import { CorruptionError, InvalidArgumentError, StoppedError } from '../common/errors.js';
+import { decodeCommand, encodeCommandResult } from './codec.js';
+import type { Db, DbOp } from './db.js';
+import { decodeStored, openDb, readU64, u64 } from './db.js';
+import { DedupeTable } from './dedupe.js';
+import { fsyncTree, nextDbName, prepareKvDir, writePointer } from './dirs.js';
+import { WatchAbandonedError } from './errors.js';
+import { readRange } from './execute.js';
+import { execute } from './execute.js';
+import { FORMAT_VERSION, META_APPLIED, META_FORMAT, META_KEYS, META_REVISION, dataKey } from './keys.js';
+import type { KvLimits } from './limits.js';
+import { defaultKvLimits } from './limits.js';
+import { SerialQueue } from './serial.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
+import type { CommandResult, InvalidResult, KeyValue, RangeOp, RangeResult, RequestId } from './types.js';
+import { validateCommand, validateKey, validateRange } from './validate.js';
+import { WatchHub } from './watcher.js';
+import type { WatchOptions, Watcher } from './watcher.js';
+
+/** Points where a restore can be interrupted; a test hook that throws there simulates a crash. */
+export type RestoreStep = 'written' | 'pointer-swapped' | 'old-closed';
+
+export interface KvStoreOptions {
+  /** `<raft_data_dir>/<raft_id>/kv` (see kvDir()). */
+  readonly dir: string;
+  readonly limits?: Partial<KvLimits>;
+  readonly testHooks?: { readonly onRestoreStep?: (step: RestoreStep) => void };
+}
+
+export interface KvStats {
+  readonly appliedIndex: number;
+  readonly revision: number;
+  readonly keys: number;
+  readonly watchers: number;
+  readonly historyEvents: number;
+  /** The oldest revision a watch can start from. */
+  readonly watchFloorRevision: number;
+  readonly dedupeClients: number;
+}
+
+/** Jobs (apply, snapshot, restore, close) that may wait for the store at once. */
+const JOBS_PENDING_MAX = 1024;
+/** Entries read from the db per step while streaming a snapshot. */
+const SNAPSHOT_STEP_ENTRIES = 256;
+
+/**
+ * The replicated state machine. `apply` executes committed raft entries in order; the data, the
+ * applied index, the revision and the dedupe table change in one batch, so after a crash the store is
+ * exactly as of `appliedIndex()` and the raft log replays the rest. No sync: the raft log is durable.
+ */
+export class KvStore {
+  private readonly serial = new SerialQueue(JOBS_PENDING_MAX);
+  private failure: unknown = null;
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly limits: KvLimits,
+    private readonly hooks: KvStoreOptions['testHooks'],
+    private activeName: string,
+    private db: Db,
+    private applied: number,
+    private rev: number,
+    private keys: number,
+    private dedupe: DedupeTable,
+    private readonly hub: WatchHub,
+  ) {}
+
+  static async open(opts: KvStoreOptions): Promise<KvStore> {
+    const limits = { ...defaultKvLimits, ...opts.limits };
+    const activeName = await prepareKvDir(opts.dir);
+    const db = await openDb(join(opts.dir, activeName));
+    try {
+      const state = await loadState(db, limits);
+      const hub = new WatchHub(limits, state.revision);
+      return new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, hub);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  revision(): number {
+    return this.rev;
+  }
+
+  stats(): KvStats {
+    return {
+      appliedIndex: this.applied,
+      revision: this.rev,
+      keys: this.keys,
+      watchers: this.hub.watcherCount,
+      historyEvents: this.hub.history.size,
+      watchFloorRevision: this.hub.history.floor,
+      dedupeClients: this.dedupe.size,
+    };
+  }
+
+  /** Applies the committed Normal entry `index` (> appliedIndex). Invalid commands yield `invalid`. */
+  apply(index: number, data: Uint8Array): Promise<CommandResult> {
+    return this.serial.run(() => this.applyLocked(index, data));
+  }
+
+  /** Advances the applied index over an entry without a command (leader no-op, conf change). */
+  applyNoop(index: number): Promise<void> {
+    return this.serial.run(async () => {
+      this.checkIndex(index);
+      await this.commit(index, [], this.rev, this.keys);
+    });
+  }
+
+  private async applyLocked(index: number, data: Uint8Array): Promise<CommandResult> {
+    this.checkIndex(index);
+    if (data.length === 0) return this.reject(index, 'empty command');
+    let cmd;
+    try {
+      cmd = decodeCommand(data);
+      validateCommand(cmd, this.limits);
+    } catch (e) {
+      if (e instanceof CorruptionError || e instanceof InvalidArgumentError) return this.reject(index, e.message);
+      throw e;
+    }
+    const id = cmd.requestId;
+    if (id !== null) {
+      const verdict = this.dedupe.check(id);
+      if (verdict.kind === 'duplicate') {
+        const first = await this.dedupe.result(this.db, id.clientId, this.rev);
+        await this.commit(index, [], this.rev, this.keys);
+        return first;
+      }
+      if (verdict.kind === 'superseded') {
+        return this.reject(index, `request seq ${id.seq} of client ${JSON.stringify(id.clientId)} is older than its last applied seq ${verdict.lastSeq}`);
+      }
+    }
+    assert(cmd.op !== null, 'validated command has an op');
+    const ex = await execute(this.db, this.rev, cmd.op, this.limits);
+    const ops = [...ex.writes];
+    const remember = id === null ? null : this.dedupe.record(id, index, this.rememberedResult(id, ex.result));
+    if (remember !== null) ops.push(...remember.ops);
+    await this.commit(index, ops, ex.revision, this.keys + ex.keysDelta);
+    remember?.commit();
+    if (ex.events.length > 0) this.hub.publish(ex.revision, ex.events);
+    return ex.result;
+  }
+
+  /** The encoded result kept for retries; a huge one (big txn reads) is replaced by a short notice. */
+  private rememberedResult(id: RequestId, result: CommandResult): Uint8Array {
+    const bytes = encodeCommandResult(result);
+    if (bytes.length <= this.limits.dedupeResultBytesMax) return bytes;
+    return encodeCommandResult({
+      kind: 'invalid',
+      revision: result.revision,
+      message: `request seq ${id.seq} of client ${JSON.stringify(id.clientId)} was applied at revision ${result.revision}; its result was too large to remember`,
+    });
+  }
+
+  private async reject(index: number, message: string): Promise<InvalidResult> {
+    await this.commit(index, [], this.rev, this.keys);
+    return { kind: 'invalid', revision: this.rev, message };
+  }
+
+  private checkIndex(index: number): void {
+    this.checkUsable();
+    assert(Number.isSafeInteger(index) && index > this.applied, () => `apply index ${index} is not after applied index ${this.applied}`);
+  }
+
+  private checkUsable(): void {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed) throw new StoppedError('kv store');
+  }
+
+  /** One batch: the command's writes plus the metadata. Memory changes only once it is written. */
+  private async commit(index: number, ops: DbOp[], revision: number, keys: number): Promise<void> {
+    const batch: DbOp[] = [...ops, { type: 'put', key: META_APPLIED, value: u64(index) }];
+    if (revision !== this.rev) batch.push({ type: 'put', key: META_REVISION, value: u64(revision) });
+    if (keys !== this.keys) batch.push({ type: 'put', key: META_KEYS, value: u64(keys) });
+    try {
+      await this.db.batch(batch);
+    } catch (e) {
+      this.failure = e; // memory and disk may now disagree: refuse further work
+      throw e;
+    }
+    this.applied = index;
+    this.rev = revision;
+    this.keys = keys;
+  }
+
+  // ---- reads (served locally; the service decides how fresh they must be) ----
+
+  async get(key: Uint8Array): Promise<{ kv: KeyValue | null; revision: number }> {
+    validateKey(key);
+    this.checkUsable();
+    const db = this.db;
+    const snapshot = db.snapshot();
+    try {
+      const [rev, stored] = await db.getMany([META_REVISION, dataKey(key)], { snapshot });
+      return { kv: stored === undefined ? null : decodeStored(key, stored), revision: readU64(rev) };
+    } finally {
+      await snapshot.close();
+    }
+  }
+
+  async range(op: RangeOp): Promise<RangeResult> {
+    validateRange(op);
+    this.checkUsable();
+    const db = this.db;
+    const snapshot = db.snapshot();
+    try {
+      const revision = readU64(await db.get(META_REVISION, { snapshot }));
+      const page = await readRange(db, new Map(), op, this.limits, snapshot);
+      return { ...page, revision };
+    } finally {
+      await snapshot.close();
+    }
+  }
+
+  /**
+   * Events for a key or prefix from `startRevision`, in revision order without gaps, as batches.
+   * Ends by throwing WatchCompactedError, WatcherOverflowError, WatchAbandonedError (restore),
+   * AbortedError (signal) or StoppedError (close).
+   */
+  watch(opts: WatchOptions): Watcher {
+    this.checkUsable();
+    return this.hub.watch(opts);
+  }
+
+  // ---- snapshot / restore ----
+
+  /**
+   * A consistent gzip stream of the whole state as of `index`. The stream holds a db snapshot until it
+   * is read to the end or destroyed.
+   */
+  snapshot(): Promise<{ index: number; revision: number; stream: Readable }> {
+    return this.serial.run(async () => {
+      this.checkUsable();
+      const db = this.db;
+      const snap = db.snapshot();
+      const entries = async function* (): AsyncGenerator<[Buffer, Buffer]> {
+        try {
+          const it = db.iterator({ snapshot: snap });
+          try {
+            while (true) {
+              const step = await it.nextv(SNAPSHOT_STEP_ENTRIES);
+              if (step.length === 0) break;
+              yield* step;
+            }
+          } finally {
+            await it.close();
+          }
+        } finally {
+          await snap.close();
+        }
+      };
+      return { index: this.applied, revision: this.rev, stream: encodeSnapshot(entries()) };
+    });
+  }
+
+  /**
+   * Replaces the whole state with a snapshot stream: writes a new database beside the active one,
+   * fsyncs it, flips kv/CURRENT, then deletes the old one. Open watches end with WatchAbandonedError.
+   */
+  restore(stream: NodeJS.ReadableStream, opts: { signal?: AbortSignal } = {}): Promise<{ index: number; revision: number }> {
+    return this.serial.run(async () => {
+      this.checkUsable();
+      const newName = nextDbName(this.activeName);
+      const newPath = join(this.dir, newName);
+      await this.writeRestored(newPath, stream, opts.signal);
+      this.crashPoint('written');
+      try {
+        await writePointer(this.dir, newName);
+        this.crashPoint('pointer-swapped');
+        const [oldDb, oldName] = [this.db, this.activeName];
+        await this.adopt(newName, await openDb(newPath));
+        await oldDb.close();
+        this.crashPoint('old-closed');
+        await rm(join(this.dir, oldName), { recursive: true, force: true });
+      } catch (e) {
+        this.failure ??= e; // past the pointer flip there is no way back: reopen the store
+        throw e;
+      }
+      return { index: this.applied, revision: this.rev };
+    });
+  }
+
+  private async writeRestored(path: string, stream: NodeJS.ReadableStream, signal: AbortSignal | undefined): Promise<void> {
+    await rm(path, { recursive: true, force: true });
+    const db = await openDb(path);
+    try {
+      let batch: DbOp[] = [];
+      let bytes = 0;
+      for await (const [key, value] of decodeSnapshot(stream, this.limits.snapshotRecordBytesMax, signal)) {
+        batch.push({ type: 'put', key, value });
+        bytes += key.length + value.length;
+        if (bytes >= this.limits.restoreBatchBytes) {
+          await db.batch(batch);
+          [batch, bytes] = [[], 0];
+        }
+      }
+      await db.batch(batch, { sync: true });
+      await loadState(db, this.limits); // validates format and metadata before we commit to it
+      await db.close();
+      await fsyncTree(path);
+    } catch (e) {
+      await db.close().catch(() => undefined);
+      await rm(path, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  private async adopt(name: string, db: Db): Promise<void> {
+    const state = await loadState(db, this.limits);
+    this.db = db;
+    this.activeName = name;
+    this.applied = state.applied;
+    this.rev = state.revision;
+    this.keys = state.keys;
+    this.dedupe = state.dedupe;
+    this.hub.endAll(new WatchAbandonedError(state.revision), state.revision);
+  }
+
+  private crashPoint(step: RestoreStep): void {
+    try {
+      this.hooks?.onRestoreStep?.(step);
+    } catch (e) {
+      this.failure = e;
+      throw e;
+    }
+  }
+
+  /** Ends every watch (StoppedError) and closes the database; waits for the running job. */
+  close(): Promise<void> {
+    return this.serial.run(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.hub.endAll(new StoppedError('kv store'), this.rev);
+      await this.db.close();
+    });
+  }
+}
+
+interface LoadedState {
+  readonly applied: number;
+  readonly revision: number;
+  readonly keys: number;
+  readonly dedupe: DedupeTable;
+}
+
+async function loadState(db: Db, limits: KvLimits): Promise<LoadedState> {
+  const [format, applied, revision, keys] = await db.getMany([META_FORMAT, META_APPLIED, META_REVISION, META_KEYS]);
+  if (format === undefined) {
+    if (applied !== undefined) throw new CorruptionError(`kv db ${db.location} has data but no format marker`);
+    await db.put(META_FORMAT, u64(FORMAT_VERSION));
+  } else if (readU64(format) !== FORMAT_VERSION) {
+    throw new CorruptionError(`kv db ${db.location} has format ${readU64(format)}; this build reads ${FORMAT_VERSION}`);
+  }
+  const dedupe = await DedupeTable.load(db, limits.clientsMax);
+  return { applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe };
+}

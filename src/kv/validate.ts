@@ -1,0 +1,151 @@
+import { InvalidArgumentError } from '../common/errors.js';
+import { Limits } from '../common/limits.js';
+import { bytesEqual, compareBytes } from './keys.js';
+import type { KvLimits } from './limits.js';
+import { defaultKvLimits } from './limits.js';
+import type { Command, Compare, DeleteOp, PutOp, RangeOp, RequestId, RequestOp, TxnOp } from './types.js';
+
+/**
+ * Request validation, shared by the service (before proposing) and the state machine (again at apply
+ * time, so a bad entry in the log is rejected the same way on every node instead of being executed).
+ * Every failure is an InvalidArgumentError whose message names the field and the limit.
+ */
+export function validateCommand(cmd: Command, limits: Pick<KvLimits, 'clientIdBytesMax'> = defaultKvLimits): void {
+  if (cmd.requestId !== null) validateRequestId(cmd.requestId, limits.clientIdBytesMax);
+  const op = cmd.op;
+  if (op === null) throw new InvalidArgumentError('command has no operation');
+  const bytes = { total: 0 };
+  if (op.kind === 'put') validatePut(op.put, 'put', bytes);
+  else if (op.kind === 'delete') validateDelete(op.delete, 'delete', bytes);
+  else validateTxn(op.txn, bytes);
+  if (bytes.total > Limits.requestBytesMax) {
+    throw new InvalidArgumentError(`request carries ${bytes.total} bytes of keys and values; the limit is ${Limits.requestBytesMax}`);
+  }
+}
+
+export function validateKey(key: Uint8Array, field = 'key'): void {
+  if (key.length === 0) throw new InvalidArgumentError(`${field} is empty`);
+  checkKeyLength(key, field);
+}
+
+function checkKeyLength(key: Uint8Array, field: string): void {
+  if (key.length > Limits.keyBytesMax) {
+    throw new InvalidArgumentError(`${field} is ${key.length} bytes; the limit is ${Limits.keyBytesMax}`);
+  }
+}
+
+export function validateRequestId(id: RequestId, clientIdBytesMax = defaultKvLimits.clientIdBytesMax): void {
+  const idBytes = Buffer.byteLength(id.clientId, 'utf8');
+  if (idBytes === 0) throw new InvalidArgumentError('request_id.client_id is empty');
+  if (idBytes > clientIdBytesMax) {
+    throw new InvalidArgumentError(`request_id.client_id is ${idBytes} bytes; the limit is ${clientIdBytesMax}`);
+  }
+  if (id.seq < 1) throw new InvalidArgumentError('request_id.seq must be at least 1');
+}
+
+function validatePut(op: PutOp, where: string, bytes: { total: number }): void {
+  validateKey(op.key, `${where}.key`);
+  if (op.value.length > Limits.valueBytesMax) {
+    throw new InvalidArgumentError(`${where}.value is ${op.value.length} bytes; the limit is ${Limits.valueBytesMax}`);
+  }
+  bytes.total += op.key.length + op.value.length;
+}
+
+/** Exactly one form: `key`, `key` + `range_end` (range_end > key), or a non-empty `prefix`. */
+export function validateDelete(op: DeleteOp, where = 'delete', bytes = { total: 0 }): void {
+  if (op.prefix.length > 0) {
+    if (op.key.length > 0 || op.rangeEnd.length > 0) {
+      throw new InvalidArgumentError(`${where}: give either prefix or key (with an optional range_end), not both`);
+    }
+    checkKeyLength(op.prefix, `${where}.prefix`);
+    bytes.total += op.prefix.length;
+    return;
+  }
+  validateKey(op.key, `${where}.key`);
+  if (op.rangeEnd.length > 0) {
+    checkKeyLength(op.rangeEnd, `${where}.range_end`);
+    if (compareBytes(op.rangeEnd, op.key) <= 0) {
+      throw new InvalidArgumentError(`${where}.range_end must sort after key (the range is [key, range_end))`);
+    }
+  }
+  bytes.total += op.key.length + op.rangeEnd.length;
+}
+
+/** Range bounds: prefix, or [start, end) with end empty or after start; limit non-negative. */
+export function validateRange(op: RangeOp, where = 'range'): void {
+  if (op.prefix.length > 0 && (op.start.length > 0 || op.end.length > 0)) {
+    throw new InvalidArgumentError(`${where}: give either prefix or start/end, not both`);
+  }
+  checkKeyLength(op.prefix, `${where}.prefix`);
+  checkKeyLength(op.start, `${where}.start`);
+  checkKeyLength(op.end, `${where}.end`);
+  checkKeyLength(op.startAfter, `${where}.start_after`);
+  if (op.end.length > 0 && compareBytes(op.end, op.start) <= 0) {
+    throw new InvalidArgumentError(`${where}.end must sort after start (the range is [start, end))`);
+  }
+  if (!Number.isInteger(op.limit) || op.limit < 0) {
+    throw new InvalidArgumentError(`${where}.limit must be a non-negative integer`);
+  }
+}
+
+function validateCompare(c: Compare, where: string): void {
+  validateKey(c.key, `${where}.key`);
+  if (c.target === null) throw new InvalidArgumentError(`${where} has no target (value, version, create_revision or mod_revision)`);
+  if (c.target.kind === 'value' && c.target.value.length > Limits.valueBytesMax) {
+    throw new InvalidArgumentError(`${where}.value is ${c.target.value.length} bytes; the limit is ${Limits.valueBytesMax}`);
+  }
+}
+
+function validateTxn(txn: TxnOp, bytes: { total: number }): void {
+  for (const [name, list] of [['compare', txn.compare], ['success', txn.success], ['failure', txn.failure]] as const) {
+    if (list.length > Limits.txnOpsMax) {
+      throw new InvalidArgumentError(`txn.${name} has ${list.length} entries; the limit is ${Limits.txnOpsMax}`);
+    }
+  }
+  txn.compare.forEach((c, i) => {
+    validateCompare(c, `txn.compare[${i}]`);
+    bytes.total += c.key.length + (c.target?.kind === 'value' ? c.target.value.length : 0);
+  });
+  validateBranch(txn.success, 'txn.success', bytes);
+  validateBranch(txn.failure, 'txn.failure', bytes);
+}
+
+/** As in etcd, a branch may not write one key twice (a put per key, no put inside a delete range). */
+function validateBranch(ops: readonly RequestOp[], where: string, bytes: { total: number }): void {
+  ops.forEach((op, i) => {
+    const at = `${where}[${i}]`;
+    if (op.kind === 'put') validatePut(op.put, `${at}.put`, bytes);
+    else if (op.kind === 'delete') validateDelete(op.delete, `${at}.delete`, bytes);
+    else validateRange(op.range, `${at}.range`);
+  });
+  const puts = ops.flatMap((op) => (op.kind === 'put' ? [op.put.key] : []));
+  const sorted = [...puts].sort(compareBytes);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1], b = sorted[i];
+    if (a !== undefined && b !== undefined && bytesEqual(a, b)) {
+      throw new InvalidArgumentError(`${where} puts key ${printable(b)} twice`);
+    }
+  }
+  for (const op of ops) {
+    if (op.kind !== 'delete') continue;
+    for (const key of puts) {
+      if (deleteCovers(op.delete, key)) {
+        throw new InvalidArgumentError(`${where} both puts and deletes key ${printable(key)}`);
+      }
+    }
+  }
+}
+
+function deleteCovers(op: DeleteOp, key: Uint8Array): boolean {
+  if (op.prefix.length > 0) return key.length >= op.prefix.length && bytesEqual(key.subarray(0, op.prefix.length), op.prefix);
+  if (op.rangeEnd.length === 0) return bytesEqual(key, op.key);
+  return compareBytes(key, op.key) >= 0 && compareBytes(key, op.rangeEnd) < 0;
+}
+
+/** A key for an error message: text when it is printable ASCII, else hex; cut at 64 bytes. */
+export function printable(key: Uint8Array): string {
+  const head = Buffer.from(key.subarray(0, 64));
+  const text = /^[\x20-\x7e]*$/.test(head.toString('latin1'));
+  const shown = text ? JSON.stringify(head.toString('latin1')) : `0x${head.toString('hex')}`;
+  return key.length > 64 ? `${shown}…(${key.length} bytes)` : shown;
+}
