@@ -62,12 +62,20 @@ export class MemoryStorage implements Storage {
   /** ents[0] is the dummy entry at snapshot index. */
   private ents: Entry[] = [{ term: 0, index: 0, type: 0, data: new Uint8Array(0) }];
 
+  /**
+   * The configuration is the snapshot's: a restarted node re-applies every entry after the snapshot,
+   * conf changes included, so it passes through the same configurations as before.
+   */
   initialState(): { hardState: HardState; confState: ConfState } {
-    return { hardState: this.hardState, confState: this.confState };
+    return { hardState: this.hardState, confState: this.snap.meta.conf };
   }
 
-  /** The configuration as of the snapshot; drivers track later changes in `confState`. */
-  confState: ConfState = { voters: [], learners: [] };
+  /** A brand-new cluster member of the initial configuration (see bootstrapEntries). */
+  bootstrap(entries: readonly Entry[], hardState: HardState): void {
+    assert(this.lastIndex() === 0 && this.hardState.term === 0, 'bootstrap of a non-empty storage');
+    this.append(entries);
+    this.hardState = hardState;
+  }
 
   setHardState(hs: HardState): void {
     this.hardState = hs;
@@ -105,7 +113,6 @@ export class MemoryStorage implements Storage {
     if (snap.meta.index <= this.snap.meta.index) return;
     this.snap = snap;
     this.ents = [{ term: snap.meta.term, index: snap.meta.index, type: 0, data: new Uint8Array(0) }];
-    this.confState = snap.meta.conf;
   }
 
   /** Record a snapshot taken locally at `index` and drop entries up to `index - trailing`. */

@@ -1,0 +1,12 @@
+import type { SimResult } from './cluster.js';
+
+/** What a failing seed prints: the seed, a one-line replay command, the violations and the trace tail. */
+export function formatFailure(r: SimResult, extraFlags = ''): string {
+  return [
+    `SIMULATION VIOLATION seed=${r.seed} nodes=${r.nodes}`,
+    `replay: npm run sim -- --seed ${r.seed}${extraFlags}`,
+    ...r.violations.map((v) => `  ${v}`),
+    'trace tail:',
+    ...r.trace.map((l) => `  ${l}`),
+  ].join('\n');
+}
