@@ -43,7 +43,9 @@ export class InboundConnection {
     socket.setNoDelay(true);
     // A stuck sink blocks the read loop; closing the socket must still unblock it.
     socket.once('close', () => void this.snapshot?.fail(new FrameError(FrameErrorReason.Truncated, 'connection closed mid-snapshot')));
+    let timedOut = false;
     const handshakeTimer = setTimeout(() => {
+      timedOut = true;
       this.ctx.counters.add('handshakeTimeouts');
       socket.destroy();
     }, this.ctx.limits.handshakeTimeoutMs);
@@ -56,7 +58,7 @@ export class InboundConnection {
           if (this.lane !== null) clearTimeout(handshakeTimer);
         }
       }
-      if (!this.decoder.idle) throw new FrameError(FrameErrorReason.Truncated, 'connection ended inside a frame');
+      if (!this.decoder.idle && !timedOut) throw new FrameError(FrameErrorReason.Truncated, 'connection ended inside a frame');
     } catch (e) {
       if (e instanceof FrameError) this.ctx.counters.frameError(e.reason);
     } finally {

@@ -21,6 +21,7 @@ export class OutboundLane {
   private socket: Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private attempts = 0;
+  private flushScheduled = false;
   private readonly queue: FrameQueue;
 
   constructor(
@@ -37,7 +38,7 @@ export class OutboundLane {
     if (this.state === 'backoff') return this.refuse('droppedDisconnected');
     if (!this.queue.offer(frame)) return this.refuse('droppedQueueFull');
     if (this.state === 'idle') this.dial();
-    else if (this.state === 'open') this.flush();
+    else if (this.state === 'open') this.scheduleFlush();
     return true;
   }
 
@@ -114,10 +115,24 @@ export class OutboundLane {
     });
   }
 
+  /**
+   * Sends issued in one burst (a raft Ready carries many messages) are written together, corked into
+   * one writev, instead of one syscall per message.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
   private flush(): void {
     const socket = this.socket;
     if (this.state !== 'open' || socket === null) return;
     const inflightBytesMax = this.ctx.limits.inflightBytesMax;
+    socket.cork();
     while (socket.writableLength < inflightBytesMax) {
       const frame = this.queue.poll();
       if (frame === undefined) break;
@@ -125,6 +140,7 @@ export class OutboundLane {
       this.ctx.counters.add('messagesSent');
       this.ctx.counters.add('bytesSent', frame.byteLength);
     }
+    socket.uncork();
   }
 
   /** Whatever broke the connection, the queued messages are lost to raft; it will retry. */
