@@ -27,7 +27,7 @@ import {
   KEY_SNAPSHOT_META,
 } from './log-codec.js';
 import { checkQuarantine, checkRecoveryLog, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogDb } from './log-load.js';
-import { LogTail } from './log-tail.js';
+import { LogTail, type LogErrorFactory } from './log-tail.js';
 
 /** Writes waiting behind the one in progress; beyond this a write is rejected (OverloadedError). */
 export const LOG_PENDING_WRITES_MAX = 64;
@@ -43,6 +43,16 @@ export interface LogUpdate {
   readonly hardState?: HardState | null;
 }
 
+export interface DiskStorageOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Constructors of the core's CompactedError/UnavailableError (src/raft/storage.ts), which the
+   * core matches with `instanceof`. Pass `{ compacted: (i, f) => new CompactedError(i, f),
+   * unavailable: (i, l) => new UnavailableError(i, l) }` from the node layer.
+   */
+  readonly errors?: LogErrorFactory;
+}
+
 export interface WriteOptions {
   /** fsync the batch (Ready.mustSync). Defaults to true. */
   readonly sync?: boolean;
@@ -52,7 +62,8 @@ type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key:
 
 export class DiskStorage implements Storage {
   private hardState: HardState;
-  private confState: ConfState;
+  /** The configuration the driver last applied (setConfState); informational, see initialState. */
+  private appliedConf: ConfState;
   private snapMeta: SnapshotMeta;
   private readonly tail: LogTail;
   private writeChain: Promise<void> = Promise.resolve();
@@ -64,11 +75,12 @@ export class DiskStorage implements Storage {
     readonly dir: string,
     private readonly db: LogDb,
     loaded: LoadedLog,
+    errors: LogErrorFactory | undefined,
   ) {
     this.hardState = loaded.hardState;
-    this.confState = loaded.confState;
+    this.appliedConf = loaded.confState;
     this.snapMeta = loaded.snapshotMeta;
-    this.tail = new LogTail(loaded.point, loaded.entries);
+    this.tail = new LogTail(loaded.point, loaded.entries, errors);
   }
 
   /**
@@ -76,7 +88,7 @@ export class DiskStorage implements Storage {
    * Throws CorruptionError (naming `dir` and the index or record) if anything fails verification,
    * AbortedError if `signal` fires first.
    */
-  static async open(dir: string, opts: { signal?: AbortSignal } = {}): Promise<DiskStorage> {
+  static async open(dir: string, opts: DiskStorageOptions = {}): Promise<DiskStorage> {
     throwIfAborted(opts.signal, dir);
     await mkdir(dir, { recursive: true });
     await checkQuarantine(dir);
@@ -88,7 +100,7 @@ export class DiskStorage implements Storage {
     }
     try {
       await checkRecoveryLog(dir);
-      return new DiskStorage(dir, db, await loadLog(db, dir, opts.signal));
+      return new DiskStorage(dir, db, await loadLog(db, dir, opts.signal), opts.errors);
     } catch (err) {
       await db.close();
       throw err;
@@ -97,8 +109,12 @@ export class DiskStorage implements Storage {
 
   // ---- Storage (synchronous, for the raft core) ----
 
+  /**
+   * The conf state is the latest snapshot's, as in MemoryStorage: a restarted core re-applies every
+   * entry after the snapshot, conf changes included, so it must start from the snapshot's view.
+   */
   initialState(): { hardState: HardState; confState: ConfState } {
-    return { hardState: this.hardState, confState: this.confState };
+    return { hardState: this.hardState, confState: this.snapMeta.conf };
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
@@ -146,7 +162,7 @@ export class DiskStorage implements Storage {
       await this.write(ops, opts.sync ?? true);
       if (snap) {
         this.snapMeta = snap;
-        this.confState = snap.conf;
+        this.appliedConf = snap.conf;
         this.tail.reset({ index: snap.index, term: snap.term });
       }
       this.tail.truncateAndAppend(ents);
@@ -190,12 +206,20 @@ export class DiskStorage implements Storage {
     });
   }
 
-  /** Persist the configuration the driver applied; `initialState()` returns it after a restart. */
+  /**
+   * Persist the configuration the driver has applied (for status and tools before the core has
+   * replayed the log). The core does not read it: `initialState()` answers the snapshot's conf.
+   */
   setConfState(conf: ConfState): Promise<void> {
     return this.enqueue(async () => {
       await this.write([put(KEY_CONF_STATE, encodeConfState(conf))], true);
-      this.confState = conf;
+      this.appliedConf = conf;
     });
+  }
+
+  /** The configuration last given to setConfState, or the installed snapshot's if that came later. */
+  appliedConfState(): ConfState {
+    return this.appliedConf;
   }
 
   /** Wait for queued writes, then close the database. Later writes reject with StoppedError. */

@@ -16,13 +16,33 @@ export function entrySizeBytes(e: Entry): number {
   return e.data.byteLength + ENTRY_OVERHEAD_BYTES;
 }
 
+/**
+ * Builds the errors the raft core expects for out-of-range reads. The core's log matches them with
+ * `instanceof` against the classes in src/raft/storage.ts, which this layer may not import as code,
+ * so the composition root passes constructors of those classes here. The default builds the
+ * look-alike classes from ./errors.ts (same name, code and message).
+ */
+export interface LogErrorFactory {
+  compacted(index: number, firstIndex: number): Error;
+  unavailable(index: number, lastIndex: number): Error;
+}
+
+export const DEFAULT_LOG_ERRORS: LogErrorFactory = {
+  compacted: (index, firstIndex) => new LogCompactedError(index, firstIndex),
+  unavailable: (index, lastIndex) => new LogUnavailableError(index, lastIndex),
+};
+
 export class LogTail {
   private point: CompactionPoint;
   /** ents[i] has index point.index + 1 + i. */
   private ents: Entry[];
   private bytes: number;
 
-  constructor(point: CompactionPoint, ents: Entry[]) {
+  constructor(
+    point: CompactionPoint,
+    ents: Entry[],
+    private readonly errors: LogErrorFactory = DEFAULT_LOG_ERRORS,
+  ) {
     this.point = point;
     this.ents = ents;
     this.bytes = sumBytes(ents);
@@ -46,15 +66,15 @@ export class LogTail {
   }
 
   term(index: number): number {
-    if (index < this.point.index) throw new LogCompactedError(index, this.firstIndex());
-    if (index > this.lastIndex()) throw new LogUnavailableError(index, this.lastIndex());
+    if (index < this.point.index) throw this.errors.compacted(index, this.firstIndex());
+    if (index > this.lastIndex()) throw this.errors.unavailable(index, this.lastIndex());
     return index === this.point.index ? this.point.term : this.ents[index - this.point.index - 1]!.term;
   }
 
   /** Entries in [lo, hi): at least one if lo < hi, then more while the total stays within maxBytes. */
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    if (lo <= this.point.index) throw new LogCompactedError(lo, this.firstIndex());
-    if (hi > this.lastIndex() + 1) throw new LogUnavailableError(hi - 1, this.lastIndex());
+    if (lo <= this.point.index) throw this.errors.compacted(lo, this.firstIndex());
+    if (hi > this.lastIndex() + 1) throw this.errors.unavailable(hi - 1, this.lastIndex());
     const out: Entry[] = [];
     let size = 0;
     for (let i = lo; i < hi; i++) {

@@ -43,7 +43,9 @@ describe('DiskStorage', () => {
     const r = await DiskStorage.open(dir);
     expect(summary(r.entries(1, 6, Infinity))).toEqual(before);
     expect(r.entries(4, 5, 0)[0]!.data).toEqual(new Uint8Array([0, 255, 7]));
-    expect(r.initialState()).toEqual({ hardState: { term: 1, vote: 2, commit: 1 }, confState: conf3 });
+    // The core starts from the snapshot's configuration (none yet); the applied one is kept apart.
+    expect(r.initialState()).toEqual({ hardState: { term: 1, vote: 2, commit: 1 }, confState: { voters: [], learners: [] } });
+    expect(r.appliedConfState()).toEqual(conf3);
     expect([r.firstIndex(), r.lastIndex(), r.term(5)]).toEqual([1, 5, 2]);
     expect(r.liveLogBytes()).toBe(2 + 2 + 2 + 3 + 2 + 5 * 24);
     await r.close();
