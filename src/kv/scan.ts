@@ -47,7 +47,7 @@ export async function* scan(db: Db, overlay: Overlay, opts: ScanOptions): AsyncG
           if (same.kv !== null) yield same.kv;
           continue;
         }
-        yield decodeStored(Uint8Array.prototype.slice.call(key), stored);
+        yield decodeStored(new Uint8Array(key), stored);
       }
     }
   } finally {

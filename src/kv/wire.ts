@@ -46,9 +46,12 @@ export function readUint(r: BinaryReader): number {
   return n;
 }
 
-/** Copies: the reader's buffer may be reused or be large, and stored values outlive the decode. */
+/**
+ * Copies into a plain Uint8Array: the reader's buffer may be large or reused, stored values outlive
+ * the decode, and results look the same whether they came from memory or from disk.
+ */
 export function readBytes(r: BinaryReader): Uint8Array {
-  return Uint8Array.prototype.slice.call(r.bytes());
+  return new Uint8Array(r.bytes());
 }
 
 /**

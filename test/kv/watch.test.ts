@@ -1,0 +1,138 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AbortedError, StoppedError } from '../../src/common/errors.js';
+import { EventType, WatchAbandonedError, WatchCompactedError, WatcherOverflowError } from '../../src/kv/index.js';
+import type { KvStore, WatchEvent, Watcher } from '../../src/kv/index.js';
+import { applyAll, applyOne, b, delCmd, openStore, opPut, putCmd, s, tempDir, txnCmd } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let store: KvStore;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  store = await openStore(dir, { watchHistoryEventsMax: 5_000, watcherBufferEventsMax: 100, watchBatchEventsMax: 64 });
+});
+afterEach(async () => {
+  await store.close();
+  await cleanup();
+});
+
+const show = (e: WatchEvent) => `${e.type === EventType.Put ? 'PUT' : 'DEL'} ${s(e.kv.key)}@${e.kv.modRevision}`;
+
+/** Collects events until `n` have arrived; fails after a deadline instead of hanging. */
+async function take(w: Watcher, n: number, deadlineMs = 5_000): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`got ${out.length} of ${n} events before the deadline`)), deadlineMs);
+  });
+  try {
+    while (out.length < n) {
+      const step = await Promise.race([w.next(), deadline]);
+      if (step.done === true) break;
+      out.push(...step.value);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return out;
+}
+
+async function endError(w: Watcher): Promise<unknown> {
+  try {
+    while (!(await w.next()).done);
+    return null;
+  } catch (e) {
+    return e;
+  }
+}
+
+describe('watch', () => {
+  it('replays from a past revision, then follows live writes, in order', async () => {
+    await applyAll(store, [putCmd('a', '1'), putCmd('b', '1'), putCmd('a', '2'), delCmd({ key: 'a' })]);
+    const w = store.watch({ key: b('a'), startRevision: 2 });
+    const replay = await take(w, 2);
+    expect(replay.map(show)).toEqual(['PUT a@3', 'DEL a@4']);
+    expect(replay[0]).toMatchObject({ prevModRevision: 1, prevKv: { value: b('1') }, kv: { version: 2, createRevision: 1 } });
+    expect(replay[1]).toMatchObject({ prevModRevision: 3, kv: { version: 0, value: new Uint8Array(0) } });
+    const live = take(w, 1);
+    await applyAll(store, [putCmd('b', '2'), putCmd('a', '3')]);
+    expect((await live).map(show)).toEqual(['PUT a@6']);
+    await w.return();
+  });
+
+  it('watches a prefix across many writes without gaps, including txn revisions', async () => {
+    const from = store.revision() + 1;
+    const early = store.watch({ prefix: b('p/') });
+    for (let i = 0; i < 300; i++) {
+      await applyOne(store, i % 50 === 0 ? txnCmd({ success: [opPut(`p/t${i}`, 'x'), opPut(`q/${i}`, 'x'), opPut(`p/u${i}`, 'x')] }) : putCmd(i % 3 === 0 ? `q/${i}` : `p/${i}`, String(i)));
+      if (i === 150) await take(early, 1); // drain a little so its buffer (100) does not overflow
+    }
+    const expected = [];
+    for (let i = 0; i < 300; i++) {
+      if (i % 50 === 0) expected.push(`p/t${i}`, `p/u${i}`);
+      else if (i % 3 !== 0) expected.push(`p/${i}`);
+    }
+    const late = store.watch({ prefix: b('p/'), startRevision: from });
+    const events = await take(late, expected.length);
+    const revisions = events.map((e) => e.kv.modRevision);
+    expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
+    expect(events.map((e) => s(e.kv.key))).toEqual(expected);
+    expect(events.every((e) => e.kv.modRevision >= from)).toBe(true);
+    // The txn's two events share one revision and arrive together.
+    expect(events[0]?.kv.modRevision).toBe(events[1]?.kv.modRevision);
+    await late.return();
+    await early.return();
+  });
+
+  it('reports a start revision older than the history as compacted', async () => {
+    await store.close();
+    store = await openStore(dir, { watchHistoryEventsMax: 10 });
+    await applyAll(store, Array.from({ length: 30 }, (_, i) => putCmd(`k${i}`, 'v')));
+    const err = await endError(store.watch({ prefix: b(''), startRevision: 5 }));
+    expect(err).toBeInstanceOf(WatchCompactedError);
+    expect(err).toMatchObject({ startRevision: 5, compactRevision: 21 });
+    expect((await take(store.watch({ prefix: b(''), startRevision: 21 }), 10)).length).toBe(10);
+    // After a restart only the future is watchable.
+    await store.close();
+    store = await openStore(dir);
+    expect(await endError(store.watch({ key: b('k1'), startRevision: 30 }))).toBeInstanceOf(WatchCompactedError);
+  });
+
+  it('ends a watcher that falls more than its buffer behind', async () => {
+    const slow = store.watch({ prefix: b('') });
+    await take(slow, 0); // reach "synced" with nothing to read yet
+    const first = slow.next();
+    await applyAll(store, Array.from({ length: 150 }, (_, i) => putCmd(`k${i}`, 'v')));
+    expect((await first).value?.length).toBeGreaterThan(0);
+    expect(await endError(slow)).toBeInstanceOf(WatcherOverflowError);
+    expect(store.stats().watchers).toBe(0);
+  });
+
+  it('ends on abort and on close', async () => {
+    const ac = new AbortController();
+    const w = store.watch({ key: b('x'), signal: ac.signal });
+    const pending = endError(w);
+    ac.abort();
+    expect(await pending).toBeInstanceOf(AbortedError);
+    const w2 = store.watch({ key: b('x') });
+    const pending2 = endError(w2);
+    await store.close();
+    expect(await pending2).toBeInstanceOf(StoppedError);
+    store = await openStore(dir);
+  });
+
+  it('is abandoned when a restore replaces the state', async () => {
+    await applyAll(store, [putCmd('a', '1'), putCmd('b', '1')]);
+    const snap = await store.snapshot();
+    await applyOne(store, putCmd('a', '2'));
+    const w = store.watch({ prefix: b(''), startRevision: 1 });
+    expect((await take(w, 3)).map(show)).toEqual(['PUT a@1', 'PUT b@2', 'PUT a@3']);
+    const pending = endError(w);
+    await store.restore(snap.stream);
+    const err = await pending;
+    expect(err).toBeInstanceOf(WatchAbandonedError);
+    expect(err).toMatchObject({ revision: 2 });
+    expect(store.revision()).toBe(2);
+  });
+});
