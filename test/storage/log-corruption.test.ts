@@ -122,6 +122,13 @@ describe('DiskStorage corruption detection', () => {
     await expectCorruption(dir, /entry index 3 has term 1, below term 2/);
   });
 
+  it('LevelDB-level corruption at open (a garbage MANIFEST) is a CorruptionError too', async () => {
+    const dir = await populated();
+    const manifest = (await readdir(dir)).find((n) => n.startsWith('MANIFEST-'))!;
+    await writeFile(join(dir, manifest), 'not a manifest at all, just garbage bytes');
+    await expectCorruption(dir, /LevelDB reports corruption while opening/);
+  });
+
   describe('bytes flipped in the LevelDB files themselves', () => {
     /** Entries 1..8 with random (incompressible, so stored verbatim) payloads; returns them. */
     async function withRandomPayloads(dir: string): Promise<Buffer[]> {

@@ -28,6 +28,7 @@ function view(s: Storage): unknown {
     last,
     terms,
     entries: summary(s.entries(first, last + 1, Infinity)),
+    limited: [0, 40, 60, 100].map((maxBytes) => s.entries(first, last + 1, maxBytes).length),
     state: s.initialState(),
     snapshot: s.snapshot().meta,
   };
