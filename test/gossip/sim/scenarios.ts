@@ -82,10 +82,14 @@ export function countFalsePositives(
   const end = c.nowMs + durationMs;
   const stepMs = stall?.everyMs ?? 60_000;
   while (c.nowMs < end) {
-    if (stall !== undefined) c.stall(stall.node, stall.forMs);
-    c.runFor(Math.min(stepMs / 2, end - c.nowMs));
-    if (stall !== undefined) fp.maxHealthScore = Math.max(fp.maxHealthScore, stall.node.core.healthScore);
-    c.runFor(Math.min(stepMs / 2, end - c.nowMs));
+    const stepEnd = Math.min(end, c.nowMs + stepMs);
+    if (stall !== undefined) {
+      c.stall(stall.node, stall.forMs);
+      // Sample the health score just after the stall, when Lifeguard should have raised it.
+      c.runFor(Math.min(stall.forMs + 50, stepEnd - c.nowMs));
+      fp.maxHealthScore = Math.max(fp.maxHealthScore, stall.node.core.healthScore);
+    }
+    c.runUntil(stepEnd);
   }
   c.onEvent = null;
   fp.refutes = c.nodes.reduce((s, n) => s + n.core.stats.refutes, 0) - refutesBefore;
