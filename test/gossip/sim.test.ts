@@ -52,6 +52,18 @@ describe('gossip simulation (deterministic, simulated time)', () => {
     expect(healed).not.toBeNull();
   });
 
+  it('a crashed member that restarts with the same name out-bids its old incarnation and is alive again', () => {
+    const c = startCluster(4, { seed: 5, lossRate: 0.02 });
+    const victim = c.nodes[2]!;
+    expect(crashAndDetect(c, victim).allDeadMs).not.toBeNull();
+    const reborn = c.restart(victim);
+    c.join(reborn, [c.nodes[0]!]);
+    expect(c.runUntilTrue(() => converged(c.nodes), 5_000)).not.toBeNull();
+    expect(reborn.core.incarnation).toBeGreaterThan(1);
+    // No member ever reports an event about itself (a node never marks itself dead).
+    expect(c.events.some((e) => e.node === e.event.member.name)).toBe(false);
+  });
+
   it('is deterministic: the same seed gives the same history', () => {
     const run = (): string => {
       const c = new SimCluster({ seed: 9, lossRate: 0.1 });

@@ -73,6 +73,18 @@ export class SimCluster {
     return node;
   }
 
+  /** A crashed member comes back with the same name and address but a fresh core (incarnation 1). */
+  restart(old: SimNode): SimNode {
+    const i = this.nodes.indexOf(old);
+    old.crashed = true;
+    const core = new GossipCore({ ...this.opts.config, name: old.name, advertiseAddr: old.addr }, this.net.fork(), simMeta(old.name), this.nowMs);
+    const node: SimNode = { name: old.name, addr: old.addr, core, crashed: false, stalledUntilMs: 0, tickAtMs: Infinity, bytesSent: 0, packetsSent: 0 };
+    this.nodes[i] = node;
+    this.byAddr.set(old.addr, node);
+    this.schedule(node);
+    return node;
+  }
+
   node(name: string): SimNode {
     const n = this.nodes.find((x) => x.name === name);
     if (n === undefined) throw new Error(`no node ${name}`);
