@@ -54,12 +54,22 @@ export function checkKeyOperations(
   return searchLinearization(compiled, { maxSteps: options.maxSteps ?? CHECK_DEFAULTS.maxSteps, deadlineMs, now });
 }
 
-function shrinkFor(ops: readonly Operation[], options: CheckOptions, initialValue: Value | null) {
+/**
+ * Sub-histories rarely need a much longer search than the whole one did; capping each shrink check
+ * near the original cost keeps shrinking from spending its budget on a few hopeless candidates.
+ */
+function shrinkStepsPerCheck(options: CheckOptions, originalSteps: number): number {
+  const cap = Math.min(options.maxSteps ?? CHECK_DEFAULTS.maxSteps, SHRINK_DEFAULTS.maxStepsPerCheck);
+  return Math.min(cap, 4 * originalSteps + 10_000);
+}
+
+function shrinkFor(ops: readonly Operation[], options: CheckOptions, initialValue: Value | null, search: SearchResult, culpritId: number | undefined) {
   const settings = typeof options.shrink === 'object' ? options.shrink : {};
   const now = options.now ?? (() => performance.now());
   return shrinkViolation(ops, {
     ...settings,
-    maxStepsPerCheck: settings.maxStepsPerCheck ?? Math.min(options.maxSteps ?? Infinity, SHRINK_DEFAULTS.maxStepsPerCheck),
+    maxStepsPerCheck: settings.maxStepsPerCheck ?? shrinkStepsPerCheck(options, search.steps),
+    ...(culpritId === undefined ? {} : { culpritId }),
     initialValue,
     now,
   });
@@ -83,12 +93,12 @@ export function checkHistory(history: readonly Operation[], options: CheckOption
       if (options.shrink === false) {
         minimal = [...compiled.ops];
       } else {
-        const shrunk = shrinkFor(compiled.ops, options, initialValue);
+        const shrunk = shrinkFor(ops, options, initialValue, search, compiled.ops[search.blockingOp]?.id);
         minimal = shrunk.operations;
         shrinkChecks = shrunk.checks;
       }
     }
-    keys.push({ key, verdict: search.verdict, operationCount: compiled.ops.length, steps: search.steps, elapsedMs, minimal, shrinkChecks });
+    keys.push({ key, verdict: search.verdict, operationCount: compiled.relevantCount, steps: search.steps, elapsedMs, minimal, shrinkChecks });
   }
   return { verdict: overallVerdict(keys), keys, elapsedMs: now() - startedMs };
 }

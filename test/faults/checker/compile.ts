@@ -5,6 +5,7 @@
  */
 import type { Operation } from './history.js';
 import { isRelevant } from './history.js';
+import { pruneIdleUnknownWrites } from './sound-removal.js';
 
 /** Opcodes of the register model; CAS splits by what the client saw. */
 export const Opcode = {
@@ -21,7 +22,9 @@ export const ABSENT_STATE = 0;
 export const NO_STATE = -1;
 
 export interface CompiledKey {
-  /** Relevant operations (no fails, no unknown reads), indexed like the arrays below. */
+  /** Relevant operations (no fails, no unknown reads) before pruning. */
+  readonly relevantCount: number;
+  /** Operations searched (relevant, minus idle unknown writes), indexed like the arrays below. */
   readonly ops: readonly Operation[];
   readonly opcode: Uint8Array;
   /** put value / cas expected / get output. */
@@ -118,7 +121,8 @@ function buildEvents(ops: readonly Operation[]): EventList {
 }
 
 export function compileKey(operations: readonly Operation[], initialValue: string | null = null): CompiledKey {
-  const ops = operations.filter(isRelevant);
+  const relevant = operations.filter(isRelevant);
+  const ops = pruneIdleUnknownWrites(relevant, initialValue);
   const interner = new Interner();
   const initialState = interner.id(initialValue);
   const opcode = new Uint8Array(ops.length);
@@ -130,5 +134,5 @@ export function compileKey(operations: readonly Operation[], initialValue: strin
     argA[i] = a;
     argB[i] = b;
   });
-  return { ops, opcode, argA, argB, initialState, events: buildEvents(ops) };
+  return { relevantCount: relevant.length, ops, opcode, argA, argB, initialState, events: buildEvents(ops) };
 }

@@ -25,6 +25,11 @@ export interface SearchBudget {
 
 export interface SearchResult {
   readonly verdict: Verdict;
+  /**
+   * For a violation: the operation (index into the compiled ops) whose completion blocked the deepest
+   * partial linearization found; usually the read that could not be explained. -1 otherwise.
+   */
+  readonly blockingOp: number;
   readonly steps: number;
   readonly cachedConfigurations: number;
 }
@@ -63,7 +68,14 @@ export function searchLinearization(key: CompiledKey, budget: SearchBudget): Sea
   let state = key.initialState;
   let entry = ev.next[ev.head] as number;
   let steps = 0;
-  const result = (verdict: Verdict): SearchResult => ({ verdict, steps, cachedConfigurations: cache.size });
+  let deepest = -1;
+  let blockingOp = -1;
+  const result = (verdict: Verdict): SearchResult => ({
+    verdict,
+    blockingOp: verdict === 'violation' ? blockingOp : -1,
+    steps,
+    cachedConfigurations: cache.size,
+  });
 
   while (ev.next[ev.head] !== -1) {
     steps++;
@@ -87,6 +99,10 @@ export function searchLinearization(key: CompiledKey, budget: SearchBudget): Sea
       }
       entry = ev.next[entry] as number;
     } else {
+      if (depth > deepest) {
+        deepest = depth;
+        blockingOp = entry >> 1;
+      }
       if (depth === 0) return result('violation');
       depth--;
       entry = stackCall[depth] as number;
