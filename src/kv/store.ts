@@ -56,6 +56,8 @@ export class KvStore {
   private readonly serial = new SerialQueue(JOBS_PENDING_MAX);
   private failure: unknown = null;
   private closed = false;
+  /** Reads in flight on the active db: a restore waits for them before closing the db they use. */
+  private reads = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly dir: string,
@@ -198,7 +200,10 @@ export class KvStore {
   async get(key: Uint8Array): Promise<{ kv: KeyValue | null; revision: number }> {
     validateKey(key);
     this.checkUsable();
-    const db = this.db;
+    return this.track(this.getFrom(this.db, key));
+  }
+
+  private async getFrom(db: Db, key: Uint8Array): Promise<{ kv: KeyValue | null; revision: number }> {
     const snapshot = db.snapshot();
     try {
       const [rev, stored] = await db.getMany([META_REVISION, dataKey(key)], { snapshot });
@@ -211,7 +216,16 @@ export class KvStore {
   async range(op: RangeOp): Promise<RangeResult> {
     validateRange(op);
     this.checkUsable();
-    const db = this.db;
+    return this.track(this.rangeFrom(this.db, op));
+  }
+
+  private track<T>(read: Promise<T>): Promise<T> {
+    const reads = this.reads;
+    reads.add(read);
+    return read.finally(() => reads.delete(read));
+  }
+
+  private async rangeFrom(db: Db, op: RangeOp): Promise<RangeResult> {
     const snapshot = db.snapshot();
     try {
       const revision = readU64(await db.get(META_REVISION, { snapshot }));
@@ -277,8 +291,10 @@ export class KvStore {
       try {
         await writePointer(this.dir, newName);
         this.crashPoint('pointer-swapped');
-        const [oldDb, oldName] = [this.db, this.activeName];
+        const [oldDb, oldName, oldReads] = [this.db, this.activeName, this.reads];
         await this.adopt(newName, await openDb(newPath));
+        this.reads = new Set();
+        await Promise.allSettled(oldReads);
         await oldDb.close();
         this.crashPoint('old-closed');
         await rm(join(this.dir, oldName), { recursive: true, force: true });

@@ -156,7 +156,8 @@ export class Watcher implements AsyncIterableIterator<WatchEvent[]> {
 
   /** @internal Live events of one revision; only synced watchers take them (others read history). */
   deliverLive(revision: number, events: readonly WatchEvent[]): void {
-    if (!this.synced || this.finished) return;
+    // A watch may start in the future: revisions before its start are not for it.
+    if (!this.synced || this.finished || revision < this.nextRevision) return;
     this.nextRevision = revision + 1;
     const matched = events.filter(this.match);
     if (matched.length === 0) return;

@@ -61,6 +61,14 @@ describe('watch', () => {
     await w.return();
   });
 
+  it('starts in the future when asked, skipping earlier revisions', async () => {
+    const w = store.watch({ prefix: b(''), startRevision: 3 });
+    const got = take(w, 2);
+    await applyAll(store, [putCmd('a', '1'), putCmd('b', '1'), putCmd('c', '1'), putCmd('d', '1')]);
+    expect((await got).map(show)).toEqual(['PUT c@3', 'PUT d@4']);
+    await w.return();
+  });
+
   it('watches a prefix across many writes without gaps, including txn revisions', async () => {
     const from = store.revision() + 1;
     const early = store.watch({ prefix: b('p/') });
