@@ -35,8 +35,8 @@ export interface LoadedLog {
 }
 
 export const EMPTY_CONF: ConfState = { voters: [], learners: [] };
-/** How many entries are verified between checks of the abort signal. */
-const ABORT_CHECK_EVERY_ENTRIES = 1024;
+/** Entries read from LevelDB per step at open (the abort signal is checked between steps). */
+const LOAD_BATCH_ENTRIES = 1024;
 
 export async function loadLog(db: LogDb, dir: string, signal: AbortSignal | undefined): Promise<LoadedLog> {
   const [h, c, d, s] = await db.getMany([KEY_HARD_STATE, KEY_CONF_STATE, KEY_COMPACTION_POINT, KEY_SNAPSHOT_META]);
@@ -67,11 +67,16 @@ async function loadEntries(
   let prev: { index: number; term: number } = point;
   const it = db.iterator({ gte: ENTRY_KEY_MIN, lt: ENTRY_KEY_END });
   try {
-    for await (const [key, value] of it) {
-      if (entries.length % ABORT_CHECK_EVERY_ENTRIES === 0) throwIfAborted(signal, dir);
-      const e = verifyEntry(dir, key, value, prev);
-      entries.push(e);
-      prev = e;
+    while (true) {
+      throwIfAborted(signal, dir);
+      // nextv: one promise per batch instead of one per entry (several times faster at open).
+      const batch = await it.nextv(LOAD_BATCH_ENTRIES);
+      if (batch.length === 0) break;
+      for (const [key, value] of batch) {
+        const e = verifyEntry(dir, key, value, prev);
+        entries.push(e);
+        prev = e;
+      }
     }
   } catch (err) {
     if (err instanceof CorruptionError || err instanceof AbortedError) throw err;
