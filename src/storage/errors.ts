@@ -80,3 +80,11 @@ export class SnapshotExistsError extends RaftkvError {
     super(ErrorCode.InvalidArgument, `snapshot ${id} already exists or is being written in ${dir}`);
   }
 }
+
+/** Another process (or another open handle in this one) holds the store's LevelDB lock. */
+export class StoreLockedError extends RaftkvError {
+  override readonly name = 'StoreLockedError';
+  constructor(dir: string, cause: unknown) {
+    super(ErrorCode.Unavailable, `${dir} is locked: another process (or handle) has it open`, { cause });
+  }
+}

@@ -110,16 +110,21 @@ export function corrupt(dir: string, detail: string): CorruptionError {
   return new CorruptionError(`raft log store ${dir}: ${detail}`);
 }
 
+/** Whether `code` (e.g. LEVEL_CORRUPTION, LEVEL_LOCKED) appears anywhere in err's cause chain. */
+export function hasLevelCode(err: unknown, code: string): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
+}
+
 /** Wrap an error from LevelDB: a LEVEL_CORRUPTION anywhere in its cause chain is a CorruptionError. */
 export function levelCorruption(dir: string, context: string, err: unknown): unknown {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === 'LEVEL_CORRUPTION') {
-      const c = corrupt(dir, `LevelDB reports corruption ${context}: ${e.message}`);
-      (c as { cause?: unknown }).cause = err;
-      return c;
-    }
-  }
-  return err;
+  if (!hasLevelCode(err, 'LEVEL_CORRUPTION')) return err;
+  const detail = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+  const c = corrupt(dir, `LevelDB reports corruption ${context}: ${detail}`);
+  c.cause = err;
+  return c;
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined, dir: string): void {

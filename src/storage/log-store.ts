@@ -13,7 +13,7 @@ import { assert } from '../common/assert.js';
 import { OverloadedError, StoppedError } from '../common/errors.js';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import type { Storage } from '../raft/storage.js';
-import { StorageFailedError } from './errors.js';
+import { StorageFailedError, StoreLockedError } from './errors.js';
 import {
   encodeCompactionPoint,
   encodeConfState,
@@ -26,7 +26,7 @@ import {
   KEY_HARD_STATE,
   KEY_SNAPSHOT_META,
 } from './log-codec.js';
-import { checkQuarantine, checkRecoveryLog, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogDb } from './log-load.js';
+import { checkQuarantine, checkRecoveryLog, hasLevelCode, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogDb } from './log-load.js';
 import { LogTail, type LogErrorFactory } from './log-tail.js';
 
 /** Writes waiting behind the one in progress; beyond this a write is rejected (OverloadedError). */
@@ -96,6 +96,7 @@ export class DiskStorage implements Storage {
     try {
       await db.open();
     } catch (err) {
+      if (hasLevelCode(err, 'LEVEL_LOCKED')) throw new StoreLockedError(dir, err);
       throw levelCorruption(dir, 'while opening', err);
     }
     try {

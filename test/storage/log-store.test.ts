@@ -3,6 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../../src/common/assert.js';
 import { AbortedError, StoppedError } from '../../src/common/errors.js';
+import { StoreLockedError } from '../../src/storage/errors.js';
 import { entryKey } from '../../src/storage/log-codec.js';
 import { DiskStorage } from '../../src/storage/log-store.js';
 import { ent, ents, summary, useTempDirs } from './helpers.js';
@@ -156,6 +157,13 @@ describe('DiskStorage', () => {
     const r = await DiskStorage.open(dir);
     expect([r.lastIndex(), r.initialState().hardState.commit]).toEqual([20, 20]);
     await r.close();
+  });
+
+  it('refuses a second open of the same directory with StoreLockedError', async () => {
+    const { dir, s } = await openFresh();
+    await expect(DiskStorage.open(dir)).rejects.toThrow(StoreLockedError);
+    await s.close();
+    await (await DiskStorage.open(dir)).close();
   });
 
   it('honours an aborted signal at open', async () => {
