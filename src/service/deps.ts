@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { Command, KeyValue, RangeOp, RangeResult } from '../kv/types.js';
+import type { Watcher, WatchOptions } from '../kv/watcher.js';
+import type { RaftNode } from '../node/raft-node.js';
+import type { AddressResolver } from '../resolver/types.js';
+
+/** The parts of the raft node the service uses (a RaftNode satisfies it). */
+export type ServiceNode = Pick<
+  RaftNode,
+  | 'id'
+  | 'apply'
+  | 'readIndex'
+  | 'leader'
+  | 'isLeader'
+  | 'addVoter'
+  | 'addNonvoter'
+  | 'removeServer'
+  | 'transferLeadership'
+  | 'snapshot'
+  | 'stats'
+  | 'peerAddress'
+  | 'on'
+  | 'off'
+>;
+
+/**
+ * The state machine's code, injected by the composition root: the layer rules keep src/kv's code
+ * out of src/service, which only names its types.
+ */
+export interface ServiceKv {
+  /** Throws InvalidArgumentError naming the field and the limit. */
+  validateCommand(cmd: Command): void;
+  encodeCommand(cmd: Command): Uint8Array;
+  get(key: Uint8Array): Promise<{ kv: KeyValue | null; revision: number }>;
+  range(op: RangeOp): Promise<RangeResult>;
+  watch(opts: WatchOptions): Watcher;
+  stats(): { readonly revision: number; readonly keys: number };
+}
+
+export interface ServiceOptions {
+  /** Upper bound on any unary call's server-side work, also when the caller set no deadline. */
+  readonly requestTimeoutMs?: number;
+  /** How long a call waits for an election to finish before answering UNAVAILABLE. */
+  readonly leaderWaitMs?: number;
+  readonly version?: string;
+}
+
+export interface ServiceDeps {
+  readonly node: ServiceNode;
+  readonly kv: ServiceKv;
+  readonly resolver: AddressResolver;
+  readonly logger: Logger;
+  readonly options?: ServiceOptions;
+}
+
+export const SERVICE_DEFAULTS = {
+  requestTimeoutMs: 30_000,
+  leaderWaitMs: 3_000,
+  version: '0.1.0',
+} as const;

@@ -1,0 +1,76 @@
+import { credentials, Client, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { AddressResolver } from '../resolver/types.js';
+
+/** Marks a forwarded call: the receiver serves it itself and never forwards again (one hop). */
+export const FORWARDED_HEADER = 'raftkv-forwarded-by';
+/** Channels to other nodes kept open at once; the least recently used one is closed beyond this. */
+const CHANNELS_MAX = 32;
+
+export interface UnaryMethod<Req, Res> {
+  readonly path: string;
+  readonly requestSerialize: (req: Req) => Buffer;
+  readonly responseDeserialize: (buf: Buffer) => Res;
+}
+
+/** Sends unary calls to other nodes' gRPC servers over cached channels. */
+export class Forwarder {
+  private readonly clients = new Map<string, Client>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly selfId: number,
+    resolver: AddressResolver,
+  ) {
+    // A node that moved leaves a channel to its old address behind: drop it.
+    this.unsubscribe = resolver.onChange(() => this.closeUnused(new Set(resolver.entries().values())));
+  }
+
+  call<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal): Promise<Res> {
+    const client = this.client(addr);
+    const md = new Metadata();
+    md.set(FORWARDED_HEADER, String(this.selfId));
+    return new Promise<Res>((resolve, reject) => {
+      const options = Number.isFinite(deadlineMs) ? { deadline: deadlineMs } : {};
+      const onAbort = (): void => call.cancel();
+      const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, req, md, options, (err: ServiceError | null, res?: Res) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else if (res === undefined) reject(new Error(`empty response from ${addr}`));
+        else resolve(res);
+      });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private client(addr: string): Client {
+    let c = this.clients.get(addr);
+    if (c) {
+      this.clients.delete(addr);
+      this.clients.set(addr, c);
+      return c;
+    }
+    c = new Client(addr, credentials.createInsecure(), { 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+    this.clients.set(addr, c);
+    if (this.clients.size > CHANNELS_MAX) {
+      const [oldest, oc] = this.clients.entries().next().value as [string, Client];
+      this.clients.delete(oldest);
+      oc.close();
+    }
+    return c;
+  }
+
+  private closeUnused(keep: Set<string>): void {
+    for (const [addr, c] of this.clients) {
+      if (keep.has(addr)) continue;
+      this.clients.delete(addr);
+      c.close();
+    }
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,6 @@
+export { startGrpcServer } from './grpc-server.js';
+export type { RaftkvGrpcServer } from './grpc-server.js';
+export type { ServiceDeps, ServiceKv, ServiceNode, ServiceOptions } from './deps.js';
+export { SERVICE_DEFAULTS } from './deps.js';
+export { toStatus, grpcStatusOf, ERROR_CODE_HEADER, LEADER_ID_HEADER } from './status.js';
+export { FORWARDED_HEADER } from './forward.js';

@@ -1,0 +1,106 @@
+import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { ErrorCode, NotLeaderError, RaftkvError } from '../common/errors.js';
+import type { LeaderInfo } from '../node/raft-node.js';
+import type { AddressResolver } from '../resolver/types.js';
+import type { CallScope } from './call-signal.js';
+import type { ServiceNode } from './deps.js';
+import { FORWARDED_HEADER, type Forwarder, type UnaryMethod } from './forward.js';
+import { isForwardedError, isRetryableCode, raftkvCodeOf } from './status.js';
+
+export class LeaderAddressUnknownError extends RaftkvError {
+  override readonly name = 'LeaderAddressUnknownError';
+  constructor(leaderId: number) {
+    super(ErrorCode.Unavailable, `node ${leaderId} leads, but its gRPC address is not known here (check --peers)`);
+  }
+}
+
+/** Attempts per call: the first, plus one retry after a leader change (DESIGN.md "Service API"). */
+const ATTEMPTS_MAX = 2;
+
+/**
+ * Runs leader-only work: locally on the leader, otherwise forwarded once to the leader's gRPC
+ * address with the caller's remaining deadline, retried once after a leader change.
+ */
+export class LeaderRouter {
+  constructor(
+    private readonly node: ServiceNode,
+    private readonly resolver: AddressResolver,
+    private readonly forwarder: Forwarder,
+    private readonly leaderWaitMs: number,
+  ) {}
+
+  async onLeader<Req, Res>(scope: CallScope, md: Metadata, method: UnaryMethod<Req, Res>, req: Req, local: (signal: AbortSignal) => Promise<Res>): Promise<Res> {
+    // A forwarded call is served here or fails here: at most one hop.
+    if (md.get(FORWARDED_HEADER).length > 0) return local(scope.signal);
+    for (let attempt = 1; ; attempt++) {
+      const leader = await this.waitForLeader(scope.signal);
+      try {
+        if (leader.isSelf) return await local(scope.signal);
+        const addr = this.resolver.grpcAddress(leader.id);
+        if (addr === undefined) throw new LeaderAddressUnknownError(leader.id);
+        return await this.forwarder.call(addr, method, req, scope.deadlineMs, scope.signal);
+      } catch (e) {
+        if (attempt >= ATTEMPTS_MAX || scope.signal.aborted || !isRetryable(e)) throw e;
+        await this.waitForLeaderOtherThan(leader, scope.signal);
+      }
+    }
+  }
+
+  /** Local work that needs a known leader (a ReadIndex read), retried once after a leader change. */
+  async withLeader<Res>(scope: CallScope, local: (signal: AbortSignal) => Promise<Res>): Promise<Res> {
+    for (let attempt = 1; ; attempt++) {
+      const leader = await this.waitForLeader(scope.signal);
+      try {
+        return await local(scope.signal);
+      } catch (e) {
+        if (attempt >= ATTEMPTS_MAX || scope.signal.aborted || !isRetryable(e)) throw e;
+        await this.waitForLeaderOtherThan(leader, scope.signal);
+      }
+    }
+  }
+
+  waitForLeader(signal: AbortSignal): Promise<LeaderInfo> {
+    return this.waitLeader((l) => l !== null, signal) as Promise<LeaderInfo>;
+  }
+
+  /** Waits (bounded) until a different leader or term is known; returns quietly at the bound. */
+  private async waitForLeaderOtherThan(prev: LeaderInfo, signal: AbortSignal): Promise<void> {
+    try {
+      await this.waitLeader((l) => l !== null && (l.id !== prev.id || l.term !== prev.term), signal);
+    } catch (e) {
+      if (signal.aborted) throw e;
+    }
+  }
+
+  private waitLeader(ok: (l: LeaderInfo | null) => boolean, signal: AbortSignal): Promise<LeaderInfo | null> {
+    const now = this.node.leader();
+    if (ok(now)) return Promise.resolve(now);
+    return new Promise<LeaderInfo | null>((resolve, reject) => {
+      const onChange = (l: LeaderInfo | null): void => {
+        if (ok(l)) done(() => resolve(l));
+      };
+      const onAbort = (): void => done(() => reject(signal.reason));
+      const timer = setTimeout(() => done(() => reject(new NotLeaderError(0))), this.leaderWaitMs);
+      const done = (settle: () => void): void => {
+        clearTimeout(timer);
+        this.node.off('leader-change', onChange);
+        signal.removeEventListener('abort', onAbort);
+        settle();
+      };
+      this.node.on('leader-change', onChange);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/** Errors after which the work certainly did not happen, so another attempt cannot apply it twice. */
+function isRetryable(e: unknown): boolean {
+  if (e instanceof RaftkvError) return isRetryableCode(e.code) || e.code === ErrorCode.Unavailable;
+  if (isForwardedError(e)) {
+    const code = raftkvCodeOf(e as ServiceError);
+    // UNAVAILABLE without our code: the channel could not reach the leader (it died or moved).
+    return isRetryableCode(code) || (code === undefined && e.code === status.UNAVAILABLE && /No connection|ECONNREFUSED|connect/i.test(e.details));
+  }
+  return false;
+}
