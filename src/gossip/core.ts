@@ -398,9 +398,24 @@ export class GossipCore {
         if (this.probe !== null && this.probe.seq === m.seq) this.probe.nacks++;
         return;
       case 'alive': return this.aliveNode(m);
-      case 'suspect': return this.suspectNode(m);
-      case 'dead': return this.deadNode(m);
+      case 'suspect':
+        this.answerStaleAccusation(from, m);
+        return this.suspectNode(m);
+      case 'dead':
+        this.answerStaleAccusation(from, m);
+        return this.deadNode(m);
     }
+  }
+
+  /**
+   * Not in memberlist: an accusation older than our current incarnation means the sender missed our
+   * refutation. Tell it directly, so it does not run its suspicion out and declare us dead.
+   */
+  private answerStaleAccusation(from: string, m: Suspect | Dead): void {
+    if (m.node !== this.self.name || m.incarnation >= this.self.incarnation || this.leaving) return;
+    this.send(from, [encodeMessage({
+      type: 'alive', incarnation: this.self.incarnation, node: this.self.name, addr: this.self.addr, meta: this.self.metaBytes,
+    })]);
   }
 
   private aliveNode(a: Alive): void {
@@ -471,6 +486,9 @@ export class GossipCore {
     const minMs = suspicionMinTimeoutMs(c.suspicionMult, n, c.probeIntervalMs);
     const wanted = suspicionConfirmationsWanted(c.suspicionMult, n);
     this.suspicions.set(s.node, new Suspicion(s.from, s.incarnation, this.now, wanted, minMs, c.suspicionMaxTimeoutMult * minMs));
+    // Not in memberlist: probe a new suspect next. Its buddy ping carries the suspicion, so a live
+    // suspect hears of it from us directly even if it missed the gossip, and answers us directly.
+    this.table.probeSoon(s.node);
     this.emit('suspect', m);
   }
 

@@ -69,6 +69,13 @@ export class MemberTable {
     return undefined;
   }
 
+  /** Moves `name` to the front of the remaining probe order (a copy if it was already probed this round). */
+  probeSoon(name: string): void {
+    const i = this.probeOrder.indexOf(name, this.probeIndex);
+    if (i >= 0) this.probeOrder.splice(i, 1);
+    this.probeOrder.splice(this.probeIndex, 0, name);
+  }
+
   /** Forgets members for which `expired` holds (never ourselves). */
   reap(expired: (m: MemberRecord) => boolean): number {
     let removed = 0;
