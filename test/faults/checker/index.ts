@@ -8,3 +8,4 @@ export * from './violation-file.js';
 export * from './generate.js';
 export { compileKey, stepRegister, Opcode } from './compile.js';
 export type { CompiledKey, EventList } from './compile.js';
+export { removalIsSound, pruneIdleUnknownWrites, writtenValueOf, observedValueOf } from './sound-removal.js';
