@@ -10,7 +10,8 @@ import type { Attempt } from './retry.js';
 const CHANNEL_OPTIONS: Partial<ClientOptions> = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2000,
-  'grpc.max_receive_message_length': 2 * Limits.requestBytesMax + 1024 * 1024,
+  // The server sends pages up to 8 MiB; leave room for headers.
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
   'grpc.max_send_message_length': 2 * Limits.requestBytesMax,
   'grpc.keepalive_time_ms': 30_000,
 };

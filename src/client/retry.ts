@@ -44,13 +44,13 @@ export async function withRetries<T>(ctx: RetryContext, attempt: (a: Attempt) =>
   const random = ctx.random ?? Math.random;
   let last: RaftkvError | null = null;
   for (let n = 0; n < ctx.policy.attemptsMax; n++) {
-    if (aborted(ctx.signal)) throw new ClientAbortedError(ctx.signal.reason);
+    if (aborted(ctx.signal)) throw new ClientAbortedError(ctx.signal?.reason);
     if (Date.now() >= deadlineMs) throw new ClientTimeoutError(ctx.timeoutMs, last);
     try {
       return await attempt({ attempt: n, deadline: new Date(deadlineMs), signal: ctx.signal });
     } catch (e) {
       const err = errorFromGrpc(e);
-      if (aborted(ctx.signal)) throw new ClientAbortedError(ctx.signal.reason);
+      if (aborted(ctx.signal)) throw new ClientAbortedError(ctx.signal?.reason);
       if (err.code === ErrorCode.Timeout && Date.now() >= deadlineMs - 1) throw new ClientTimeoutError(ctx.timeoutMs, err);
       if (!isRetryable(err)) throw err;
       last = err;

@@ -17,9 +17,9 @@ const STATUS_TO_CODE: ReadonlyMap<number, ErrorCode> = new Map([
   [GrpcStatus.UNAVAILABLE, ErrorCode.Unavailable],
   [GrpcStatus.DEADLINE_EXCEEDED, ErrorCode.Timeout],
   [GrpcStatus.CANCELLED, ErrorCode.Aborted],
-  [GrpcStatus.ABORTED, ErrorCode.Aborted],
+  [GrpcStatus.ABORTED, ErrorCode.ConfChangeInProgress],
   [GrpcStatus.RESOURCE_EXHAUSTED, ErrorCode.Overloaded],
-  [GrpcStatus.FAILED_PRECONDITION, ErrorCode.ConfChangeInProgress],
+  [GrpcStatus.FAILED_PRECONDITION, ErrorCode.InvalidArgument],
   [GrpcStatus.DATA_LOSS, ErrorCode.Corrupt],
 ]);
 
@@ -76,6 +76,8 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
   ErrorCode.NotLeader,
   ErrorCode.ProposalDropped,
   ErrorCode.LeadershipLost,
+  ErrorCode.TransferInProgress,
+  ErrorCode.ConfChangeInProgress,
   ErrorCode.Overloaded,
   ErrorCode.Stopped,
 ]);

@@ -37,7 +37,7 @@ export async function* watchStream(deps: WatchDeps, target: WatchTarget, o: Watc
   let failures = 0;
   while (true) {
     if (deps.isClosed()) throw new ClientClosedError();
-    if (aborted(o.signal)) throw new ClientAbortedError(o.signal.reason);
+    if (aborted(o.signal)) throw new ClientAbortedError(o.signal?.reason);
     const stubs = deps.endpoints.get();
     const call = stubs.kv.watch(watchRequest(target, nextRevision, o.prevKv ?? false));
     const onAbort = (): void => call.cancel();
@@ -56,7 +56,7 @@ export async function* watchStream(deps: WatchDeps, target: WatchTarget, o: Watc
       }
     } catch (e) {
       if (e instanceof WatchCompactedError || e instanceof WatchAbandonedError) throw e;
-      if (aborted(o.signal)) throw new ClientAbortedError(o.signal.reason);
+      if (aborted(o.signal)) throw new ClientAbortedError(o.signal?.reason);
       if (deps.isClosed()) throw new ClientClosedError();
       failure = errorFromGrpc(e);
       if (!isRetryable(failure)) throw failure;
