@@ -8,9 +8,9 @@ const NETWORK_TYPES = [
 ] as const;
 
 export function randomBytes(rng: SeededRandom, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.int(256);
-  return out;
+  const words = new Uint32Array(Math.ceil(n / 4));
+  for (let i = 0; i < words.length; i++) words[i] = rng.nextU32();
+  return new Uint8Array(words.buffer, 0, n);
 }
 
 function u64(rng: SeededRandom): number {

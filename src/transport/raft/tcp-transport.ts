@@ -32,14 +32,12 @@ interface PeerLanes {
  * (heartbeats, votes, responses) so they never wait behind megabytes of entries, and one short-lived
  * connection per snapshot stream. `send` only encodes and queues.
  */
-export class TcpTransport implements RaftTransport, SnapshotSenderContext, InboundContext {
+export class TcpTransport implements RaftTransport {
   readonly localId: NodeId;
-  readonly clusterId: string;
   readonly limits: TransportLimits;
-  readonly counters = new TransportCounters();
-  readonly random;
-  readonly openSnapshot: RaftTransportOptions['openSnapshot'];
-  readonly createSnapshotSink: RaftTransportOptions['createSnapshotSink'];
+  private readonly counters = new TransportCounters();
+  /** What the lanes, connections and snapshot streams share; not part of the public surface. */
+  private readonly ctx: SnapshotSenderContext & InboundContext;
   private readonly options: TcpTransportOptions;
   private readonly addresses = new Map<NodeId, string>();
   private readonly peers = new Map<NodeId, PeerLanes>();
@@ -53,16 +51,23 @@ export class TcpTransport implements RaftTransport, SnapshotSenderContext, Inbou
     if (!Number.isSafeInteger(options.localId) || options.localId <= 0) throw new InvalidArgumentError(`bad localId ${options.localId}`);
     this.options = options;
     this.localId = options.localId;
-    this.clusterId = options.clusterId;
     this.limits = resolveLimits(options.limits);
     if (utf8Bytes(options.clusterId) > this.limits.clusterIdBytesMax) throw new InvalidArgumentError('clusterId is too long');
-    this.random = options.random ?? new SeededRandom(Math.floor(Math.random() * 2 ** 32));
-    this.openSnapshot = options.openSnapshot?.bind(options);
-    this.createSnapshotSink = options.createSnapshotSink?.bind(options);
-  }
-
-  get closing(): AbortSignal {
-    return this.lifetime.signal;
+    this.ctx = {
+      localId: options.localId,
+      clusterId: options.clusterId,
+      limits: this.limits,
+      counters: this.counters,
+      random: options.random ?? new SeededRandom(Math.floor(Math.random() * 2 ** 32)),
+      closing: this.lifetime.signal,
+      openSnapshot: options.openSnapshot?.bind(options),
+      createSnapshotSink: options.createSnapshotSink?.bind(options),
+      addressOf: (peerId) => this.addresses.get(peerId) ?? this.options.resolve?.(peerId),
+      reportUnreachable: (peerId) => this.reportUnreachable(peerId),
+      deliver: (message) => this.deliver(message),
+      acquireSnapshotSlot: () => this.acquireSnapshotSlot(),
+      releaseSnapshotSlot: () => (this.snapshotReceives -= 1),
+    };
   }
 
   async start(signal?: AbortSignal): Promise<void> {
@@ -116,10 +121,6 @@ export class TcpTransport implements RaftTransport, SnapshotSenderContext, Inbou
     this.closeLanes(peerId);
   }
 
-  addressOf(peerId: NodeId): string | undefined {
-    return this.addresses.get(peerId) ?? this.options.resolve?.(peerId);
-  }
-
   send(message: Message): void {
     if (this.lifetime.signal.aborted || message.to === this.localId || !isNetworkMessageType(message.type) || message.to <= 0) {
       this.counters.add('droppedInvalid');
@@ -156,12 +157,12 @@ export class TcpTransport implements RaftTransport, SnapshotSenderContext, Inbou
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  reportUnreachable(peerId: NodeId): void {
+  private reportUnreachable(peerId: NodeId): void {
     this.counters.add('unreachableReports');
     this.later(() => this.options.onUnreachable(peerId));
   }
 
-  deliver(message: Message): void {
+  private deliver(message: Message): void {
     if (this.lifetime.signal.aborted) return;
     this.counters.add('messagesDelivered');
     try {
@@ -171,14 +172,10 @@ export class TcpTransport implements RaftTransport, SnapshotSenderContext, Inbou
     }
   }
 
-  acquireSnapshotSlot(): boolean {
+  private acquireSnapshotSlot(): boolean {
     if (this.snapshotReceives >= this.limits.snapshotReceivesMax) return false;
     this.snapshotReceives += 1;
     return true;
-  }
-
-  releaseSnapshotSlot(): void {
-    this.snapshotReceives -= 1;
   }
 
   private accept(socket: Socket): void {
@@ -190,7 +187,7 @@ export class TcpTransport implements RaftTransport, SnapshotSenderContext, Inbou
     this.counters.add('connectionsAccepted');
     this.inbound.add(socket);
     socket.on('error', () => undefined);
-    void new InboundConnection(this, socket).run().finally(() => this.inbound.delete(socket));
+    void new InboundConnection(this.ctx, socket).run().finally(() => this.inbound.delete(socket));
   }
 
   private startSnapshot(message: Message): void {
@@ -201,7 +198,7 @@ export class TcpTransport implements RaftTransport, SnapshotSenderContext, Inbou
       return;
     }
     lanes.snapshotsInFlight += 1;
-    sendSnapshot(this, message, this.lifetime.signal).then(
+    sendSnapshot(this.ctx, message, this.lifetime.signal).then(
       () => this.snapshotDone(lanes, message.to, true),
       () => this.snapshotDone(lanes, message.to, false),
     );
@@ -216,7 +213,7 @@ export class TcpTransport implements RaftTransport, SnapshotSenderContext, Inbou
   private lanesOf(peerId: NodeId): PeerLanes {
     let lanes = this.peers.get(peerId);
     if (lanes === undefined) {
-      lanes = { bulk: new OutboundLane(this, peerId, Lane.Bulk), priority: new OutboundLane(this, peerId, Lane.Priority), snapshotsInFlight: 0 };
+      lanes = { bulk: new OutboundLane(this.ctx, peerId, Lane.Bulk), priority: new OutboundLane(this.ctx, peerId, Lane.Priority), snapshotsInFlight: 0 };
       this.peers.set(peerId, lanes);
     }
     return lanes;
