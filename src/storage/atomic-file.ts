@@ -30,7 +30,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Atomically replace `path` with `data` (temp, fsync, rename, fsync the directory). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { signal?: AbortSignal | undefined } = {}): Promise<void> {
   throwIfAborted(opts.signal, `writing ${path}`);
   const temp = tempPathFor(path);
   const handle = await open(temp, 'wx');

@@ -1,4 +1,19 @@
-/** The storage layer's public surface for the node driver and the kv layer. */
+/**
+ * The storage layer's public surface for the node driver and the kv layer.
+ *
+ * Driver recipe (src/raft/types.ts `Ready`):
+ *   const paths = nodePaths(dataDir, nodeId);
+ *   await openNodeMeta(paths.root, { nodeId });                 // NodeIdMismatchError if not ours
+ *   const log = await DiskStorage.open(paths.raft, { signal, errors: { compacted: (i, f) =>
+ *     new CompactedError(i, f), unavailable: (i, l) => new UnavailableError(i, l) } });
+ *   const snaps = await FileSnapshotStore.open(paths.snapshots, { signal, onIssue: (i) => log.warn(i) });
+ *   // per Ready, after sending `messages`:
+ *   await log.persist({ snapshotMeta: rd.snapshot?.meta ?? null, entries: rd.entries,
+ *     hardState: rd.hardState }, { sync: rd.mustSync });
+ *   // local snapshot: sink = await snaps.create(meta); write; await sink.commit();
+ *   //   await log.recordSnapshot(meta); await log.compact(meta.index - trailingEntries);
+ *   // received snapshot: stream into snaps.create(meta) and commit BEFORE stepping the Snap message.
+ */
 export { crc32c } from './crc32c.js';
 export * from './errors.js';
 export { DiskStorage, LOG_PENDING_WRITES_MAX, type DiskStorageOptions, type LogUpdate, type WriteOptions } from './log-store.js';

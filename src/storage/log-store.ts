@@ -39,23 +39,23 @@ export interface LogUpdate {
   /** A received snapshot being installed: the whole log is dropped and restarts after it. */
   readonly snapshotMeta?: SnapshotMeta | null;
   /** Entries to append; an entry at an existing index replaces it and everything after. */
-  readonly entries?: readonly Entry[];
+  readonly entries?: readonly Entry[] | undefined;
   readonly hardState?: HardState | null;
 }
 
 export interface DiskStorageOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Constructors of the core's CompactedError/UnavailableError (src/raft/storage.ts), which the
    * core matches with `instanceof`. Pass `{ compacted: (i, f) => new CompactedError(i, f),
    * unavailable: (i, l) => new UnavailableError(i, l) }` from the node layer.
    */
-  readonly errors?: LogErrorFactory;
+  readonly errors?: LogErrorFactory | undefined;
 }
 
 export interface WriteOptions {
   /** fsync the batch (Ready.mustSync). Defaults to true. */
-  readonly sync?: boolean;
+  readonly sync?: boolean | undefined;
 }
 
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };

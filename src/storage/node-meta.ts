@@ -40,7 +40,7 @@ export function nodePaths(dataDir: string, nodeId: number): NodePaths {
 }
 
 /** node.json in `rootDir`, or null if there is none. Throws CorruptionError/UnsupportedFormatError. */
-export async function readNodeMeta(rootDir: string, opts: { signal?: AbortSignal } = {}): Promise<NodeMeta | null> {
+export async function readNodeMeta(rootDir: string, opts: { signal?: AbortSignal | undefined } = {}): Promise<NodeMeta | null> {
   const file = join(rootDir, NODE_META_FILE);
   throwIfAborted(opts.signal, `reading ${file}`);
   let text: string;
@@ -54,7 +54,7 @@ export async function readNodeMeta(rootDir: string, opts: { signal?: AbortSignal
 }
 
 /** Atomically replace node.json in `rootDir`. */
-export async function writeNodeMeta(rootDir: string, meta: NodeMeta, opts: { signal?: AbortSignal } = {}): Promise<void> {
+export async function writeNodeMeta(rootDir: string, meta: NodeMeta, opts: { signal?: AbortSignal | undefined } = {}): Promise<void> {
   checkNodeId(meta.nodeId);
   const body = { formatVersion: meta.formatVersion, nodeId: meta.nodeId, ...(meta.clusterId !== undefined ? { clusterId: meta.clusterId } : {}) };
   await writeFileAtomic(join(rootDir, NODE_META_FILE), `${JSON.stringify(body, null, 2)}\n`, opts);
@@ -67,8 +67,8 @@ export async function writeNodeMeta(rootDir: string, meta: NodeMeta, opts: { sig
  */
 export async function openNodeMeta(
   rootDir: string,
-  want: { nodeId: number; clusterId?: string },
-  opts: { signal?: AbortSignal } = {},
+  want: { nodeId: number; clusterId?: string | undefined },
+  opts: { signal?: AbortSignal | undefined } = {},
 ): Promise<{ meta: NodeMeta; created: boolean }> {
   checkNodeId(want.nodeId);
   await mkdir(rootDir, { recursive: true });

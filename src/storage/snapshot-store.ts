@@ -38,11 +38,11 @@ export interface SnapshotIssue {
 }
 
 export interface SnapshotStoreOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Committed snapshots to keep, newest first. Default 2, minimum 1. */
-  readonly retainCount?: number;
+  readonly retainCount?: number | undefined;
   /** Told of every issue: leftovers removed, snapshots ignored, deletions that failed. */
-  readonly onIssue?: (issue: SnapshotIssue) => void;
+  readonly onIssue?: ((issue: SnapshotIssue) => void) | undefined;
 }
 
 export class FileSnapshotStore {
@@ -87,7 +87,7 @@ export class FileSnapshotStore {
    * being written already, OverloadedError beyond SNAPSHOT_SINKS_MAX concurrent sinks. If `signal`
    * fires, the sink aborts (its temp file is removed) and later writes reject with AbortedError.
    */
-  async create(meta: SnapshotMeta, opts: { signal?: AbortSignal } = {}): Promise<SnapshotSink> {
+  async create(meta: SnapshotMeta, opts: { signal?: AbortSignal | undefined } = {}): Promise<SnapshotSink> {
     const id = snapshotId(meta.index, meta.term);
     throwIfAborted(opts.signal, `creating snapshot ${id}`);
     if (this.valid.has(id) || this.writing.has(id)) throw new SnapshotExistsError(id, this.dir);
@@ -102,7 +102,7 @@ export class FileSnapshotStore {
    * stream errors with CorruptionError at the end if size or checksum differ. The file stays readable
    * even if retention deletes it meanwhile. Throws SnapshotNotFoundError for an unknown id.
    */
-  async open(id: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async open(id: string, opts: { signal?: AbortSignal | undefined } = {}): Promise<Readable> {
     const info = this.valid.get(id);
     if (!info) throw new SnapshotNotFoundError(id, this.dir);
     throwIfAborted(opts.signal, `reading snapshot ${id}`);
