@@ -25,6 +25,7 @@ export class MemoryTransport implements RaftTransport, MemoryEndpoint {
   private readonly snapshotsInFlight = new Map<NodeId, number>();
   private readonly addresses = new Map<NodeId, string>();
   private readonly lifetime = new AbortController();
+  private readonly unreachablePending = new Set<NodeId>();
   private started = false;
 
   constructor(
@@ -162,9 +163,18 @@ export class MemoryTransport implements RaftTransport, MemoryEndpoint {
     this.later(() => this.options.onSnapshotStatus(peerId, ok));
   }
 
+  /**
+   * One onUnreachable per peer per turn of the event loop, however many messages were dropped in it:
+   * the driver's reportUnreachable is a state change, not a counter (drops are counted in stats()).
+   */
   private reportUnreachable(peerId: NodeId): void {
+    if (this.unreachablePending.has(peerId)) return;
+    this.unreachablePending.add(peerId);
     this.counters.add('unreachableReports');
-    this.later(() => this.options.onUnreachable(peerId));
+    this.later(() => {
+      this.unreachablePending.delete(peerId);
+      this.options.onUnreachable(peerId);
+    });
   }
 
   /** Like TcpTransport: callbacks run outside send(), through the network's scheduler, never after close(). */

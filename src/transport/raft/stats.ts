@@ -16,6 +16,7 @@ export interface TransportStats {
   readonly droppedUnencodable: number;
   /** Sends after close(), to ourselves, or of local-only message types. */
   readonly droppedInvalid: number;
+  /** onUnreachable calls: at most one per peer per event-loop turn. */
   readonly unreachableReports: number;
   readonly connectionsDialed: number;
   readonly connectionsEstablished: number;

@@ -43,6 +43,7 @@ export class TcpTransport implements RaftTransport {
   private readonly peers = new Map<NodeId, PeerLanes>();
   private readonly inbound = new Set<Socket>();
   private readonly lifetime = new AbortController();
+  private readonly unreachablePending = new Set<NodeId>();
   private server: Server | null = null;
   private bound: HostPort | null = null;
   private snapshotReceives = 0;
@@ -157,9 +158,18 @@ export class TcpTransport implements RaftTransport {
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * One onUnreachable per peer per turn of the event loop, however many messages were dropped in it:
+   * the driver's reportUnreachable is a state change, not a counter (drops are counted in stats()).
+   */
   private reportUnreachable(peerId: NodeId): void {
+    if (this.unreachablePending.has(peerId)) return;
+    this.unreachablePending.add(peerId);
     this.counters.add('unreachableReports');
-    this.later(() => this.options.onUnreachable(peerId));
+    this.later(() => {
+      this.unreachablePending.delete(peerId);
+      this.options.onUnreachable(peerId);
+    });
   }
 
   private deliver(message: Message): void {
