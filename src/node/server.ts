@@ -4,6 +4,7 @@ import { encodeCommand } from '../kv/codec.js';
 import { validateCommand } from '../kv/validate.js';
 import type { NodeId } from '../raft/types.js';
 import { StaticResolver } from '../resolver/static.js';
+export { parsePeers, checkHostPort } from '../resolver/static.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
 import type { ServiceOptions } from '../service/deps.js';
@@ -44,7 +45,8 @@ const DRAIN_GRACE_MS_DEFAULT = 5_000;
 
 /** The composition root: KV store, raft node, gRPC server, in that order; stop() undoes them in reverse. */
 export async function startServer(o: ServerOptions, signal?: AbortSignal): Promise<ServerHandle> {
-  const log = (o.logger ?? pino({ level: 'silent' })).child({ nodeId: o.id });
+  // The caller's logger already names the node (the CLI puts nodeId in its base).
+  const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   let node: RaftNode | null = null;
   let grpc: RaftkvGrpcServer | null = null;
