@@ -31,12 +31,3 @@ export function ents(from: number, to: number, term: number): Entry[] {
 export function summary(list: readonly Entry[]): string[] {
   return list.map((e) => `${e.index}/${e.term}/${e.type}/${new TextDecoder().decode(e.data)}`);
 }
-
-/** Wait for `condition` with a deadline (no fixed sleeps). */
-export async function waitFor(condition: () => boolean | Promise<boolean>, deadlineMs = 5000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not met before the deadline');
-    await new Promise((r) => setImmediate(r));
-  }
-}

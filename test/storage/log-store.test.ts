@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../../src/common/assert.js';
 import { AbortedError, StoppedError } from '../../src/common/errors.js';
-import { StoreLockedError } from '../../src/storage/errors.js';
+import { StorageFailedError, StoreLockedError } from '../../src/storage/errors.js';
 import { entryKey } from '../../src/storage/log-codec.js';
 import { DiskStorage } from '../../src/storage/log-store.js';
 import { ent, ents, summary, useTempDirs } from './helpers.js';
@@ -164,6 +164,17 @@ describe('DiskStorage', () => {
     await expect(DiskStorage.open(dir)).rejects.toThrow(StoreLockedError);
     await s.close();
     await (await DiskStorage.open(dir)).close();
+  });
+
+  it('a failed write poisons the store: nothing changes in memory and later writes are refused', async () => {
+    const { s } = await openFresh();
+    await s.persist({ entries: ents(1, 2, 1) });
+    // Make LevelDB itself fail the next batch by closing the handle underneath the store.
+    await (s as unknown as { db: { close(): Promise<void> } }).db.close();
+    await expect(s.persist({ entries: [ent(3, 1)] })).rejects.toThrow(StorageFailedError);
+    expect(s.lastIndex()).toBe(2);
+    await expect(s.setConfState(conf3)).rejects.toThrow(StorageFailedError);
+    await s.close();
   });
 
   it('honours an aborted signal at open', async () => {
