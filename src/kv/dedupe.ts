@@ -60,7 +60,7 @@ export class DedupeTable {
    * The db writes that remember `result` for `id` at raft `index` (evicting the oldest client when
    * full), and a `commit` that updates the in-memory table once those writes are durable.
    */
-  record(id: RequestId, index: number, result: Uint8Array): { ops: DbOp[]; commit: () => void } {
+  record(id: RequestId, index: number, result: Uint8Array): { ops: DbOp[]; commit: () => void; evicted: string | null } {
     const ops: DbOp[] = [{ type: 'put', key: dedupeKey(id.clientId), value: encodeRecord(id.seq, index, result) }];
     let evicted: string | null = null;
     if (!this.clients.has(id.clientId) && this.clients.size >= this.clientsMax) {
@@ -72,7 +72,7 @@ export class DedupeTable {
       this.clients.delete(id.clientId);
       this.clients.set(id.clientId, { seq: id.seq, index });
     };
-    return { ops, commit };
+    return { ops, commit, evicted };
   }
 }
 

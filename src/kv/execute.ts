@@ -23,10 +23,9 @@ import type {
 } from './types.js';
 import { CompareResult, EventType } from './types.js';
 
-/** What applying one command produced: the result, the data writes, the events, the new revision. */
+/** What applying one command produced: the result, the events, the new revision (writes: in the overlay). */
 export interface Execution {
   readonly result: CommandResult;
-  readonly writes: readonly DbOp[];
   readonly events: readonly WatchEvent[];
   readonly revision: number;
   readonly keysDelta: number;
@@ -36,20 +35,21 @@ type Unrevised<R extends OpResult> = Omit<R, 'revision'>;
 const EMPTY: Uint8Array = new Uint8Array(0);
 
 /**
- * Executes one validated command against the db as of `revision`. Writes collect in an overlay that
- * later operations of the same transaction read through; nothing touches the db until the caller
- * writes `writes` in its batch. Every write of a command gets revision + 1 (one revision per command,
- * and none when nothing changed), so the outcome depends only on the db and the command.
+ * Executes one validated command against the db plus `overlay` as of `revision`. Writes collect in
+ * the overlay, which later operations (of the same txn, or later commands of the same apply batch)
+ * read through; nothing touches the db until the caller writes overlayWrites(overlay) in its batch.
+ * Every write of a command gets revision + 1 (one revision per command, none when nothing changed),
+ * so the outcome depends only on the state and the command.
  */
-export async function execute(db: Db, revision: number, op: CommandOp, limits: KvLimits): Promise<Execution> {
-  const ex = new Executor(db, revision, limits);
+export async function execute(db: Db, overlay: Overlay, revision: number, op: CommandOp, limits: KvLimits): Promise<Execution> {
+  const ex = new Executor(db, overlay, revision, limits);
   let partial: Unrevised<PutResult> | Unrevised<DeleteResult> | Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'>;
   if (op.kind === 'put') partial = await ex.put(op.put);
   else if (op.kind === 'delete') partial = await ex.delete(op.delete);
   else partial = await ex.txn(op.txn);
   const after = ex.changed ? revision + 1 : revision;
   const result = withRevision(partial, after);
-  return { result, writes: ex.writes(), events: ex.events, revision: after, keysDelta: ex.keysDelta };
+  return { result, events: ex.events, revision: after, keysDelta: ex.keysDelta };
 }
 
 function withRevision(partial: Omit<CommandResult, 'revision'>, revision: number): CommandResult {
@@ -61,13 +61,13 @@ function withRevision(partial: Omit<CommandResult, 'revision'>, revision: number
 }
 
 class Executor {
-  readonly overlay: Overlay = new Map();
   readonly events: WatchEvent[] = [];
   keysDelta = 0;
   changed = false;
 
   constructor(
     private readonly db: Db,
+    private readonly overlay: Overlay,
     private readonly revision: number,
     private readonly limits: KvLimits,
   ) {}
@@ -171,14 +171,16 @@ class Executor {
     return this.range(op.range);
   }
 
-  writes(): DbOp[] {
-    const out: DbOp[] = [];
-    for (const { key, kv } of this.overlay.values()) {
-      if (kv === null) out.push({ type: 'del', key: dataKey(key) });
-      else out.push({ type: 'put', key: dataKey(key), value: encodeStored(kv) });
-    }
-    return out;
+}
+
+/** The db writes that make the overlay's final state durable. */
+export function overlayWrites(overlay: Overlay): DbOp[] {
+  const out: DbOp[] = [];
+  for (const { key, kv } of overlay.values()) {
+    if (kv === null) out.push({ type: 'del', key: dataKey(key) });
+    else out.push({ type: 'put', key: dataKey(key), value: encodeStored(kv) });
   }
+  return out;
 }
 
 /** A range read (also used outside commands, with an empty overlay and an explicit snapshot). */

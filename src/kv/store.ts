@@ -2,22 +2,21 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { assert } from '../common/assert.js';
-import { CorruptionError, InvalidArgumentError, StoppedError } from '../common/errors.js';
-import { decodeCommand, encodeCommandResult } from './codec.js';
+import { CorruptionError, StoppedError } from '../common/errors.js';
 import type { Db, DbOp } from './db.js';
 import { decodeStored, openDb, readU64, u64 } from './db.js';
 import { DedupeTable } from './dedupe.js';
 import { fsyncTree, nextDbName, prepareKvDir, writePointer } from './dirs.js';
 import { WatchAbandonedError } from './errors.js';
 import { readRange } from './execute.js';
-import { execute } from './execute.js';
+import { BatchApplier } from './applier.js';
 import { FORMAT_VERSION, META_APPLIED, META_FORMAT, META_KEYS, META_REVISION, dataKey } from './keys.js';
 import type { KvLimits } from './limits.js';
 import { defaultKvLimits } from './limits.js';
 import { SerialQueue } from './serial.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
-import type { CommandResult, InvalidResult, KeyValue, RangeOp, RangeResult, RequestId } from './types.js';
-import { validateCommand, validateKey, validateRange } from './validate.js';
+import type { CommandResult, KeyValue, RangeOp, RangeResult } from './types.js';
+import { validateKey, validateRange } from './validate.js';
 import { WatchHub } from './watcher.js';
 import type { WatchOptions, Watcher } from './watcher.js';
 
@@ -107,71 +106,52 @@ export class KvStore {
   }
 
   /** Applies the committed Normal entry `index` (> appliedIndex). Invalid commands yield `invalid`. */
-  apply(index: number, data: Uint8Array): Promise<CommandResult> {
-    return this.serial.run(() => this.applyLocked(index, data));
+  async apply(index: number, data: Uint8Array): Promise<CommandResult> {
+    const [result] = await this.applyBatch([{ index, data }]);
+    assert(result !== undefined, 'one result per entry');
+    return result;
+  }
+
+  /**
+   * Applies committed entries in order (increasing indexes, gaps allowed) as ONE db write; the
+   * results and the state equal those of applying them one by one. An entry with empty data yields
+   * an `invalid` result and only advances the applied index (prefer applyNoop for those).
+   */
+  applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
+    return this.serial.run(async () => {
+      this.checkUsable();
+      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits });
+      const results: CommandResult[] = [];
+      let last = this.applied;
+      for (const { index } of entries) {
+        this.checkIndex(index, last);
+        last = index;
+      }
+      try {
+        for (const { index, data } of entries) results.push(await applier.add(index, data));
+      } catch (e) {
+        this.failure = e; // the dedupe table may have run ahead of the db: refuse further work
+        throw e;
+      }
+      if (last === this.applied) return results;
+      const batch = applier.finish();
+      await this.commit(last, batch.ops, batch.revision, batch.keys);
+      for (const [revision, events] of batch.published) this.hub.publish(revision, events);
+      return results;
+    });
   }
 
   /** Advances the applied index over an entry without a command (leader no-op, conf change). */
   applyNoop(index: number): Promise<void> {
     return this.serial.run(async () => {
-      this.checkIndex(index);
+      this.checkUsable();
+      this.checkIndex(index, this.applied);
       await this.commit(index, [], this.rev, this.keys);
     });
   }
 
-  private async applyLocked(index: number, data: Uint8Array): Promise<CommandResult> {
-    this.checkIndex(index);
-    if (data.length === 0) return this.reject(index, 'empty command');
-    let cmd;
-    try {
-      cmd = decodeCommand(data);
-      validateCommand(cmd, this.limits);
-    } catch (e) {
-      if (e instanceof CorruptionError || e instanceof InvalidArgumentError) return this.reject(index, e.message);
-      throw e;
-    }
-    const id = cmd.requestId;
-    if (id !== null) {
-      const verdict = this.dedupe.check(id);
-      if (verdict.kind === 'duplicate') {
-        const first = await this.dedupe.result(this.db, id.clientId, this.rev);
-        await this.commit(index, [], this.rev, this.keys);
-        return first;
-      }
-      if (verdict.kind === 'superseded') {
-        return this.reject(index, `request seq ${id.seq} of client ${JSON.stringify(id.clientId)} is older than its last applied seq ${verdict.lastSeq}`);
-      }
-    }
-    assert(cmd.op !== null, 'validated command has an op');
-    const ex = await execute(this.db, this.rev, cmd.op, this.limits);
-    const ops = [...ex.writes];
-    const remember = id === null ? null : this.dedupe.record(id, index, this.rememberedResult(id, ex.result));
-    if (remember !== null) ops.push(...remember.ops);
-    await this.commit(index, ops, ex.revision, this.keys + ex.keysDelta);
-    remember?.commit();
-    if (ex.events.length > 0) this.hub.publish(ex.revision, ex.events);
-    return ex.result;
-  }
-
-  /** The encoded result kept for retries; a huge one (big txn reads) is replaced by a short notice. */
-  private rememberedResult(id: RequestId, result: CommandResult): Uint8Array {
-    const bytes = encodeCommandResult(result);
-    if (bytes.length <= this.limits.dedupeResultBytesMax) return bytes;
-    return encodeCommandResult({
-      kind: 'invalid',
-      revision: result.revision,
-      message: `request seq ${id.seq} of client ${JSON.stringify(id.clientId)} was applied at revision ${result.revision}; its result was too large to remember`,
-    });
-  }
-
-  private async reject(index: number, message: string): Promise<InvalidResult> {
-    await this.commit(index, [], this.rev, this.keys);
-    return { kind: 'invalid', revision: this.rev, message };
-  }
-
-  private checkIndex(index: number): void {
-    this.checkUsable();
-    assert(Number.isSafeInteger(index) && index > this.applied, () => `apply index ${index} is not after applied index ${this.applied}`);
+  private checkIndex(index: number, after: number): void {
+    assert(Number.isSafeInteger(index) && index > after, () => `apply index ${index} is not after applied index ${after}`);
   }
 
   private checkUsable(): void {

@@ -95,6 +95,24 @@ describe('snapshot and restore', () => {
     expect(gunzipSync(await snapshotBytes(x))).toEqual(gunzipSync(await snapshotBytes(y)));
   });
 
+  it('applyBatch equals applying one by one, including retries inside one batch', async () => {
+    const [x, y] = [await store('x'), await store('y')];
+    const cmds = workload(11, 300);
+    const dup = putCmd('dup', 'x', { clientId: 'retrying', seq: 1 });
+    cmds.splice(100, 0, dup, putCmd('dup', 'y'), dup); // a retry within one batch of 37
+    const one = await applyAll(x, cmds);
+    const batched = [];
+    for (let i = 0; i < cmds.length; i += 37) {
+      const slice = cmds.slice(i, i + 37).map((c, j) => ({ index: i + j + 1, data: encodeCommand(c) }));
+      batched.push(...(await y.applyBatch(slice)));
+    }
+    expect(batched).toEqual(one);
+    expect(batched[102]).toEqual(batched[100]);
+    expect((await y.get(new TextEncoder().encode('dup'))).kv?.version).toBe(2);
+    expect(y.stats()).toEqual(x.stats());
+    expect(gunzipSync(await snapshotBytes(y))).toEqual(gunzipSync(await snapshotBytes(x)));
+  });
+
   for (const step of ['written', 'pointer-swapped', 'old-closed'] as const) {
     it(`leaves a usable store after a crash at "${step}"`, async () => {
       const src = await store('src');
