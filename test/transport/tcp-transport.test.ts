@@ -148,6 +148,13 @@ describe('TcpTransport', () => {
     }
   });
 
+  it('finds peers through the resolve function when setPeer was not called', async () => {
+    const b = await node(2);
+    const a = await node(1, { resolve: (id) => (id === 2 ? b.transport.addressString() : undefined) });
+    a.transport.send(heartbeat(1, 2, 8));
+    await waitFor(() => b.rec.messages.some((m) => m.commit === 8), 'delivery via resolver');
+  });
+
   it('survives an onMessage handler that throws', async () => {
     const [a, b] = [await node(1), await node(2, { onMessage: () => { throw new Error('driver bug'); } })];
     connectAll([a, b]);
@@ -235,6 +242,17 @@ describe('snapshot streaming', () => {
     await waitFor(() => sink.aborted !== null, 'sink aborted');
     expect(b.rec.messages).toHaveLength(0);
     expect(b.transport.stats().snapshotReceiveFailures).toBe(1);
+  });
+
+  it('reports failure when the peer is down', async () => {
+    const a = await node(1);
+    const b = await node(2);
+    const address = b.transport.addressString();
+    await b.transport.close();
+    a.transport.setPeer(2, address);
+    a.transport.send(snap(1, 2, Uint8Array.of(1)));
+    await waitFor(() => a.rec.snapshotStatus.length === 1, 'snapshot status');
+    expect(a.rec.snapshotStatus).toEqual([{ peerId: 2, ok: false }]);
   });
 
   it('reports failure when the receiver accepts no snapshots or the provider throws', async () => {

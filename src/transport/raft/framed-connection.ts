@@ -21,7 +21,7 @@ export class FramedConnection {
     this.socket = socket;
     socket.setTimeout(idleTimeoutMs, () => socket.destroy(new SnapshotTransferError(`no progress for ${idleTimeoutMs} ms`)));
     this.failed = new Promise<never>((_, reject) => {
-      socket.once('error', (e) => reject(new SnapshotTransferError(e.message, { cause: e })));
+      socket.on('error', (e) => reject(new SnapshotTransferError(e.message, { cause: e })));
       socket.once('close', () => reject(new SnapshotTransferError('connection closed')));
       const onAbort = (): void => {
         reject(new AbortedError('snapshot send aborted', { cause: signal.reason }));
