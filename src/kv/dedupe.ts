@@ -1,3 +1,4 @@
+import { CorruptionError } from '../common/errors.js';
 import { decodeCommandResult } from './codec.js';
 import type { Db, DbOp } from './db.js';
 import { NS_DEDUPE, dedupeKey, namespaceBounds } from './keys.js';
@@ -52,7 +53,7 @@ export class DedupeTable {
   /** The remembered result of the client's last write (call after check() said 'duplicate'). */
   async result(db: Db, clientId: string, revisionIfInvalid: number): Promise<CommandResult> {
     const value = await db.get(dedupeKey(clientId));
-    if (value === undefined) throw new Error(`dedupe record of client ${clientId} is missing`);
+    if (value === undefined) throw new CorruptionError(`dedupe record of client ${JSON.stringify(clientId)} is missing from the kv db`);
     return decodeCommandResult(decodeRecord(value).result, revisionIfInvalid);
   }
 

@@ -156,7 +156,7 @@ export interface RangeRequest {
 export interface RangeResponse {
   header?: ResponseHeader | undefined;
   kvs: KeyValue[];
-  /** Number of keys in the whole range (not only this page). */
+  /** Number of keys in the range after start_after: this page and all that follow it. */
   count: number;
   more: boolean;
   /** Pass as `start_after` to read the next page; empty when `more` is false. */
