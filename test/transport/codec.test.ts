@@ -133,6 +133,18 @@ describe('frame decoder', () => {
     }
   });
 
+  it('reassembles a large frame fed in small uneven pieces', () => {
+    const big = randomBytes(new SeededRandom(5), 1024 * 1024 + 7);
+    const stream = encodeFrame(FrameKind.SnapshotChunk, big, FRAME_MAX);
+    const d = new FrameDecoder(FRAME_MAX);
+    const frames = [];
+    for (let off = 0, step = 1; off < stream.byteLength; off += step, step = (step * 7 + 3) % 5000) {
+      frames.push(...d.push(stream.subarray(off, off + step)));
+    }
+    expect(frames).toHaveLength(1);
+    expect(Buffer.from(frames[0]?.payload ?? []).equals(Buffer.from(big))).toBe(true);
+  });
+
   it.each([
     ['oversized length prefix', Uint8Array.of(0x7f, 0xff, 0xff, 0xff), FrameErrorReason.Oversized],
     ['length below the header', Uint8Array.of(0, 0, 0, 1), FrameErrorReason.BadLength],

@@ -24,6 +24,8 @@ export const FrameKind = {
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 const FRAME_KIND_MAX = FrameKind.SnapshotAck;
+/** First allocation for a frame's payload; see FrameDecoder.startPayload. */
+const PAYLOAD_INITIAL_BYTES = 64 * 1024;
 
 export interface Frame {
   readonly kind: FrameKind;
@@ -64,6 +66,7 @@ export class FrameDecoder {
   private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
   private headerFill = 0;
   private payload: Uint8Array | null = null;
+  private payloadBytes = 0;
   private payloadFill = 0;
   private kind: FrameKind = FrameKind.Hello;
   private failed: FrameError | null = null;
@@ -99,7 +102,7 @@ export class FrameDecoder {
     if (this.headerFill === FRAME_HEADER_BYTES) {
       this.startPayload();
       // An empty payload is complete now, even when the header ends the chunk.
-      if (this.payload?.byteLength === 0) this.completeFrame(frames);
+      if (this.payloadBytes === 0) this.completeFrame(frames);
     }
     return offset + take;
   }
@@ -124,19 +127,31 @@ export class FrameDecoder {
     }
   }
 
+  /**
+   * The buffer starts small and doubles as bytes arrive, so memory follows what a peer actually sent,
+   * not what its length prefix claims: a header promising 8 MiB and then silence costs 64 KiB.
+   */
   private startPayload(): void {
     const view = new DataView(this.header.buffer);
     this.kind = view.getUint8(5) as FrameKind;
-    this.payload = new Uint8Array(view.getUint32(0) - 2);
+    this.payloadBytes = view.getUint32(0) - 2;
+    this.payload = new Uint8Array(Math.min(this.payloadBytes, PAYLOAD_INITIAL_BYTES));
     this.payloadFill = 0;
   }
 
   private fillPayload(chunk: Uint8Array, offset: number, frames: Frame[]): number {
-    const payload = this.payload as Uint8Array;
-    const take = Math.min(payload.byteLength - this.payloadFill, chunk.byteLength - offset);
+    const take = Math.min(this.payloadBytes - this.payloadFill, chunk.byteLength - offset);
+    let payload = this.payload as Uint8Array;
+    if (this.payloadFill + take > payload.byteLength) {
+      const grown = new Uint8Array(Math.min(this.payloadBytes, Math.max(payload.byteLength * 2, this.payloadFill + take)));
+      grown.set(payload.subarray(0, this.payloadFill));
+      payload = grown;
+      this.payload = grown;
+    }
     payload.set(chunk.subarray(offset, offset + take), this.payloadFill);
     this.payloadFill += take;
-    if (this.payloadFill === payload.byteLength) this.completeFrame(frames);
+    // Growth is capped at payloadBytes, so a complete payload fills its buffer exactly.
+    if (this.payloadFill === this.payloadBytes) this.completeFrame(frames);
     return offset + take;
   }
 
