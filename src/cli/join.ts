@@ -1,6 +1,6 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ClusterClient } from '../gen/raftkv/v1/cluster.js';
+import { ClusterClient, type MembersResponse } from '../gen/raftkv/v1/cluster.js';
 
 /** Backoff between join attempts: doubles from the first to the cap. */
 const JOIN_BACKOFF_FIRST_MS = 200;
@@ -30,6 +30,29 @@ export async function joinCluster(req: JoinRequest, log: Logger, signal: AbortSi
       await sleep(backoffMs, signal);
       backoffMs = Math.min(backoffMs * 2, JOIN_BACKOFF_CAP_MS);
     }
+  } finally {
+    client.close();
+  }
+}
+
+/** The members' raft addresses, asked of `via` until it answers (a joining node needs them first). */
+export async function fetchRaftPeers(via: string, log: Logger, signal: AbortSignal): Promise<Map<number, string>> {
+  const client = new ClusterClient(via, credentials.createInsecure());
+  try {
+    for (let attempt = 1, backoffMs = JOIN_BACKOFF_FIRST_MS; !signal.aborted; attempt++) {
+      try {
+        const res = await new Promise<MembersResponse>((resolve, reject) => {
+          client.members({ linearizable: false }, new Metadata(), { deadline: Date.now() + JOIN_CALL_TIMEOUT_MS }, (err, r) => (err ? reject(err) : resolve(r)));
+        });
+        return new Map(res.members.filter((m) => m.raftAddress !== '').map((m) => [m.id, m.raftAddress]));
+      } catch (e) {
+        const err = e as ServiceError;
+        log.info({ via, attempt, code: err.code, details: err.details ?? String(e) }, 'could not list the members to join; retrying');
+      }
+      await sleep(backoffMs, signal);
+      backoffMs = Math.min(backoffMs * 2, JOIN_BACKOFF_CAP_MS);
+    }
+    throw new Error('stopped before the members could be listed');
   } finally {
     client.close();
   }

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { startServer, type ServerHandle } from '../node/server.js';
 import { parseFlags, usage } from './flags.js';
-import { joinCluster } from './join.js';
+import { fetchRaftPeers, joinCluster } from './join.js';
 import { SERVE_FLAGS, serveConfig, type ServeConfig } from './serve-flags.js';
 
 export const SERVE_USAGE = usage('Usage: raftkv serve --raft_id=<n> --raft_addr=<host:port> --grpc_addr=<host:port> --raft_data_dir=<dir> [flags]\n\nRuns one raftkv node.', SERVE_FLAGS);
@@ -56,7 +56,8 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
   }
 }
 
-function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promise<ServerHandle> {
+async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promise<ServerHandle> {
+  const knownRaftPeers = cfg.join !== '' ? await fetchRaftPeers(cfg.join, log, signal) : new Map<number, string>();
   return startServer(
     {
       id: cfg.id,
@@ -65,6 +66,7 @@ function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promise<Serv
       dataDir: cfg.dataDir,
       bootstrap: cfg.bootstrap,
       peers: cfg.peers,
+      knownRaftPeers,
       logger: log,
       raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotEntries: cfg.snapshotEntries },
       drainGraceMs: cfg.drainGraceMs,

@@ -1,4 +1,7 @@
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import { KvStore } from '../kv/store.js';
 import { encodeCommand } from '../kv/codec.js';
 import { validateCommand } from '../kv/validate.js';
@@ -22,6 +25,12 @@ export interface ServerOptions {
   readonly bootstrap?: boolean;
   /** Other nodes' gRPC addresses (the static resolver); this node's own bound address is added. */
   readonly peers?: ReadonlyMap<NodeId, string>;
+  /**
+   * Raft addresses of the current members, for a node that is about to join: a fresh node learns
+   * addresses only from log entries it has not received yet, so without these it could not answer
+   * the leader. Written to the node's address book (peers.json) only when it has none yet.
+   */
+  readonly knownRaftPeers?: ReadonlyMap<NodeId, string>;
   /** Use this resolver instead of a StaticResolver over `peers`. */
   readonly resolver?: AddressResolver;
   readonly logger?: Logger;
@@ -47,6 +56,7 @@ const DRAIN_GRACE_MS_DEFAULT = 5_000;
 export async function startServer(o: ServerOptions, signal?: AbortSignal): Promise<ServerHandle> {
   // The caller's logger already names the node (the CLI puts nodeId in its base).
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
+  if (o.knownRaftPeers && o.knownRaftPeers.size > 0) await seedAddressBook(nodePaths(o.dataDir, o.id).root, o.knownRaftPeers, o.id);
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   let node: RaftNode | null = null;
   let grpc: RaftkvGrpcServer | null = null;
@@ -114,4 +124,17 @@ function makeHandle(o: ServerOptions, log: Logger, store: KvStore, node: RaftNod
     raftAddress,
     stop: () => (stopping ??= stop()),
   };
+}
+
+/**
+ * The address book file of src/node/address-book.ts (a JSON object id -> raft address). Seeded here
+ * because RaftNode has no option for initial peers yet; a restarted node keeps its own book.
+ */
+async function seedAddressBook(root: string, peers: ReadonlyMap<NodeId, string>, selfId: NodeId): Promise<void> {
+  const file = join(root, 'peers.json');
+  const exists = await access(file).then(() => true, () => false);
+  if (exists) return;
+  await mkdir(root, { recursive: true });
+  const obj = Object.fromEntries([...peers].filter(([id]) => id !== selfId).map(([id, a]) => [String(id), a]));
+  await writeFileAtomic(file, `${JSON.stringify(obj)}\n`);
 }
