@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/common/random.js';
 import { makeMessage, MessageType } from '../../src/raft/types.js';
 import { encodeMessage } from '../../src/transport/raft/codec.js';
-import { encodeHello, Lane } from '../../src/transport/raft/control-codec.js';
+import { encodeHello, encodeSnapshotEnd, Lane } from '../../src/transport/raft/control-codec.js';
 import { encodeFrame, FrameKind } from '../../src/transport/raft/frame.js';
-import { CLUSTER, connectAll, startNode, waitFor, type TestNode } from './harness.js';
+import { CLUSTER, connectAll, MemorySink, startNode, waitFor, type TestNode } from './harness.js';
 import { randomBytes } from './gen.js';
 
 const FRAME_MAX = 8 * 1024 * 1024;
@@ -103,6 +103,30 @@ describe('hostile input on the raft port', () => {
     expect(a.transport.stats().misaddressedMessages).toBe(2);
     expect(c.closed).toBe(false);
     c.socket.destroy();
+  });
+
+  it('aborts the sink and delivers nothing when a snapshot stream ends with a wrong length or CRC', async () => {
+    const sinks: MemorySink[] = [];
+    const a = await startNode(1, {
+      createSnapshotSink: async () => {
+        const sink = new MemorySink();
+        sinks.push(sink);
+        return sink;
+      },
+    });
+    open.push(a);
+    const snapMessage = makeMessage({ type: MessageType.Snap, from: 2, to: 1, snapshot: { meta: { index: 5, term: 1, conf: { voters: [1, 2], learners: [] } }, data: new Uint8Array(0) } });
+    const begin = encodeFrame(FrameKind.SnapshotBegin, encodeMessage(snapMessage), FRAME_MAX);
+    const chunk = encodeFrame(FrameKind.SnapshotChunk, Uint8Array.of(1, 2, 3), FRAME_MAX);
+    for (const end of [{ totalBytes: 3, crc32: 12345 }, { totalBytes: 4, crc32: 0 }]) {
+      const c = await rawClient(a.transport.address().port);
+      c.socket.write(Uint8Array.of(...hello(2, 1, Lane.Snapshot), ...begin, ...chunk, ...encodeFrame(FrameKind.SnapshotEnd, encodeSnapshotEnd(end), FRAME_MAX)));
+      await waitFor(() => c.closed, 'connection closed after a bad snapshot end');
+    }
+    await waitFor(() => sinks.length === 2 && sinks.every((s) => s.aborted !== null), 'both sinks aborted');
+    expect(sinks.every((s) => !s.finished)).toBe(true);
+    expect(a.rec.messages).toHaveLength(0);
+    expect(a.transport.stats()).toMatchObject({ snapshotReceiveFailures: 2, snapshotsReceived: 0 });
   });
 
   it('refuses connections beyond inboundConnectionsMax and closes everything on close()', async () => {
