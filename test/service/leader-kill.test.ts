@@ -59,7 +59,7 @@ describe('SIGKILL of the leader under a write load', () => {
 
     const survivor = c.live()[0]!;
     const stored = new Map<string, string>();
-    let startAfter = Buffer.alloc(0);
+    let startAfter: Buffer = Buffer.alloc(0);
     for (;;) {
       const page = await range(survivor.kv, 'load/', 5000, { startAfter });
       for (const kv of page.kvs) stored.set(kv.key.toString(), kv.value.toString());

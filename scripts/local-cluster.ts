@@ -1,0 +1,104 @@
+/**
+ * `npm start`: a three-node raftkv cluster on loopback, as child processes of `raftkv serve`.
+ * Node 1 bootstraps; nodes 2 and 3 join through node 1. Ctrl-C stops all three gracefully.
+ *
+ *   npm start [-- --data_dir=<dir>] [-- --base_port=<port>]
+ *
+ * Data goes to ./.data/local-cluster unless --data_dir is given; ports are free ones picked at start
+ * unless --base_port is given (then raft = base+id, gRPC = base+100+id).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { ClusterClient, type MembersResponse } from '../src/gen/raftkv/v1/cluster.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SIZE = 3;
+const READY_TIMEOUT_MS = 30_000;
+
+function flag(name: string): string | undefined {
+  const hit = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
+  return hit?.slice(name.length + 3);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const dataDir = resolve(flag('data_dir') ?? join(ROOT, '.data', 'local-cluster'));
+  const basePort = flag('base_port') === undefined ? null : Number(flag('base_port'));
+  await mkdir(dataDir, { recursive: true });
+  const addrs = new Map<number, { raft: string; grpc: string }>();
+  for (let id = 1; id <= SIZE; id++) {
+    const raft = basePort === null ? await freePort() : basePort + id;
+    const grpc = basePort === null ? await freePort() : basePort + 100 + id;
+    addrs.set(id, { raft: `127.0.0.1:${raft}`, grpc: `127.0.0.1:${grpc}` });
+  }
+  const peers = [...addrs].map(([id, a]) => `${id}=${a.grpc}`).join(',');
+  const children = new Map<number, ChildProcess>();
+  const spawnNode = (id: number, extra: string[]): void => {
+    const a = addrs.get(id)!;
+    const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', `--raft_id=${id}`, `--raft_addr=${a.raft}`, `--grpc_addr=${a.grpc}`, `--raft_data_dir=${dataDir}`, `--peers=${peers}`, '--log_level=warn', ...extra];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('exit', (code, sig) => {
+      children.delete(id);
+      if (!stopping) console.error(`node ${id} exited (code ${code}, signal ${sig})`);
+    });
+    children.set(id, child);
+  };
+
+  let stopping = false;
+  let signals = 0;
+  const stopAll = (sig: NodeJS.Signals): void => {
+    signals++;
+    stopping = true;
+    console.error(signals > 1 ? 'forcing exit' : 'stopping the cluster (Ctrl-C again to force)');
+    for (const child of children.values()) child.kill(signals > 1 ? 'SIGKILL' : sig);
+    if (signals > 1) process.exit(130);
+  };
+  process.on('SIGINT', stopAll);
+  process.on('SIGTERM', stopAll);
+
+  spawnNode(1, ['--raft_bootstrap']);
+  for (let id = 2; id <= SIZE; id++) spawnNode(id, [`--join=${addrs.get(1)!.grpc}`]);
+
+  const client = new ClusterClient(addrs.get(1)!.grpc, credentials.createInsecure());
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let members: MembersResponse | null = null;
+  while (!stopping && Date.now() < deadline) {
+    members = await new Promise<MembersResponse | null>((res) => {
+      client.members({ linearizable: false }, new Metadata(), { deadline: Date.now() + 1000 }, (err, r) => res(err ? null : r));
+    });
+    if (members && members.header!.leaderId !== 0 && members.members.filter((m) => m.suffrage === 1).length === SIZE) break;
+    members = null;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  client.close();
+  if (stopping) return;
+  if (!members) {
+    console.error(`the cluster did not form within ${READY_TIMEOUT_MS} ms`);
+    stopAll('SIGTERM');
+    process.exitCode = 1;
+    return;
+  }
+  const endpoints = [...addrs.values()].map((a) => a.grpc).join(',');
+  console.log(`raftkv local cluster is up: ${SIZE} voters, leader is node ${members.header!.leaderId}; data in ${dataDir}`);
+  for (const m of members.members) console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}`);
+  console.log('\nTry:');
+  console.log(`  npm run raftkv -- put --endpoints ${endpoints} greeting hello`);
+  console.log(`  npm run raftkv -- get --endpoints ${endpoints} greeting`);
+  console.log(`  export RAFTKV_ENDPOINTS=${endpoints}`);
+  console.log('\nCtrl-C stops all three nodes.');
+}
+
+void main();
