@@ -37,6 +37,15 @@ export function bytes(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
+/** The state machine's snapshot: the applied payloads, JSON-encoded. */
+function encodeAppliedState(applied: readonly string[]): Uint8Array {
+  return bytes(JSON.stringify(applied));
+}
+
+function decodeAppliedState(data: Uint8Array): string[] {
+  return data.byteLength === 0 ? [] : (JSON.parse(decoder.decode(data)) as string[]);
+}
+
 /** One server: durable storage that survives a crash, and a volatile core and state machine. */
 export class TestNode {
   readonly storage = new MemoryStorage();
@@ -57,7 +66,7 @@ export class TestNode {
 
   start(): void {
     const snap = this.storage.snapshot();
-    this.applied = [];
+    this.applied = decodeAppliedState(snap.data);
     this.appliedIndex = snap.meta.index;
     this.conf = snap.meta.conf;
     this.readStates = [];
@@ -160,7 +169,7 @@ export class Network {
     if (n.outstanding !== rd) throw new Error(`node ${id}: not the outstanding Ready`);
     if (rd.snapshot) {
       n.storage.applySnapshot(rd.snapshot);
-      n.applied = decoder.decode(rd.snapshot.data).split('\n').filter((s) => s.length > 0);
+      n.applied = decodeAppliedState(rd.snapshot.data);
       n.appliedIndex = rd.snapshot.meta.index;
       n.conf = rd.snapshot.meta.conf;
     }
@@ -246,7 +255,7 @@ export class Network {
   /** Snapshot node `id` at its applied index and drop its log before `compactIndex`. */
   compact(id: NodeId, compactIndex: number): void {
     const n = this.node(id);
-    n.storage.createSnapshot(n.appliedIndex, n.conf, bytes(n.applied.join('\n')));
+    n.storage.createSnapshot(n.appliedIndex, n.conf, encodeAppliedState(n.applied));
     n.storage.compact(compactIndex);
   }
 
