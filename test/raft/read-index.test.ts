@@ -115,4 +115,15 @@ describe('ReadIndex', () => {
     expect(net.pending()).toEqual([]);
     expect(reads(net, 1)).toEqual(['r1@2']);
   });
+
+  it('contract: a context must be unique cluster-wide while in flight; a duplicate from another node is ignored', () => {
+    // The leader keys pending reads by context alone (as etcd does), so the host must put the
+    // node id (or a random id) into every context, not just a per-node counter.
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.readIndex(2, 'same');
+    net.readIndex(3, 'same');
+    net.deliverAll();
+    expect([reads(net, 2), reads(net, 3)]).toEqual([['same@4'], []]);
+  });
 });
