@@ -17,6 +17,8 @@ export interface RaftNodeOptions {
    */
   readonly bootstrap?: ReadonlyMap<NodeId, string>;
   readonly clusterId?: string;
+  /** Raft address of a peer the log has not told us about yet (for example from gossip). */
+  readonly resolveRaftAddress?: (id: NodeId) => string | undefined;
   readonly logger?: Logger;
   readonly tickMs?: number;
   readonly electionTicks?: number;

@@ -53,6 +53,8 @@ export class RaftNode extends EventEmitter {
   readonly id: NodeId;
   private readonly log: Logger;
   private raw!: RawNode;
+  /** False until the core exists: the transport listens (and may receive) before that. */
+  private coreReady = false;
   private ticker: NodeJS.Timeout | null = null;
   private wakeUp: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
@@ -102,19 +104,25 @@ export class RaftNode extends EventEmitter {
         clusterId: opts.clusterId,
         host,
         port,
-        resolve: (id) => book.get(id),
+        // Learned from the log and snapshots first; a discovery layer (gossip) fills the gaps, such
+        // as the leader's address for a brand-new node that has not replayed any log yet.
+        resolve: (id) => book.get(id) ?? opts.resolveRaftAddress?.(id),
         onMessage: (m) => node?.onMessage(m),
-        onUnreachable: (id) => node?.raw.reportUnreachable(id),
+        onUnreachable: (id) => {
+          if (node?.coreReady) node.raw.reportUnreachable(id);
+        },
         onSnapshotStatus: (id, ok) => {
-          node?.raw.reportSnapshot(id, ok);
-          node?.wake();
+          if (!node?.coreReady) return;
+          node.raw.reportSnapshot(id, ok);
+          node.wake();
         },
         openSnapshot: (meta, sig) => node!.snapshots.openForSend(meta, sig),
         createSnapshotSink: (meta) => node!.snapshots.sinkForReceive(meta),
       });
       node = new RaftNode(opts, storage, store, book, transport);
-      await node.init(signal);
+      // Listen first: a bootstrap records this node's real address, not a requested port 0.
       await transport.start(signal);
+      await node.init(signal);
       node.run();
       return node;
     } catch (e) {
@@ -128,7 +136,8 @@ export class RaftNode extends EventEmitter {
     const fresh = this.storage.lastIndex() === 0 && this.storage.initialState().hardState.term === 0;
     if (fresh && this.opts.bootstrap && this.opts.bootstrap.size > 0) {
       const voters = [...this.opts.bootstrap.keys()];
-      const boot = bootstrapEntries(voters, (id) => encodeMemberContext(this.opts.bootstrap!.get(id)!));
+      const addrOf = (id: NodeId): string => (id === this.id ? this.raftAddress() : this.opts.bootstrap!.get(id)!);
+      const boot = bootstrapEntries(voters, (id) => encodeMemberContext(addrOf(id)));
       await this.storage.persist({ entries: boot.entries, hardState: boot.hardState }, { sync: true });
       this.log.info({ voters }, 'bootstrapped a new cluster');
     }
@@ -149,7 +158,8 @@ export class RaftNode extends EventEmitter {
       },
       this.storage,
     );
-    for (const [id, addr] of this.book.entries()) if (id !== this.id) this.transport.setPeer(id, addr);
+    this.coreReady = true;
+    for (const [id, addr] of this.book.entries()) await this.learnPeer(id, addr);
     this.log.info({ term: this.raw.raft.term, lastIndex: this.storage.lastIndex(), applied: this.opts.stateMachine.appliedIndex() }, 'raft node started');
   }
 
@@ -242,12 +252,21 @@ export class RaftNode extends EventEmitter {
       if (cc.nodeId !== this.id) this.transport.removePeer(cc.nodeId);
     } else {
       const { raftAddr } = decodeMemberContext(cc.context);
-      if (raftAddr) {
-        await this.book.set(cc.nodeId, raftAddr);
-        if (cc.nodeId !== this.id) this.transport.setPeer(cc.nodeId, raftAddr);
-      }
+      if (raftAddr) await this.learnPeer(cc.nodeId, raftAddr);
     }
     this.log.info({ change: ['add-voter', 'add-nonvoter', 'remove'][cc.type], node: cc.nodeId, voters: conf.voters, nonvoters: conf.learners }, 'configuration changed');
+  }
+
+  /** Record a peer's address; a malformed one (from a buggy or hostile peer) is logged, not fatal. */
+  private async learnPeer(id: NodeId, raftAddr: string): Promise<void> {
+    if (id === this.id) return;
+    try {
+      this.transport.setPeer(id, raftAddr);
+    } catch (err) {
+      this.log.warn({ peer: id, raftAddr, err }, 'ignoring an unusable peer address');
+      return;
+    }
+    await this.book.set(id, raftAddr);
   }
 
   private afterSnapshotInstalled(): void {
@@ -258,11 +277,12 @@ export class RaftNode extends EventEmitter {
       this.proposalTerms.delete(index);
       this.proposals.reject(index, new LeadershipLostError('a snapshot replaced the log before the entry applied; retry'));
     }
-    for (const [id, addr] of this.book.entries()) if (id !== this.id) this.transport.setPeer(id, addr);
+    for (const [id, addr] of this.book.entries()) void this.learnPeer(id, addr);
   }
 
   private onMessage(m: Parameters<RawNode['step']>[0]): void {
-    if (this.stopped) return;
+    // Messages can arrive between listening and the core's creation: raft resends what matters.
+    if (this.stopped || !this.coreReady) return;
     this.raw.step(m);
     this.wake();
   }
@@ -359,6 +379,14 @@ export class RaftNode extends EventEmitter {
     return id === this.id ? this.raftAddress() : this.book.get(id);
   }
 
+  /**
+   * Tell the node where a peer listens, before the log says so: a new node needs the leader's
+   * address to answer its first append.
+   */
+  async setPeerAddress(id: NodeId, raftAddr: string): Promise<void> {
+    await this.learnPeer(id, raftAddr);
+  }
+
   addVoter(id: NodeId, raftAddr: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
     return this.changeConf({ type: ConfChangeType.AddVoter, nodeId: id, context: encodeMemberContext(raftAddr) }, raftAddr, opts.signal);
   }
@@ -374,7 +402,7 @@ export class RaftNode extends EventEmitter {
   private async changeConf(cc: ConfChange, raftAddr: string | undefined, signal: AbortSignal | undefined): Promise<number> {
     this.checkRunning();
     assert(Number.isInteger(cc.nodeId) && cc.nodeId > 0, 'node id must be a positive integer');
-    if (raftAddr !== undefined && cc.nodeId !== this.id) this.transport.setPeer(cc.nodeId, raftAddr);
+    if (raftAddr !== undefined) await this.learnPeer(cc.nodeId, raftAddr);
     this.proposals.checkCapacity();
     const { index, term } = this.raw.proposeConfChange(cc);
     this.proposalTerms.set(index, { term });
@@ -392,8 +420,22 @@ export class RaftNode extends EventEmitter {
     if (to === null) throw new InvalidArgumentError('no other voter to transfer leadership to');
     this.raw.transferLeadership(to);
     this.wake();
-    const deadlineMs = this.opts.tickMs * this.opts.electionTicks * 2;
-    await this.waitFor(() => this.raw.raft.lead === to, deadlineMs, opts.signal, `leadership transfer to ${to}`);
+    const deadlineMs = this.opts.tickMs * this.opts.electionTicks * 3;
+    await this.waitFor(
+      () => {
+        if (this.raw.raft.lead === to) return true;
+        // The target refuses to campaign while it has a committed but unapplied configuration
+        // change, and the core abandons the transfer after an election timeout: ask again.
+        if (this.isLeader() && this.raw.raft.leadTransferee === 0) {
+          this.raw.transferLeadership(to);
+          this.wake();
+        }
+        return false;
+      },
+      deadlineMs,
+      opts.signal,
+      `leadership transfer to ${to}`,
+    );
   }
 
   private bestTransferTarget(): NodeId | null {
