@@ -87,3 +87,28 @@ describe('RaftNode over loopback TCP', () => {
     await waitUntil(() => target.node!.isLeader(), 5000, 'transfer');
   });
 });
+
+describe('RaftNode under garbage on the raft port', () => {
+  it('closes bad connections and keeps committing', async () => {
+    const { connect } = await import('node:net');
+    const { SeededRandom } = await import('../../src/common/random.js');
+    cluster = await threeNodes();
+    const leader = await cluster.waitLeader();
+    const rng = new SeededRandom(7);
+    for (const m of cluster.members.values()) {
+      const [host, port] = [m.raftAddr.slice(0, m.raftAddr.lastIndexOf(':')), Number(m.raftAddr.slice(m.raftAddr.lastIndexOf(':') + 1))];
+      for (let i = 0; i < 10; i++) {
+        const junk = Buffer.from(Array.from({ length: 1 + rng.int(4096) }, () => rng.int(256)));
+        await new Promise<void>((resolve) => {
+          const s = connect(port, host, () => s.end(junk));
+          s.on('error', () => resolve());
+          s.on('close', () => resolve());
+        });
+      }
+    }
+    for (let i = 0; i < 10; i++) await leader.node!.apply(enc(`after-garbage-${i}`), { signal: AbortSignal.timeout(5000) });
+    await waitUntil(() => [...cluster!.members.values()].every((m) => m.sm.commands.length === 10), 10_000, 'replication after garbage');
+    const refused = [...cluster.members.values()].reduce((n, m) => n + m.node!.stats().transport.frameErrors + m.node!.stats().transport.handshakeTimeouts, 0);
+    expect(refused).toBeGreaterThan(0);
+  });
+});
