@@ -15,6 +15,10 @@ export class KvStateMachine implements StateMachine {
     return this.store.apply(index, data);
   }
 
+  applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
+    return this.store.applyBatch(entries);
+  }
+
   applyNoop(index: number): Promise<void> {
     return this.store.applyNoop(index);
   }

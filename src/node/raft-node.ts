@@ -221,19 +221,32 @@ export class RaftNode extends EventEmitter {
 
   private async applyEntries(entries: readonly Entry[]): Promise<void> {
     const sm = this.opts.stateMachine;
+    let run: Entry[] = [];
     for (const e of entries) {
       if (e.index <= sm.appliedIndex()) continue;
-      let result: unknown = undefined;
-      if (e.type === EntryType.ConfChange) {
-        await this.applyConfChange(decodeConfChange(e.data));
-        await sm.applyNoop(e.index);
-      } else if (e.data.byteLength === 0) {
-        await sm.applyNoop(e.index);
-      } else {
-        result = await sm.apply(e.index, e.data);
+      if (e.type === EntryType.Normal && e.data.byteLength > 0) {
+        run.push(e);
+        continue;
       }
-      this.settleProposal(e, result);
+      await this.applyCommands(run);
+      run = [];
+      if (e.type === EntryType.ConfChange) await this.applyConfChange(decodeConfChange(e.data));
+      await sm.applyNoop(e.index);
+      this.settleProposal(e, undefined);
     }
+    await this.applyCommands(run);
+  }
+
+  /** Consecutive commands go to the state machine as one batch (one db write) when it can. */
+  private async applyCommands(run: readonly Entry[]): Promise<void> {
+    if (run.length === 0) return;
+    const sm = this.opts.stateMachine;
+    if (sm.applyBatch && run.length > 1) {
+      const results = await sm.applyBatch(run.map((e) => ({ index: e.index, data: e.data })));
+      run.forEach((e, i) => this.settleProposal(e, results[i]));
+      return;
+    }
+    for (const e of run) this.settleProposal(e, await sm.apply(e.index, e.data));
   }
 
   private settleProposal(e: Entry, result: unknown): void {
