@@ -36,6 +36,8 @@ export interface NodeStats {
   readonly lastSnapshotIndex: number;
   readonly pendingProposals: number;
   readonly pendingReads: number;
+  /** Milliseconds since a message last arrived from each peer (absent: never heard from). */
+  readonly lastContactMs: ReadonlyMap<NodeId, number>;
   readonly transport: ReturnType<TcpTransport['stats']>;
 }
 
@@ -67,6 +69,7 @@ export class RaftNode extends EventEmitter {
   /** Random start: a stale answer to a previous process's read can never match a new id. */
   private readSeq = Math.floor(Math.random() * 2 ** 40);
   private lastLeader: NodeId = 0;
+  private readonly lastHeardAt = new Map<NodeId, number>();
   private snapshots!: SnapshotManager;
 
   private constructor(
@@ -262,6 +265,7 @@ export class RaftNode extends EventEmitter {
     await this.storage.setConfState(conf);
     if (cc.type === ConfChangeType.RemoveNode) {
       await this.book.delete(cc.nodeId);
+      this.lastHeardAt.delete(cc.nodeId);
       if (cc.nodeId !== this.id) this.transport.removePeer(cc.nodeId);
     } else {
       const { raftAddr } = decodeMemberContext(cc.context);
@@ -296,6 +300,7 @@ export class RaftNode extends EventEmitter {
   private onMessage(m: Parameters<RawNode['step']>[0]): void {
     // Messages can arrive between listening and the core's creation: raft resends what matters.
     if (this.stopped || !this.coreReady) return;
+    this.lastHeardAt.set(m.from, performance.now());
     this.raw.step(m);
     this.wake();
   }
@@ -500,6 +505,7 @@ export class RaftNode extends EventEmitter {
       lastSnapshotIndex: this.storage.snapshot().meta.index,
       pendingProposals: this.proposals.size,
       pendingReads: this.reads.size,
+      lastContactMs: new Map([...this.lastHeardAt].map(([id, at]) => [id, Math.round(performance.now() - at)])),
       transport: this.transport.stats(),
     };
   }

@@ -37,7 +37,8 @@ export function createClusterServer(ctx: ClusterContext): ClusterServer {
   };
 
   const members = (): Member[] => {
-    const raft = node.stats().raft;
+    const stats = node.stats();
+    const raft = stats.raft;
     const isLeader = raft.lead === node.id;
     const one = (id: number, suffrage: Suffrage): Member => ({
       id,
@@ -45,7 +46,8 @@ export function createClusterServer(ctx: ClusterContext): ClusterServer {
       grpcAddress: resolver.grpcAddress(id) ?? '',
       suffrage,
       leader: id === raft.lead,
-      lastContactMs: 0,
+      // 0 for this node itself and for peers never heard from since this process started.
+      lastContactMs: id === node.id ? 0 : (stats.lastContactMs.get(id) ?? 0),
       matchIndex: isLeader ? (raft.progress.get(id)?.match ?? 0) : 0,
     });
     return [...raft.conf.voters.map((id) => one(id, Suffrage.SUFFRAGE_VOTER)), ...raft.conf.learners.map((id) => one(id, Suffrage.SUFFRAGE_NONVOTER))].sort((a, b) => a.id - b.id);
