@@ -36,6 +36,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'tick_ms', kind: 'int', default: 100, advanced: true, help: 'raft tick length in ms; elections take about election_ticks..2*election_ticks ticks', check: positive },
   { name: 'election_ticks', kind: 'int', default: 10, advanced: true, help: 'raft election timeout in ticks', check: positive },
   { name: 'snapshot_entries', kind: 'int', default: 8192, advanced: true, help: 'take a snapshot after this many applied entries', check: positive },
+  { name: 'trailing_logs', kind: 'int', default: 10240, advanced: true, help: 'log entries kept after a snapshot so slow followers catch up without one', check: (v) => (Number(v) >= 0 ? null : 'want a non-negative integer') },
   { name: 'drain_grace_ms', kind: 'int', default: 5000, advanced: true, help: 'on shutdown, time in-flight gRPC calls get to finish', check: positive },
 ];
 
@@ -51,6 +52,7 @@ export interface ServeConfig {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotEntries: number;
+  readonly trailingLogs: number;
   readonly drainGraceMs: number;
 }
 
@@ -69,6 +71,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     tickMs: num('tick_ms'),
     electionTicks: num('election_ticks'),
     snapshotEntries: num('snapshot_entries'),
+    trailingLogs: num('trailing_logs'),
     drainGraceMs: num('drain_grace_ms'),
   };
   if (cfg.dataDir === '') throw new UsageError('invalid --raft_data_dir: empty');

@@ -68,7 +68,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       peers: cfg.peers,
       knownRaftPeers,
       logger: log,
-      raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotEntries: cfg.snapshotEntries },
+      raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotEntries: cfg.snapshotEntries, trailingLogs: cfg.trailingLogs },
       drainGraceMs: cfg.drainGraceMs,
     },
     signal,
