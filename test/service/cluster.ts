@@ -40,15 +40,16 @@ export class TestCluster {
   readonly nodes = new Map<number, NodeProc>();
   private constructor(readonly dataDir: string) {}
 
-  static async start(size: number): Promise<TestCluster> {
+  /** `extra` flags go to every node (for example a small --snapshot_entries). */
+  static async start(size: number, extra: string[] = []): Promise<TestCluster> {
     const c = new TestCluster(await mkdtemp(join(tmpdir(), 'raftkv-svc-')));
     try {
       const addrs = new Map<number, { raft: string; grpc: string }>();
       for (let id = 1; id <= size; id++) addrs.set(id, { raft: `127.0.0.1:${await freePort()}`, grpc: `127.0.0.1:${await freePort()}` });
       const peers = [...addrs].map(([id, a]) => `${id}=${a.grpc}`).join(',');
-      await c.spawnNode(1, addrs.get(1)!, peers, ['--raft_bootstrap']);
+      await c.spawnNode(1, addrs.get(1)!, peers, ['--raft_bootstrap', ...extra]);
       const joins = [];
-      for (let id = 2; id <= size; id++) joins.push(c.spawnNode(id, addrs.get(id)!, peers, [`--join=${addrs.get(1)!.grpc}`]));
+      for (let id = 2; id <= size; id++) joins.push(c.spawnNode(id, addrs.get(id)!, peers, [`--join=${addrs.get(1)!.grpc}`, ...extra]));
       await Promise.all(joins);
       await c.waitFor(async () => {
         const m = await c.members(1);
