@@ -1,0 +1,144 @@
+/**
+ * The leader's membership decisions, as pure functions (state in, one action out), so the rules can
+ * be read and table-tested apart from timers and sockets. The driver is autopilot.ts.
+ *
+ * Rules, first match wins (one configuration change at a time):
+ *  1. not the leader, we are leaving, or a change is in flight: nothing.
+ *  2. a member that left gossip gracefully is removed.
+ *  3. a member gossip declared dead for deadGraceMs is removed, if the remaining voters keep a live majority.
+ *  4. an alive gossip member with raft metadata that is not in the configuration joins as a non-voter.
+ *  5. a non-voter that is caught up and healthy for stabilizationMs is promoted, when that moves the
+ *     voters toward an odd count within votersMax (from odd: only when two are ready).
+ *  6. an even number of voters (4 or more) with nobody to promote: one healthy-looking non-leader voter is
+ *     removed (this core cannot demote in place); rule 4 brings it back as a non-voter.
+ */
+import type { NodeId } from '../raft/types.js';
+
+export type GossipState = 'alive' | 'suspect' | 'dead' | 'left';
+
+export interface GossipPeer {
+  readonly state: GossipState;
+  readonly raftAddr: string;
+  /** When the member entered `state` (driver clock, ms). */
+  readonly sinceMs: number;
+}
+
+export interface AutopilotConfig {
+  /** A non-voter must stay caught up and healthy this long before promotion. */
+  readonly stabilizationMs: number;
+  /** A member declared dead is removed after this long (if quorum stays safe). */
+  readonly deadGraceMs: number;
+  readonly votersMax: number;
+  /** Caught up: match index within this many entries of the leader's last index. */
+  readonly catchUpLagEntries: number;
+}
+
+export const AUTOPILOT_DEFAULTS: AutopilotConfig = {
+  stabilizationMs: 10_000,
+  deadGraceMs: 10_000,
+  votersMax: 5,
+  catchUpLagEntries: 64,
+};
+
+export interface PeerProgress {
+  readonly match: number;
+  /** Heard from within the driver's last-contact threshold. */
+  readonly recentlyActive: boolean;
+}
+
+export interface AutopilotState {
+  readonly selfId: NodeId;
+  readonly isLeader: boolean;
+  readonly leaving: boolean;
+  readonly changeInFlight: boolean;
+  readonly nowMs: number;
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  readonly lastIndex: number;
+  readonly progress: ReadonlyMap<NodeId, PeerProgress>;
+  /** Gossip's view, by raft node id (members whose metadata names one). */
+  readonly gossip: ReadonlyMap<NodeId, GossipPeer>;
+  /** Since when each non-voter has been continuously healthy (see updateHealthySince). */
+  readonly healthySinceMs: ReadonlyMap<NodeId, number>;
+}
+
+export type AutopilotAction =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'add-nonvoter'; readonly id: NodeId; readonly raftAddr: string }
+  | { readonly kind: 'promote'; readonly id: NodeId; readonly raftAddr: string }
+  | { readonly kind: 'remove'; readonly id: NodeId; readonly reason: 'left' | 'dead' | 'even-voters' };
+
+const NONE: AutopilotAction = { kind: 'none' };
+
+export function decide(s: AutopilotState, c: AutopilotConfig): AutopilotAction {
+  if (!s.isLeader || s.leaving || s.changeInFlight) return NONE;
+  const members = [...s.voters, ...s.learners].filter((id) => id !== s.selfId).sort((a, b) => a - b);
+  const left = members.find((id) => s.gossip.get(id)?.state === 'left');
+  if (left !== undefined) return { kind: 'remove', id: left, reason: 'left' };
+  const dead = members.find((id) => isDeadLongEnough(s, c, id) && quorumSafeWithout(s, id));
+  if (dead !== undefined) return { kind: 'remove', id: dead, reason: 'dead' };
+  const inConf = new Set([...s.voters, ...s.learners]);
+  const fresh = [...s.gossip].filter(([id, g]) => !inConf.has(id) && g.state === 'alive').sort(([a], [b]) => a - b)[0];
+  if (fresh !== undefined) return { kind: 'add-nonvoter', id: fresh[0], raftAddr: fresh[1].raftAddr };
+  const ready = s.learners.filter((id) => isPromotable(s, c, id)).sort((a, b) => a - b);
+  const voters = s.voters.length;
+  const promoteOk = voters + 1 <= c.votersMax && (voters % 2 === 0 || (ready.length >= 2 && voters + 2 <= c.votersMax));
+  if (ready.length > 0 && promoteOk) {
+    const id = ready[0]!;
+    return { kind: 'promote', id, raftAddr: s.gossip.get(id)!.raftAddr };
+  }
+  if (voters >= 4 && voters % 2 === 0) {
+    const victim = demotionCandidate(s);
+    if (victim !== null && quorumSafeWithout(s, victim)) return { kind: 'remove', id: victim, reason: 'even-voters' };
+  }
+  return NONE;
+}
+
+/** Caught up, alive in gossip and recently heard from: the condition promotion waits on. */
+export function isHealthy(s: Pick<AutopilotState, 'lastIndex' | 'progress' | 'gossip'>, c: AutopilotConfig, id: NodeId): boolean {
+  const pr = s.progress.get(id);
+  const g = s.gossip.get(id);
+  return pr !== undefined && g?.state === 'alive' && pr.recentlyActive && pr.match + c.catchUpLagEntries >= s.lastIndex;
+}
+
+/** Tracks since when each non-voter has been healthy without a break; others are dropped. */
+export function updateHealthySince(
+  s: Pick<AutopilotState, 'lastIndex' | 'progress' | 'gossip' | 'learners' | 'healthySinceMs' | 'nowMs'>,
+  c: AutopilotConfig,
+): Map<NodeId, number> {
+  const out = new Map<NodeId, number>();
+  for (const id of s.learners) {
+    if (isHealthy(s, c, id)) out.set(id, s.healthySinceMs.get(id) ?? s.nowMs);
+  }
+  return out;
+}
+
+function isPromotable(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
+  const since = s.healthySinceMs.get(id);
+  return since !== undefined && s.nowMs - since >= c.stabilizationMs && isHealthy(s, c, id);
+}
+
+function isDeadLongEnough(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
+  const g = s.gossip.get(id);
+  return g?.state === 'dead' && s.nowMs - g.sinceMs >= c.deadGraceMs;
+}
+
+function isLive(s: AutopilotState, id: NodeId): boolean {
+  return id === s.selfId || s.gossip.get(id)?.state === 'alive';
+}
+
+/** After removing `id`, would a majority of the remaining voters still be alive? */
+export function quorumSafeWithout(s: AutopilotState, id: NodeId): boolean {
+  const rest = s.voters.filter((v) => v !== id);
+  if (rest.length === 0) return false;
+  const live = rest.filter((v) => isLive(s, v)).length;
+  return live >= Math.floor(rest.length / 2) + 1;
+}
+
+/** The voter to step down when voters are even: not us, least caught up, then highest id. */
+function demotionCandidate(s: AutopilotState): NodeId | null {
+  const others = s.voters.filter((id) => id !== s.selfId);
+  if (others.length === 0) return null;
+  const matchOf = (id: NodeId): number => s.progress.get(id)?.match ?? 0;
+  return [...others].sort((a, b) => matchOf(a) - matchOf(b) || b - a)[0]!;
+}
