@@ -1,0 +1,349 @@
+/**
+ * A cluster of real `raftkv serve` child processes whose node-to-node traffic all goes through the
+ * fault proxies of proxy.ts, plus the process-level faults: SIGKILL + restart on the same data dir and
+ * ports, SIGSTOP/SIGCONT, remove + wipe + re-add, and leadership transfer.
+ *
+ * How the proxies get in the path: node i listens on its real raft port, but every member record in
+ * the log names the raft proxy of that node. Node 1 bootstraps (its bootstrap entry names its real
+ * port), the harness then re-adds node 1 with its proxy address (an idempotent AddVoter whose context
+ * updates every peer's address book), and adds the others with proxy addresses. Fresh nodes get their
+ * address book (peers.json, the file the CLI's --join seeds) written by the harness with proxy
+ * addresses. Each node's --peers (gRPC, for forwarding) points at its own per-link gRPC proxies.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { Random } from '../../src/common/random.js';
+import { ClusterClient, Suffrage, type MembersResponse } from '../../src/gen/raftkv/v1/cluster.js';
+import { LinkTable } from './links.js';
+import { LinkProxy, RaftProxy } from './proxy.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'src/cli/main.ts');
+const STDERR_KEEP_BYTES = 32 * 1024;
+const READY_TIMEOUT_MS = 30_000;
+const ADMIN_CALL_MS = 3_000;
+
+export interface ClusterOptions {
+  readonly size: number;
+  readonly dataDir: string;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly snapshotEntries: number;
+  /** Extra environment for every node (the broken-mode switch). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly random: Random;
+}
+
+export interface FaultNode {
+  readonly id: number;
+  readonly raftPort: number;
+  readonly grpcPort: number;
+  readonly raftProxyPort: number;
+  proc: ChildProcess | null;
+  paused: boolean;
+  stderr: string;
+  readonly admin: ClusterClient;
+  restarts: number;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function unary<T>(start: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    start((err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let last: unknown = null;
+  while (performance.now() < deadline) {
+    signal?.throwIfAborted();
+    try {
+      if (await cond()) return;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last error: ${String((last as Error | null)?.message ?? last)}`);
+}
+
+export class FaultCluster {
+  readonly links = new LinkTable();
+  readonly nodes = new Map<number, FaultNode>();
+  private readonly raftProxies: RaftProxy[] = [];
+  private readonly grpcProxies: LinkProxy[] = [];
+  /** grpcLinkPort.get(`${from}>${to}`): where `from` reaches `to`'s gRPC. */
+  private readonly grpcLinkPort = new Map<string, number>();
+
+  private constructor(readonly opts: ClusterOptions) {}
+
+  static async start(opts: ClusterOptions): Promise<FaultCluster> {
+    const c = new FaultCluster(opts);
+    try {
+      await c.setUp();
+      return c;
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+  }
+
+  get ids(): number[] {
+    return [...this.nodes.keys()];
+  }
+
+  private async setUp(): Promise<void> {
+    const { size } = this.opts;
+    for (let id = 1; id <= size; id++) {
+      const raftPort = await freePort();
+      const grpcPort = await freePort();
+      const proxy = new RaftProxy(this.links, this.opts.random, id, raftPort);
+      this.raftProxies.push(proxy);
+      const raftProxyPort = await proxy.listen();
+      const admin = new ClusterClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+      this.nodes.set(id, { id, raftPort, grpcPort, raftProxyPort, proc: null, paused: false, stderr: '', admin, restarts: 0 });
+    }
+    for (const from of this.ids) {
+      for (const to of this.ids) {
+        if (from === to) continue;
+        const p = new LinkProxy(this.links, this.opts.random, from, to, this.node(to).grpcPort);
+        this.grpcProxies.push(p);
+        this.grpcLinkPort.set(`${from}>${to}`, await p.listen());
+      }
+    }
+    await this.spawnNode(1, true);
+    await this.addVoter(1);
+    for (let id = 2; id <= size; id++) {
+      await this.writeAddressBook(id);
+      await this.spawnNode(id, false);
+      await this.addVoter(id);
+    }
+    await waitUntil(async () => (await this.voters()).length === size && (await this.leaderId()) !== 0, 20_000, `${size} voters and a leader`);
+  }
+
+  node(id: number): FaultNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  proxyAddr(id: number): string {
+    return `127.0.0.1:${this.node(id).raftProxyPort}`;
+  }
+
+  grpcAddr(id: number): string {
+    return `127.0.0.1:${this.node(id).grpcPort}`;
+  }
+
+  nodeDir(id: number): string {
+    return join(this.opts.dataDir, String(id));
+  }
+
+  /** The address book a fresh node starts from: every other node's raft proxy. */
+  private async writeAddressBook(id: number): Promise<void> {
+    await mkdir(this.nodeDir(id), { recursive: true });
+    const book = Object.fromEntries(this.ids.filter((x) => x !== id).map((x) => [String(x), this.proxyAddr(x)]));
+    await writeFile(join(this.nodeDir(id), 'peers.json'), `${JSON.stringify(book)}\n`);
+  }
+
+  private async spawnNode(id: number, bootstrap: boolean): Promise<void> {
+    const n = this.node(id);
+    const peers = this.ids.filter((x) => x !== id).map((x) => `${x}=127.0.0.1:${this.grpcLinkPort.get(`${id}>${x}`)!}`).join(',');
+    const args = [
+      '--import', 'tsx', MAIN, 'serve', `--raft_id=${id}`, `--raft_addr=127.0.0.1:${n.raftPort}`, `--grpc_addr=${this.grpcAddr(id)}`,
+      `--raft_data_dir=${this.opts.dataDir}`, `--peers=${peers}`, `--tick_ms=${this.opts.tickMs}`, `--election_ticks=${this.opts.electionTicks}`,
+      `--snapshot_entries=${this.opts.snapshotEntries}`, '--log_level=warn', '--drain_grace_ms=200', ...(bootstrap ? ['--raft_bootstrap'] : []),
+    ];
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env };
+    if (this.opts.env?.['RAFTKV_TEST_BROKEN'] === undefined) delete env['RAFTKV_TEST_BROKEN'];
+    const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+    n.proc = proc;
+    n.paused = false;
+    proc.stderr!.on('data', (d: Buffer) => {
+      n.stderr = (n.stderr + d.toString()).slice(-STDERR_KEEP_BYTES);
+    });
+    proc.once('exit', () => {
+      if (n.proc === proc) n.proc = null;
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`node ${id} not ready after ${READY_TIMEOUT_MS} ms:\n${n.stderr}`)), READY_TIMEOUT_MS);
+      const onData = (d: Buffer): void => {
+        out += d.toString();
+        if (out.includes('"event":"ready"')) {
+          proc.stdout!.off('data', onData);
+          proc.stdout!.resume();
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      proc.stdout!.on('data', onData);
+      proc.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        reject(new Error(`node ${id} exited (${code ?? sig}) before it was ready:\n${n.stderr.slice(-3000)}`));
+      });
+    });
+  }
+
+  private async addVoter(id: number, signal?: AbortSignal): Promise<void> {
+    await waitUntil(
+      async () => {
+        const via = this.liveIds().find((x) => x !== id) ?? id;
+        await unary((cb) => this.node(via).admin.addVoter({ id, raftAddress: this.proxyAddr(id), grpcAddress: '' }, new Metadata(), { deadline: Date.now() + ADMIN_CALL_MS }, cb));
+        return true;
+      },
+      30_000,
+      `node ${id} to be added as a voter`,
+      signal,
+    );
+  }
+
+  liveIds(): number[] {
+    return this.ids.filter((id) => this.node(id).proc !== null && !this.node(id).paused);
+  }
+
+  async members(id: number): Promise<MembersResponse> {
+    return unary((cb) => this.node(id).admin.members({ linearizable: false }, new Metadata(), { deadline: Date.now() + 1000 }, cb));
+  }
+
+  async voters(): Promise<number[]> {
+    for (const id of this.liveIds()) {
+      try {
+        const m = await this.members(id);
+        return m.members.filter((x) => x.suffrage === Suffrage.SUFFRAGE_VOTER).map((x) => x.id);
+      } catch {
+        // try the next node
+      }
+    }
+    return [];
+  }
+
+  /** The leader most live nodes name, or 0 when no node names one. */
+  async leaderId(): Promise<number> {
+    const votes = new Map<number, number>();
+    await Promise.all(
+      this.liveIds().map(async (id) => {
+        try {
+          const lead = (await this.members(id)).header?.leaderId ?? 0;
+          if (lead !== 0) votes.set(lead, (votes.get(lead) ?? 0) + 1);
+        } catch {
+          // unreachable nodes do not vote
+        }
+      }),
+    );
+    let best = 0;
+    let bestVotes = 0;
+    for (const [id, v] of votes) if (v > bestVotes) [best, bestVotes] = [id, v];
+    return best;
+  }
+
+  // --- process faults -------------------------------------------------------------------------
+
+  async kill(id: number): Promise<void> {
+    const n = this.node(id);
+    const p = n.proc;
+    if (!p) return;
+    const exited = new Promise<void>((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve() : p.once('exit', () => resolve())));
+    p.kill('SIGKILL');
+    if (n.paused) p.kill('SIGCONT');
+    await exited;
+    n.proc = null;
+    n.paused = false;
+  }
+
+  async restart(id: number): Promise<void> {
+    const n = this.node(id);
+    if (n.proc !== null) return;
+    n.restarts++;
+    await this.spawnNode(id, false);
+  }
+
+  pause(id: number): void {
+    const n = this.node(id);
+    if (!n.proc || n.paused) return;
+    n.proc.kill('SIGSTOP');
+    n.paused = true;
+  }
+
+  resume(id: number): void {
+    const n = this.node(id);
+    if (!n.proc || !n.paused) return;
+    n.proc.kill('SIGCONT');
+    n.paused = false;
+  }
+
+  /** Ask a node to take a snapshot now (so a kill can land while one is written); errors ignored. */
+  snapshotSoon(id: number): void {
+    this.node(id).admin.snapshot({}, new Metadata(), { deadline: Date.now() + ADMIN_CALL_MS }, () => undefined);
+  }
+
+  /** Remove a member, kill it, wipe its data, start it empty and add it back. */
+  async removeWipeReadd(id: number, signal?: AbortSignal): Promise<void> {
+    await waitUntil(
+      async () => {
+        const via = this.liveIds().find((x) => x !== id);
+        if (via === undefined) return false;
+        await unary((cb) => this.node(via).admin.removeServer({ id }, new Metadata(), { deadline: Date.now() + ADMIN_CALL_MS }, cb));
+        return !(await this.voters()).includes(id);
+      },
+      30_000,
+      `node ${id} to be removed`,
+      signal,
+    );
+    await this.kill(id);
+    await rm(this.nodeDir(id), { recursive: true, force: true });
+    await this.writeAddressBook(id);
+    this.node(id).restarts++;
+    await this.spawnNode(id, false);
+    await this.addVoter(id, signal);
+  }
+
+  async transferLeadership(target: number): Promise<void> {
+    const via = this.liveIds()[0];
+    if (via === undefined) return;
+    await unary((cb) => this.node(via).admin.transferLeadership({ targetId: target }, new Metadata(), { deadline: Date.now() + ADMIN_CALL_MS }, cb));
+  }
+
+  /** Heal every fault: reconnect links, resume paused nodes, restart dead ones. */
+  async healAll(): Promise<void> {
+    this.links.healAll();
+    for (const id of this.ids) this.resume(id);
+    for (const id of this.ids) if (this.node(id).proc === null) await this.restart(id);
+  }
+
+  proxyStats(): { connections: number; refused: number; cutConnections: number; droppedFrames: number } {
+    const sum = { connections: 0, refused: 0, cutConnections: 0, droppedFrames: 0 };
+    for (const p of [...this.raftProxies, ...this.grpcProxies]) {
+      sum.connections += p.stats.connections;
+      sum.refused += p.stats.refused;
+      sum.cutConnections += p.stats.cutConnections;
+      sum.droppedFrames += p.stats.droppedFrames;
+    }
+    return sum;
+  }
+
+  logs(): string {
+    return this.ids.map((id) => `--- node ${id} stderr (tail) ---\n${this.node(id).stderr.slice(-3000)}`).join('\n');
+  }
+
+  /** Kills every child by pid (SIGCONT first for paused ones), closes proxies and clients. */
+  async stop(): Promise<void> {
+    for (const n of this.nodes.values()) n.admin.close();
+    await Promise.all(this.ids.map((id) => this.kill(id)));
+    await Promise.all([...this.raftProxies, ...this.grpcProxies].map((p) => p.close()));
+  }
+}
