@@ -55,6 +55,13 @@ export function unary<Req, Res>(ctx: HandlerContext, body: (req: Req, scope: Cal
   };
 }
 
+/**
+ * TEST-ONLY fault injection, read once at startup: RAFTKV_TEST_BROKEN=stale-reads makes followers
+ * answer LINEARIZABLE reads from local state without the ReadIndex fence. It exists so the fault
+ * harness (test/faults) can prove it catches stale reads; never set it anywhere else.
+ */
+const BROKEN_STALE_READS = process.env['RAFTKV_TEST_BROKEN'] === 'stale-reads';
+
 export function createKvServer(ctx: HandlerContext): KVServer {
   const { node, kv } = ctx.deps;
   const header = (revision: number): ResponseHeader => ({ revision, raftTerm: node.leader()?.term ?? node.stats().raft.term, memberId: node.id });
@@ -77,6 +84,7 @@ export function createKvServer(ctx: HandlerContext): KVServer {
     if (consistency !== Consistency.CONSISTENCY_LINEARIZABLE && consistency !== Consistency.CONSISTENCY_UNSPECIFIED) {
       throw new InvalidArgumentError(`consistency ${consistency} is not known`);
     }
+    if (BROKEN_STALE_READS && !node.isLeader()) return local(); // TEST-ONLY: see BROKEN_STALE_READS
     return ctx.router.withLeader(scope, async (signal) => {
       await node.readIndex({ signal });
       return local();
