@@ -11,6 +11,7 @@
  * addresses. Each node's --peers (gRPC, for forwarding) points at its own per-link gRPC proxies.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -35,6 +36,9 @@ export interface ClusterOptions {
   /** Extra environment for every node (the broken-mode switch). */
   readonly env?: Readonly<Record<string, string>>;
   readonly random: Random;
+  /** Append every node's stderr (JSON logs at --log_level) to <logDir>/node-<id>.log. */
+  readonly logDir?: string;
+  readonly logLevel?: string;
 }
 
 export interface FaultNode {
@@ -166,16 +170,19 @@ export class FaultCluster {
     const args = [
       '--import', 'tsx', MAIN, 'serve', `--raft_id=${id}`, `--raft_addr=127.0.0.1:${n.raftPort}`, `--grpc_addr=${this.grpcAddr(id)}`,
       `--raft_data_dir=${this.opts.dataDir}`, `--peers=${peers}`, `--tick_ms=${this.opts.tickMs}`, `--election_ticks=${this.opts.electionTicks}`,
-      `--snapshot_entries=${this.opts.snapshotEntries}`, '--log_level=warn', '--drain_grace_ms=200', ...(bootstrap ? ['--raft_bootstrap'] : []),
+      `--snapshot_entries=${this.opts.snapshotEntries}`, `--log_level=${this.opts.logLevel ?? 'warn'}`, '--drain_grace_ms=200', ...(bootstrap ? ['--raft_bootstrap'] : []),
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env };
     if (this.opts.env?.['RAFTKV_TEST_BROKEN'] === undefined) delete env['RAFTKV_TEST_BROKEN'];
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     n.proc = proc;
     n.paused = false;
+    const logFile = this.opts.logDir === undefined ? null : createWriteStream(join(this.opts.logDir, `node-${id}.log`), { flags: 'a' });
     proc.stderr!.on('data', (d: Buffer) => {
       n.stderr = (n.stderr + d.toString()).slice(-STDERR_KEEP_BYTES);
+      logFile?.write(d);
     });
+    proc.once('close', () => logFile?.end());
     proc.once('exit', () => {
       if (n.proc === proc) n.proc = null;
     });

@@ -73,11 +73,14 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   const electionTicks = o.electionTicks ?? 10;
   const log = o.log ?? (() => undefined);
   const keys = Array.from({ length: o.keys }, (_, i) => `k${i}`);
+  const logDir = join(outDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  let keepLogs = true;
   let cluster: FaultCluster | null = null;
   let workload: Workload | null = null;
   try {
     cluster = await FaultCluster.start({
-      size: o.nodes, dataDir, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64, random,
+      size: o.nodes, dataDir, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64, random, logDir, logLevel: 'info',
       ...(o.broken ? { env: { RAFTKV_TEST_BROKEN: o.broken } } : {}),
     });
     log(`cluster of ${o.nodes} up in ${(performance.now() - t0).toFixed(0)} ms; data ${dataDir}`);
@@ -134,11 +137,14 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
       options: { timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
     };
     await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    // Node logs are evidence only when something went wrong; a good run keeps just its report.
+    keepLogs = summary.verdict !== 'ok' || !summary.recovered || summary.faultErrors.length > 0;
     return summary;
   } finally {
     workload?.close();
     await cluster?.stop();
     await rm(dataDir, { recursive: true, force: true });
+    if (!keepLogs) await rm(logDir, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,93 @@
+/**
+ * The fault harness on every submission: a short run with every fault enabled must be linearizable
+ * and recover, and the deliberately broken mode (followers answering LINEARIZABLE reads locally)
+ * must be caught. Long runs: `npm run faults -- --time 600 --faults all`.
+ *
+ * FAULTS_SEED=<n> replays a schedule (the timing of real processes still varies).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FaultCluster } from './cluster.js';
+import { waitUntil } from './cluster.js';
+import { FAULT_KINDS } from './nemesis.js';
+import { runFaults, type RunSummary } from './run.js';
+
+const SEED = Number(process.env['FAULTS_SEED'] ?? 1);
+const RUN_MS = 45_000;
+
+function describeRun(s: RunSummary): string {
+  const o = s.operations;
+  return `seed ${s.seed}: ${s.verdict}, recovered ${s.recovered}; ops ${o.total} (ok ${o.ok}, fail ${o.fail}, unknown ${o.unknown}); faults ${JSON.stringify(s.faults)}; fault errors ${s.faultErrors.length}; check ${s.checkMs} ms; ${(s.durationMs / 1000).toFixed(1)} s; ${s.outDir}`;
+}
+
+describe('fault harness', () => {
+  const outRoot = mkdtemp(join(tmpdir(), 'raftkv-faults-out-'));
+  afterAll(async () => rm(await outRoot, { recursive: true, force: true }));
+
+  it('stays linearizable and recovers under kills, pauses, partitions, loss, membership changes and transfers', async () => {
+    const summary = await runFaults({
+      timeMs: RUN_MS, faults: [...FAULT_KINDS], nodes: 3, clients: 4, keys: 3, seed: SEED,
+      outDir: join(await outRoot, 'all'), holdMsMin: 800, holdMsMax: 2_000, quietMs: 800,
+    });
+    console.log(describeRun(summary));
+    for (const v of summary.violations) console.log(`violation on ${v.key}: ${v.jsonPath}`);
+    expect(summary.violations).toEqual([]);
+    expect(summary.verdict).toBe('ok');
+    expect(summary.recovered).toBe(true);
+    expect(summary.operations.ok).toBeGreaterThan(200);
+    // The schedule is seeded; at least three different kinds of fault must have landed.
+    expect(Object.keys(summary.faults).length).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+
+  it('catches followers that answer linearizable reads without the ReadIndex fence', async () => {
+    let isolated = 0;
+    const scenario = async (c: FaultCluster, signal: AbortSignal, record: { kind: string; startMs: number; endMs: number | null; nodes?: readonly string[]; note?: string }[]): Promise<void> => {
+      while (!signal.aborted) {
+        let leader = 0;
+        await waitUntil(async () => (leader = await c.leaderId()) !== 0, 10_000, 'a leader');
+        const follower = c.ids.find((id) => id !== leader)!;
+        c.links.cutBetween([follower], c.ids.filter((id) => id !== follower));
+        isolated = follower;
+        const startMs = performance.now();
+        await sleep(2_000, signal);
+        c.links.healAll();
+        isolated = 0;
+        record.push({ kind: 'partition', startMs, endMs: performance.now(), nodes: [`n${follower}`], note: `follower ${follower} isolated` });
+        await sleep(500, signal);
+      }
+    };
+    const summary = await runFaults({
+      timeMs: 8_000, faults: ['partition'], nodes: 3, clients: 4, keys: 2, seed: SEED, broken: 'stale-reads',
+      outDir: join(await outRoot, 'broken'), scenario,
+      // Reads go to the isolated follower half the time; writes go to the connected majority.
+      pickNode: (kind, r) => {
+        if (isolated !== 0 && kind === 'get' && r.float() < 0.5) return isolated;
+        const ok = [1, 2, 3].filter((id) => id !== isolated);
+        return ok[r.int(ok.length)]!;
+      },
+    });
+    console.log(describeRun(summary));
+    expect(summary.verdict).toBe('violation');
+    expect(summary.violations.length).toBeGreaterThan(0);
+    for (const v of summary.violations) {
+      expect(existsSync(v.jsonPath)).toBe(true);
+      expect(existsSync(v.htmlPath)).toBe(true);
+    }
+  }, 120_000);
+});
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
