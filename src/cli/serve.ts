@@ -1,10 +1,17 @@
 import { pino, type Logger } from 'pino';
-import { startServer, type ServerHandle } from '../node/server.js';
+import { GOSSIP_PROFILES } from '../node/gossip-setup.js';
+import { startServer, type GossipOptions, type ServerHandle } from '../node/server.js';
 import { parseFlags, usage } from './flags.js';
 import { fetchRaftPeers, joinCluster } from './join.js';
 import { SERVE_FLAGS, serveConfig, type ServeConfig } from './serve-flags.js';
 
-export const SERVE_USAGE = usage('Usage: raftkv serve --raft_id=<n> --raft_addr=<host:port> --grpc_addr=<host:port> --raft_data_dir=<dir> [flags]\n\nRuns one raftkv node.', SERVE_FLAGS);
+export const SERVE_USAGE = usage(
+  'Usage: raftkv serve --raft_id=<n> --raft_addr=<host:port> --grpc_addr=<host:port> --raft_data_dir=<dir> [flags]\n\n'
+  + 'Runs one raftkv node. Form a cluster with gossip: give every node --gossip_addr, the same --gossip_seeds and\n'
+  + '--bootstrap_expect=3 for the first three; later nodes need only --gossip_addr and --gossip_seeds (the leader adds them).\n'
+  + 'Without gossip: --raft_bootstrap on the first node, --join=<member gRPC address> on the others.',
+  SERVE_FLAGS,
+);
 
 /** Exit codes of `raftkv serve`. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, forced: 130 } as const;
@@ -50,7 +57,8 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
     log.fatal({ err }, 'raft node failed; exiting');
     void handle?.stop().finally(() => exit(EXIT.failed));
   });
-  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress })}\n`);
+  const gossipAddr = handle.gossip?.address;
+  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}) })}\n`);
   if (cfg.join !== '') {
     await joinCluster({ via: cfg.join, id: cfg.id, raftAddress: handle.raftAddress, grpcAddress: handle.grpcAddress }, log, stopCtl.signal);
   }
@@ -70,7 +78,20 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       logger: log,
       raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotEntries: cfg.snapshotEntries, trailingLogs: cfg.trailingLogs },
       drainGraceMs: cfg.drainGraceMs,
+      ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
     },
     signal,
   );
+}
+
+function gossipOptions(cfg: ServeConfig): GossipOptions {
+  return {
+    bindAddr: cfg.gossipAddr,
+    seeds: cfg.gossipSeeds,
+    ...(cfg.gossipKey ? { key: cfg.gossipKey } : {}),
+    config: GOSSIP_PROFILES[cfg.gossipProfile],
+    bootstrapExpect: cfg.bootstrapExpect,
+    autopilot: { stabilizationMs: cfg.autopilotStabilizationMs, deadGraceMs: cfg.autopilotDeadGraceMs, votersMax: cfg.autopilotVotersMax },
+    ...(cfg.gossipProfile === 'test' ? { reconcileIntervalMs: 100, leaveTimeoutMs: 1_000 } : {}),
+  };
 }

@@ -1,7 +1,5 @@
-import { access, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { writeFileAtomic } from '../storage/atomic-file.js';
 import { KvStore } from '../kv/store.js';
 import { encodeCommand } from '../kv/codec.js';
 import { validateCommand } from '../kv/validate.js';
@@ -12,9 +10,13 @@ import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
 import type { ServiceOptions } from '../service/deps.js';
 import { nodePaths } from '../storage/node-meta.js';
+import type { GossipAgent } from '../transport/gossip/index.js';
+import { Autopilot } from './autopilot.js';
+import { awaitBootstrapChoice, isFreshRaftDir, publishInCluster, startGossip, type GossipOptions } from './gossip-setup.js';
 import { KvStateMachine } from './kv-state-machine.js';
-import type { RaftNodeOptions } from './options.js';
+import { NODE_DEFAULTS, type RaftNodeOptions } from './options.js';
 import { RaftNode } from './raft-node.js';
+export type { GossipOptions } from './gossip-setup.js';
 
 export interface ServerOptions {
   readonly id: NodeId;
@@ -28,7 +30,7 @@ export interface ServerOptions {
   /**
    * Raft addresses of the current members, for a node that is about to join: a fresh node learns
    * addresses only from log entries it has not received yet, so without these it could not answer
-   * the leader. Written to the node's address book (peers.json) only when it has none yet.
+   * the leader. Given to the node with setPeerAddress once it runs.
    */
   readonly knownRaftPeers?: ReadonlyMap<NodeId, string>;
   /** Use this resolver instead of a StaticResolver over `peers`. */
@@ -38,6 +40,8 @@ export interface ServerOptions {
   readonly service?: ServiceOptions;
   /** In-flight gRPC calls get this long to finish on stop() before they are cut off. */
   readonly drainGraceMs?: number;
+  /** Discovery and membership through gossip (`--gossip_addr`, `--gossip_seeds`, `--bootstrap_expect`). */
+  readonly gossip?: GossipOptions;
 }
 
 export interface ServerHandle {
@@ -46,35 +50,70 @@ export interface ServerHandle {
   readonly store: KvStore;
   readonly grpcAddress: string;
   readonly raftAddress: string;
-  /** Graceful: hand off leadership, drain gRPC, stop raft, close the store. Idempotent. */
+  readonly gossip: GossipAgent | null;
+  /** Graceful: hand off leadership, leave gossip, drain gRPC, stop raft, close the store. Idempotent. */
   stop(): Promise<void>;
 }
 
 const DRAIN_GRACE_MS_DEFAULT = 5_000;
+const LEAVE_TIMEOUT_MS_DEFAULT = 3_000;
+const TRANSFER_TIMEOUT_MS = 2_000;
 
-/** The composition root: KV store, raft node, gRPC server, in that order; stop() undoes them in reverse. */
+/** What stop() has to undo, in reverse order of creation. */
+interface Parts {
+  store: KvStore;
+  resolver: AddressResolver;
+  node: RaftNode | null;
+  grpc: RaftkvGrpcServer | null;
+  gossip: GossipAgent | null;
+  autopilot: Autopilot | null;
+  stopPublish: () => void;
+}
+
+/**
+ * The composition root: KV store, gossip (if configured; it may decide a bootstrap_expect
+ * bootstrap), raft node, gRPC server, autopilot; stop() undoes them in reverse.
+ */
 export async function startServer(o: ServerOptions, signal?: AbortSignal): Promise<ServerHandle> {
   // The caller's logger already names the node (the CLI puts nodeId in its base).
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
-  if (o.knownRaftPeers && o.knownRaftPeers.size > 0) await seedAddressBook(nodePaths(o.dataDir, o.id).root, o.knownRaftPeers, o.id);
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
-  let node: RaftNode | null = null;
-  let grpc: RaftkvGrpcServer | null = null;
   const staticResolver = o.resolver ? null : new StaticResolver(o.peers ?? new Map());
-  const resolver = o.resolver ?? staticResolver!;
+  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, stopPublish: () => undefined };
   try {
-    node = await RaftNode.start(
+    let raftAddr = o.raftAddr;
+    let grpcAddr = o.grpcAddr;
+    let bootstrap: ReadonlyMap<NodeId, string> | undefined = o.bootstrap ? new Map([[o.id, o.raftAddr]]) : undefined;
+    let gossipStarted: Awaited<ReturnType<typeof startGossip>> | null = null;
+    if (o.gossip) {
+      // Gossip publishes our addresses before raft and gRPC listen, so port 0 is settled here.
+      raftAddr = await concreteAddress(raftAddr);
+      grpcAddr = await concreteAddress(grpcAddr);
+      gossipStarted = await startGossip(o.id, { raft: raftAddr, grpc: grpcAddr }, o.gossip, log, p.resolver, signal);
+      p.gossip = gossipStarted.agent;
+      p.resolver = gossipStarted.resolver;
+      const expect = o.gossip.bootstrapExpect ?? 0;
+      if (!o.bootstrap && expect > 0 && (await isFreshRaftDir(o.dataDir, o.id))) {
+        const choice = await awaitBootstrapChoice(gossipStarted.agent, o.id, expect, log, signal);
+        if (choice.kind === 'bootstrap') bootstrap = choice.voters;
+      }
+    }
+    const gossipResolver = gossipStarted?.resolver;
+    const node = await RaftNode.start(
       {
         id: o.id,
-        raftAddr: o.raftAddr,
+        raftAddr,
         dataDir: o.dataDir,
         stateMachine: new KvStateMachine(store),
         logger: log,
         ...o.raft,
-        ...(o.bootstrap ? { bootstrap: new Map([[o.id, o.raftAddr]]) } : {}),
+        ...(bootstrap ? { bootstrap } : {}),
+        ...(gossipResolver ? { resolveRaftAddress: (id: NodeId) => gossipResolver.raftAddress(id) } : {}),
       },
       signal,
     );
+    p.node = node;
+    for (const [id, addr] of o.knownRaftPeers ?? []) if (id !== o.id) await node.setPeerAddress(id, addr);
     const raftAddress = node.raftAddress();
     const kv = {
       validateCommand,
@@ -85,56 +124,95 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       stats: () => store.stats(),
     };
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
-    grpc = await startGrpcServer({ node, kv, resolver, logger: log, ...(o.service ? { options: o.service } : {}) }, o.grpcAddr, learn ? { learnAddress: learn } : {});
-    staticResolver?.set(o.id, grpc.address);
-    log.info({ raftAddr: raftAddress, grpcAddr: grpc.address }, 'server started');
-    return makeHandle(o, log, store, node, grpc, resolver, raftAddress);
+    p.grpc = await startGrpcServer({ node, kv, resolver: p.resolver, logger: log, ...(o.service ? { options: o.service } : {}) }, grpcAddr, learn ? { learnAddress: learn } : {});
+    staticResolver?.set(o.id, p.grpc.address);
+    if (gossipStarted) {
+      p.stopPublish = publishInCluster(gossipStarted.agent, node, gossipStarted.meta);
+      const r = { ...NODE_DEFAULTS, ...o.raft };
+      p.autopilot = new Autopilot({
+        node, gossip: gossipStarted.agent, logger: log, lastContactMaxMs: r.tickMs * r.electionTicks,
+        ...(o.gossip?.autopilot ? { config: o.gossip.autopilot } : {}),
+        ...(o.gossip?.reconcileIntervalMs ? { reconcileIntervalMs: o.gossip.reconcileIntervalMs } : {}),
+      });
+      p.autopilot.start();
+    }
+    log.info({ raftAddr: raftAddress, grpcAddr: p.grpc.address, gossipAddr: p.gossip?.address }, 'server started');
+    return makeHandle(o, log, p, raftAddress);
   } catch (e) {
-    await grpc?.shutdown(0);
-    await node?.stop();
-    await store.close();
-    resolver.close();
+    await teardown(p, 0).catch(() => undefined);
     throw e;
   }
 }
 
-function makeHandle(o: ServerOptions, log: Logger, store: KvStore, node: RaftNode, grpc: RaftkvGrpcServer, resolver: AddressResolver, raftAddress: string): ServerHandle {
+/** Undo what startServer built, newest first; every step runs, the first failure is rethrown. */
+async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
+  let first: unknown = null;
+  const step = async (f: () => unknown): Promise<void> => {
+    try {
+      await f();
+    } catch (e) {
+      first ??= e;
+    }
+  };
+  await step(() => p.stopPublish());
+  await step(() => p.autopilot?.stop());
+  await step(() => p.grpc?.shutdown(drainGraceMs));
+  await step(() => p.node?.stop());
+  await step(() => p.store.close());
+  await step(() => p.resolver.close());
+  await step(() => p.gossip?.stop());
+  if (first !== null) throw first;
+}
+
+function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string): ServerHandle {
+  const node = p.node!;
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
     const t0 = Date.now();
+    p.stopPublish();
+    await p.autopilot?.stop();
     if (node.isLeader() && node.stats().raft.conf.voters.length > 1) {
       try {
-        await node.transferLeadership(null, { signal: AbortSignal.timeout(2_000) });
+        await node.transferLeadership(null, { signal: AbortSignal.timeout(TRANSFER_TIMEOUT_MS) });
         log.info({ leader: node.leader()?.id }, 'handed leadership off before stopping');
       } catch (err) {
         log.warn({ err }, 'leadership transfer before stopping failed; stopping anyway');
       }
     }
-    await grpc.shutdown(o.drainGraceMs ?? DRAIN_GRACE_MS_DEFAULT);
-    await node.stop();
-    await store.close();
-    resolver.close();
+    if (p.gossip) {
+      // Peers mark us "left"; the leader's autopilot then removes us from the raft configuration.
+      const told = await p.gossip.leave(o.gossip?.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS_DEFAULT).catch(() => false);
+      log.info({ told }, 'left gossip');
+    }
+    await teardown(p, o.drainGraceMs ?? DRAIN_GRACE_MS_DEFAULT);
     log.info({ ms: Date.now() - t0 }, 'server stopped');
   };
   return {
     id: o.id,
     node,
-    store,
-    grpcAddress: grpc.address,
+    store: p.store,
+    grpcAddress: p.grpc!.address,
     raftAddress,
+    gossip: p.gossip,
     stop: () => (stopping ??= stop()),
   };
 }
 
 /**
- * The address book file of src/node/address-book.ts (a JSON object id -> raft address). Seeded here
- * because RaftNode has no option for initial peers yet; a restarted node keeps its own book.
+ * `host:0` becomes `host:<a free port>`: gossip must publish the address before the server binds.
+ * Another process could take the port in between; then the bind fails loudly and the node exits.
  */
-async function seedAddressBook(root: string, peers: ReadonlyMap<NodeId, string>, selfId: NodeId): Promise<void> {
-  const file = join(root, 'peers.json');
-  const exists = await access(file).then(() => true, () => false);
-  if (exists) return;
-  await mkdir(root, { recursive: true });
-  const obj = Object.fromEntries([...peers].filter(([id]) => id !== selfId).map(([id, a]) => [String(id), a]));
-  await writeFileAtomic(file, `${JSON.stringify(obj)}\n`);
+async function concreteAddress(addr: string): Promise<string> {
+  const i = addr.lastIndexOf(':');
+  if (Number(addr.slice(i + 1)) !== 0) return addr;
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const chosen = (s.address() as { port: number }).port;
+      s.close(() => resolve(chosen));
+    });
+  });
+  return `${addr.slice(0, i)}:${port}`;
 }

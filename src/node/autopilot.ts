@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../common/clock.js';
+import type { MemberEvent, MemberView } from '../gossip/types.js';
+import { memberStateName } from '../gossip/types.js';
+import type { NodeId } from '../raft/types.js';
+import { memberNodeId } from '../resolver/gossip-resolver.js';
+import { AUTOPILOT_DEFAULTS, decide, updateHealthySince, type AutopilotAction, type AutopilotConfig, type AutopilotState, type GossipPeer } from './autopilot-decide.js';
+import type { RaftNode } from './raft-node.js';
+
+/** What autopilot needs of the gossip agent. */
+export interface AutopilotGossip {
+  members(): MemberView[];
+  on(event: 'member', listener: (e: MemberEvent) => void): unknown;
+  off(event: 'member', listener: (e: MemberEvent) => void): unknown;
+}
+
+export interface AutopilotOptions {
+  readonly node: RaftNode;
+  readonly gossip: AutopilotGossip;
+  readonly logger: Logger;
+  readonly config?: Partial<AutopilotConfig>;
+  /** A peer heard from within this long counts as recently active. */
+  readonly lastContactMaxMs: number;
+  /** Reconcile at least this often (gossip events and leader changes also trigger it). */
+  readonly reconcileIntervalMs?: number;
+  /** One configuration change may take this long before it is abandoned (and retried later). */
+  readonly changeTimeoutMs?: number;
+  readonly clock?: Clock;
+}
+
+const RECONCILE_INTERVAL_MS_DEFAULT = 1_000;
+const CHANGE_TIMEOUT_MS_DEFAULT = 10_000;
+
+/**
+ * Runs the membership rules of autopilot-decide.ts on the leader: on a timer and on every gossip
+ * event, one configuration change at a time.
+ */
+export class Autopilot {
+  readonly config: AutopilotConfig;
+  private readonly clock: Clock;
+  private healthySinceMs = new Map<NodeId, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private readonly stopCtl = new AbortController();
+  private leaving = false;
+  private readonly onEvent = (): void => this.reconcile();
+  private readonly onLeader = (): void => {
+    this.healthySinceMs.clear();
+    this.reconcile();
+  };
+
+  constructor(private readonly o: AutopilotOptions) {
+    this.config = { ...AUTOPILOT_DEFAULTS, ...o.config };
+    this.clock = o.clock ?? systemClock;
+  }
+
+  start(): void {
+    this.o.gossip.on('member', this.onEvent);
+    this.o.node.on('leader-change', this.onLeader);
+    this.timer = setInterval(() => this.reconcile(), this.o.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS_DEFAULT);
+    this.timer.unref();
+  }
+
+  /** No more changes (the node is shutting down); waits for the one in flight to settle. */
+  async stop(): Promise<void> {
+    this.leaving = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.o.gossip.off('member', this.onEvent);
+    this.o.node.off('leader-change', this.onLeader);
+    this.stopCtl.abort();
+    await this.inFlight;
+  }
+
+  /** The current inputs of decide(); exposed for logs and tests. */
+  state(): AutopilotState {
+    const stats = this.o.node.stats();
+    const raft = stats.raft;
+    const nowMs = this.clock.nowMs();
+    const progress = new Map<NodeId, { match: number; recentlyActive: boolean }>();
+    for (const [id, pr] of raft.progress) {
+      const contactMs = stats.lastContactMs.get(id);
+      progress.set(id, { match: pr.match, recentlyActive: contactMs !== undefined && contactMs <= this.o.lastContactMaxMs });
+    }
+    const gossip = new Map<NodeId, GossipPeer>();
+    for (const m of this.o.gossip.members()) {
+      const id = memberNodeId(m);
+      if (id !== null) gossip.set(id, { state: memberStateName(m.state), raftAddr: m.meta!.raftAddr, sinceMs: m.stateChangeMs });
+    }
+    const base = { selfId: this.o.node.id, isLeader: this.o.node.isLeader(), leaving: this.leaving, changeInFlight: this.inFlight !== null, nowMs, voters: raft.conf.voters, learners: raft.conf.learners, lastIndex: raft.lastIndex, progress, gossip };
+    this.healthySinceMs = updateHealthySince({ ...base, healthySinceMs: this.healthySinceMs }, this.config);
+    return { ...base, healthySinceMs: this.healthySinceMs };
+  }
+
+  private reconcile(): void {
+    if (this.leaving || this.inFlight !== null) return;
+    let action: AutopilotAction;
+    try {
+      if (!this.o.node.isLeader()) {
+        this.healthySinceMs.clear();
+        return;
+      }
+      action = decide(this.state(), this.config);
+    } catch (err) {
+      this.o.logger.warn({ err }, 'autopilot could not read the cluster state');
+      return;
+    }
+    if (action.kind === 'none') return;
+    this.inFlight = this.execute(action).then((ok) => {
+      this.inFlight = null;
+      // The next change may already be due (the second of two promotions); after a failure, the timer retries.
+      if (ok && !this.leaving) setImmediate(() => this.reconcile());
+    });
+  }
+
+  private async execute(a: Exclude<AutopilotAction, { kind: 'none' }>): Promise<boolean> {
+    const signal = AbortSignal.any([this.stopCtl.signal, AbortSignal.timeout(this.o.changeTimeoutMs ?? CHANGE_TIMEOUT_MS_DEFAULT)]);
+    const node = this.o.node;
+    this.o.logger.info({ action: a }, 'autopilot: changing the configuration');
+    try {
+      if (a.kind === 'add-nonvoter') await node.addNonvoter(a.id, a.raftAddr, { signal });
+      else if (a.kind === 'promote') await node.addVoter(a.id, a.raftAddr, { signal });
+      else await node.removeServer(a.id, { signal });
+      return true;
+    } catch (err) {
+      this.o.logger.info({ action: a, err }, 'autopilot: configuration change did not complete; will retry');
+      return false;
+    }
+  }
+}
