@@ -1,11 +1,12 @@
 /**
  * `npm start`: a three-node raftkv cluster on loopback, as child processes of `raftkv serve`.
- * Node 1 bootstraps; nodes 2 and 3 join through node 1. Ctrl-C stops all three gracefully.
+ * The nodes find each other through gossip alone: all three get the same --gossip_seeds and
+ * --bootstrap_expect=3 (no node is special). Ctrl-C stops all three gracefully.
  *
  *   npm start [-- --data_dir=<dir>] [-- --base_port=<port>]
  *
  * Data goes to ./.data/local-cluster unless --data_dir is given; ports are free ones picked at start
- * unless --base_port is given (then raft = base+id, gRPC = base+100+id).
+ * unless --base_port is given (then raft = base+id, gRPC = base+100+id, gossip = base+200+id).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -38,17 +39,21 @@ async function main(): Promise<void> {
   const dataDir = resolve(flag('data_dir') ?? join(ROOT, '.data', 'local-cluster'));
   const basePort = flag('base_port') === undefined ? null : Number(flag('base_port'));
   await mkdir(dataDir, { recursive: true });
-  const addrs = new Map<number, { raft: string; grpc: string }>();
+  const addrs = new Map<number, { raft: string; grpc: string; gossip: string }>();
   for (let id = 1; id <= SIZE; id++) {
     const raft = basePort === null ? await freePort() : basePort + id;
     const grpc = basePort === null ? await freePort() : basePort + 100 + id;
-    addrs.set(id, { raft: `127.0.0.1:${raft}`, grpc: `127.0.0.1:${grpc}` });
+    const gossip = basePort === null ? await freePort() : basePort + 200 + id;
+    addrs.set(id, { raft: `127.0.0.1:${raft}`, grpc: `127.0.0.1:${grpc}`, gossip: `127.0.0.1:${gossip}` });
   }
-  const peers = [...addrs].map(([id, a]) => `${id}=${a.grpc}`).join(',');
+  const seeds = [...addrs.values()].map((a) => a.gossip).join(',');
   const children = new Map<number, ChildProcess>();
   const spawnNode = (id: number, extra: string[]): void => {
     const a = addrs.get(id)!;
-    const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', `--raft_id=${id}`, `--raft_addr=${a.raft}`, `--grpc_addr=${a.grpc}`, `--raft_data_dir=${dataDir}`, `--peers=${peers}`, '--log_level=warn', ...extra];
+    const args = [
+      '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', `--raft_id=${id}`, `--raft_addr=${a.raft}`, `--grpc_addr=${a.grpc}`,
+      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--log_level=warn', ...extra,
+    ];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('exit', (code, sig) => {
       children.delete(id);
@@ -69,8 +74,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', stopAll);
   process.on('SIGTERM', stopAll);
 
-  spawnNode(1, ['--raft_bootstrap']);
-  for (let id = 2; id <= SIZE; id++) spawnNode(id, [`--join=${addrs.get(1)!.grpc}`]);
+  // On a restart with existing data, bootstrap_expect is ignored and the nodes simply resume.
+  for (let id = 1; id <= SIZE; id++) spawnNode(id, [`--bootstrap_expect=${SIZE}`]);
 
   const client = new ClusterClient(addrs.get(1)!.grpc, credentials.createInsecure());
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -98,6 +103,9 @@ async function main(): Promise<void> {
   console.log(`  npm run raftkv -- put --endpoints ${endpoints} greeting hello`);
   console.log(`  npm run raftkv -- get --endpoints ${endpoints} greeting`);
   console.log(`  export RAFTKV_ENDPOINTS=${endpoints}`);
+  console.log('\nAdd a node with only the seeds: the leader adds it as a non-voter (with a fifth, both become voters):');
+  console.log(`  npm run raftkv -- serve --raft_id=4 --raft_addr=127.0.0.1:0 --grpc_addr=127.0.0.1:0 --raft_data_dir=${dataDir} --gossip_addr=127.0.0.1:0 --gossip_seeds=${seeds}`);
+  console.log(`  npm run raftkv -- members --endpoints ${endpoints}`);
   console.log('\nCtrl-C stops all three nodes.');
 }
 

@@ -12,6 +12,7 @@ const CLIENT_NODE = 3;
 
 interface Workload {
   acked: number[];
+  writeFailures: string[];
   readsChecked: number;
   violations: string[];
   stop: () => Promise<void>;
@@ -20,9 +21,10 @@ interface Workload {
 /** One writer (w/<n> then last=<n>) and one reader of `last`, checking reads never go back in time. */
 function runWorkload(c: GossipCluster): Workload {
   const client = c.node(CLIENT_NODE).client;
-  const w: Workload = { acked: [], readsChecked: 0, violations: [], stop: async () => undefined };
+  const w: Workload = { acked: [], writeFailures: [], readsChecked: 0, violations: [], stop: async () => undefined };
   let running = true;
   let maxAcked = 0;
+  const startedAt = Date.now();
   const writer = (async () => {
     for (let n = 1; running; n++) {
       try {
@@ -30,8 +32,9 @@ function runWorkload(c: GossipCluster): Workload {
         await client.put('last', String(n), { timeoutMs: 3000 });
         w.acked.push(n);
         maxAcked = n;
-      } catch {
+      } catch (e) {
         // Not acknowledged: it may or may not have applied; nothing is claimed about it.
+        w.writeFailures.push(`${Date.now() - startedAt} ms: ${(e as Error).message}`.slice(0, 200));
       }
     }
   })();
@@ -121,6 +124,7 @@ describe('membership through gossip', () => {
     expect(lost).toEqual([]);
     // Every live node agrees on the configuration.
     for (const id of survivors) expect((await confIds(cl, id)).all).toEqual(survivors);
-    console.log(`acknowledged writes: ${work.acked.length}, linearizable reads checked: ${work.readsChecked}, killed leader: ${leader}`);
+    console.log(`acknowledged writes: ${work.acked.length}, failed: ${work.writeFailures.length}, linearizable reads checked: ${work.readsChecked}, killed leader: ${leader}`);
+    if (process.env['E2E_VERBOSE']) console.log(work.writeFailures.join('\n'));
   }, 120_000);
 });
