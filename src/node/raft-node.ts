@@ -161,9 +161,24 @@ export class RaftNode extends EventEmitter {
       },
       this.storage,
     );
+    await this.replayConfChanges();
     this.coreReady = true;
     for (const [id, addr] of this.book.entries()) await this.learnPeer(id, addr);
     this.log.info({ term: this.raw.raft.term, lastIndex: this.storage.lastIndex(), applied: this.opts.stateMachine.appliedIndex() }, 'raft node started');
+  }
+
+  /**
+   * The core starts from the snapshot's configuration, but the state machine may have applied
+   * entries past the snapshot, which the node will not re-apply. Replay the configuration changes
+   * among them, so a restarted node knows the voters it had before the crash.
+   */
+  private async replayConfChanges(): Promise<void> {
+    const from = Math.max(this.storage.snapshot().meta.index + 1, this.storage.firstIndex());
+    const to = Math.min(this.opts.stateMachine.appliedIndex(), this.storage.lastIndex());
+    if (from > to) return;
+    for (const e of this.storage.entries(from, to + 1, Number.MAX_SAFE_INTEGER)) {
+      if (e.type === EntryType.ConfChange) this.raw.applyConfChange(decodeConfChange(e.data));
+    }
   }
 
   // ------------------------------------------------------------------ the loop

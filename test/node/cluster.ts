@@ -35,8 +35,10 @@ export class TestCluster {
     return new TestCluster(await mkdtemp(join(tmpdir(), 'raftkv-node-')), extra);
   }
 
-  async startNode(id: number, opts: { bootstrap?: boolean; raftAddr?: string } = {}): Promise<TestMember> {
-    const sm = new MemoryStateMachine();
+  /** `keepStateMachine` restarts with the previous state machine, as a durable one would be. */
+  async startNode(id: number, opts: { bootstrap?: boolean; raftAddr?: string; keepStateMachine?: boolean } = {}): Promise<TestMember> {
+    const previous = this.members.get(id)?.sm;
+    const sm = opts.keepStateMachine && previous ? previous : new MemoryStateMachine();
     const raftAddr = opts.raftAddr ?? this.members.get(id)?.raftAddr ?? '127.0.0.1:0';
     const node = await RaftNode.start({
       id,

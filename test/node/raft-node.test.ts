@@ -56,6 +56,22 @@ describe('RaftNode over loopback TCP', () => {
     expect(back.sm.commands.map((c) => c.data)).toEqual(['x0', 'x1', 'x2', 'x3', 'x4']);
   });
 
+  it('a restarted node remembers the configuration changes it applied', async () => {
+    cluster = await threeNodes();
+    const leader = await cluster.waitLeader();
+    await leader.node!.apply(enc('x'));
+    const follower = [...cluster.members.values()].find((m) => m.id !== leader.id)!;
+    await waitUntil(() => follower.sm.applied >= leader.sm.applied, 5000, 'follower applied');
+    await cluster.stopNode(follower.id);
+    // A durable state machine has applied the configuration entries: they are not delivered again.
+    const back = await cluster.startNode(follower.id, { keepStateMachine: true });
+    expect(back.node!.stats().raft.conf.voters).toEqual([1, 2, 3]);
+    // It can lead: stop the old leader and wait for a leader among the other two.
+    await cluster.stopNode(leader.id);
+    const next = await cluster.waitLeader();
+    expect(next.id).not.toBe(leader.id);
+  });
+
   it('serves linearizable read fences on followers', async () => {
     cluster = await threeNodes();
     const leader = await cluster.waitLeader();

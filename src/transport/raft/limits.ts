@@ -41,7 +41,8 @@ export const defaultTransportLimits: TransportLimits = {
   snapshotReceivesMax: 4,
   snapshotIdleTimeoutMs: 30_000,
   reconnectBackoffMsMin: 50,
-  reconnectBackoffMsMax: 5_000,
+  // Capped near an election timeout: a restarted peer must hear from the leader before it campaigns.
+  reconnectBackoffMsMax: 1_000,
   connectTimeoutMs: 5_000,
   handshakeTimeoutMs: 5_000,
   inboundConnectionsMax: 256,
