@@ -99,8 +99,10 @@ function isRetryable(e: unknown): boolean {
   if (e instanceof RaftkvError) return isRetryableCode(e.code) || e.code === ErrorCode.Unavailable;
   if (isForwardedError(e)) {
     const code = raftkvCodeOf(e as ServiceError);
-    // UNAVAILABLE without our code: the channel could not reach the leader (it died or moved).
-    return isRetryableCode(code) || (code === undefined && e.code === status.UNAVAILABLE && /No connection|ECONNREFUSED|connect/i.test(e.details));
+    // UNAVAILABLE without our code is retryable only when the request never left: the channel
+    // could not connect. "Connection dropped" (and anything else) may come after the leader applied
+    // the write, and retrying then would apply a CAS twice (found by test/faults).
+    return isRetryableCode(code) || (code === undefined && e.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED/i.test(e.details));
   }
   return false;
 }
