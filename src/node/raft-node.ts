@@ -15,7 +15,7 @@ import { TcpTransport } from '../transport/raft/tcp-transport.js';
 import { AddressBook, decodeMemberContext, encodeMemberContext } from './address-book.js';
 import { resolveNodeOptions, type RaftNodeOptions, type ResolvedNodeOptions } from './options.js';
 import { SnapshotManager } from './snapshots.js';
-import { LeadershipLostError, WaiterMap } from './waiters.js';
+import { LeadershipLostError, OutcomeUnknownError, WaiterMap } from './waiters.js';
 
 export interface ApplyResult {
   readonly index: number;
@@ -307,7 +307,8 @@ export class RaftNode extends EventEmitter {
     for (const [index] of this.proposalTerms) {
       if (index > applied) continue;
       this.proposalTerms.delete(index);
-      this.proposals.reject(index, new LeadershipLostError('a snapshot replaced the log before the entry applied; retry'));
+      // The snapshot may or may not contain the entry: only a request id makes a retry safe.
+      this.proposals.reject(index, new OutcomeUnknownError('a snapshot replaced the log before the entry applied; its outcome is unknown'));
     }
     for (const [id, addr] of this.book.entries()) void this.learnPeer(id, addr);
   }

@@ -75,3 +75,14 @@ export class WaiterMap<T> {
     for (const k of this.keys()) this.reject(k, e);
   }
 }
+
+/**
+ * The entry's fate is unknown to this node (a snapshot replaced the log before it applied): it may
+ * or may not have committed. Not retryable without a request id.
+ */
+export class OutcomeUnknownError extends RaftkvError {
+  override readonly name = 'OutcomeUnknownError';
+  constructor(message: string) {
+    super(ErrorCode.Timeout, message);
+  }
+}
