@@ -9,7 +9,7 @@
  * unless --base_port is given (then raft = base+id, gRPC = base+100+id, gossip = base+200+id).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
@@ -35,17 +35,38 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function main(): Promise<void> {
-  const dataDir = resolve(flag('data_dir') ?? join(ROOT, '.data', 'local-cluster'));
-  const basePort = flag('base_port') === undefined ? null : Number(flag('base_port'));
-  await mkdir(dataDir, { recursive: true });
-  const addrs = new Map<number, { raft: string; grpc: string; gossip: string }>();
+type Addrs = Map<number, { raft: string; grpc: string; gossip: string }>;
+
+/**
+ * The nodes' addresses are part of their durable state (the raft log and address books name them),
+ * so a data directory keeps the ports it was first started with, in ports.json.
+ */
+async function chooseAddresses(dataDir: string, basePort: number | null): Promise<Addrs> {
+  const file = join(dataDir, 'ports.json');
+  if (basePort === null) {
+    try {
+      const saved = JSON.parse(await readFile(file, 'utf8')) as [number, { raft: string; grpc: string; gossip: string }][];
+      return new Map(saved);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  const addrs: Addrs = new Map();
   for (let id = 1; id <= SIZE; id++) {
     const raft = basePort === null ? await freePort() : basePort + id;
     const grpc = basePort === null ? await freePort() : basePort + 100 + id;
     const gossip = basePort === null ? await freePort() : basePort + 200 + id;
     addrs.set(id, { raft: `127.0.0.1:${raft}`, grpc: `127.0.0.1:${grpc}`, gossip: `127.0.0.1:${gossip}` });
   }
+  await writeFile(file, `${JSON.stringify([...addrs])}\n`);
+  return addrs;
+}
+
+async function main(): Promise<void> {
+  const dataDir = resolve(flag('data_dir') ?? join(ROOT, '.data', 'local-cluster'));
+  const basePort = flag('base_port') === undefined ? null : Number(flag('base_port'));
+  await mkdir(dataDir, { recursive: true });
+  const addrs = await chooseAddresses(dataDir, basePort);
   const seeds = [...addrs.values()].map((a) => a.gossip).join(',');
   const children = new Map<number, ChildProcess>();
   const spawnNode = (id: number, extra: string[]): void => {
