@@ -52,7 +52,7 @@ const PURE_CORE_RULES = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/gen/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/gen/**', 'coverage/**', '.scratch/**', '.data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
