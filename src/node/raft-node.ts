@@ -512,6 +512,12 @@ export class RaftNode extends EventEmitter {
     return this.snapshots.take(opts.signal);
   }
 
+  /** The newest snapshot on disk (index, term, data size), or null before the first one. */
+  latestSnapshot(): { index: number; term: number; sizeBytes: number } | null {
+    const info = this.store.latest();
+    return info ? { index: info.meta.index, term: info.meta.term, sizeBytes: info.sizeBytes } : null;
+  }
+
   stats(): NodeStats {
     return {
       raft: this.raw.status(),

@@ -125,7 +125,9 @@ export function createClusterServer(ctx: ClusterContext): ClusterServer {
     ),
     snapshot: unary<SnapshotRequest, SnapshotResponse>(ctx, async (_req, scope) => {
       const index = await node.snapshot({ signal: scope.signal });
-      return { header: header(), index, term: 0, sizeBytes: 0 };
+      const latest = node.latestSnapshot();
+      const same = latest !== null && latest.index === index;
+      return { header: header(), index, term: same ? latest.term : 0, sizeBytes: same ? latest.sizeBytes : 0 };
     }),
   };
 }

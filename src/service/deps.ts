@@ -17,6 +17,7 @@ export type ServiceNode = Pick<
   | 'removeServer'
   | 'transferLeadership'
   | 'snapshot'
+  | 'latestSnapshot'
   | 'stats'
   | 'peerAddress'
   | 'on'
