@@ -128,3 +128,17 @@ describe('RaftNode under garbage on the raft port', () => {
     expect(refused).toBeGreaterThan(0);
   });
 });
+
+describe('RaftNode backlog limits', () => {
+  it('refuses applies beyond pendingProposalsMax with OVERLOADED, and keeps serving', async () => {
+    cluster = await threeNodes({ pendingProposalsMax: 4 });
+    const leader = await cluster.waitLeader();
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => leader.node!.apply(enc(`b${i}`))));
+    const refused = results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'OVERLOADED');
+    const applied = results.filter((r) => r.status === 'fulfilled');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(applied.length).toBeGreaterThan(0);
+    expect(applied.length + refused.length).toBe(40);
+    await leader.node!.apply(enc('after'));
+  });
+});
