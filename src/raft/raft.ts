@@ -640,8 +640,9 @@ export class Raft {
 
   private restore(s: Snapshot): boolean {
     if (s.meta.index <= this.log.committed) return false;
-    const inConf = s.meta.conf.voters.includes(this.id) || s.meta.conf.learners.includes(this.id);
-    if (!inConf) return false;
+    // The snapshot's configuration may predate this node's own addition (added after the leader's
+    // last snapshot, whose earlier log is compacted): accept it anyway. The entries after it carry
+    // the change that adds us; refusing would leave a new member unable ever to catch up.
     if (this.log.matchTerm(s.meta.index, s.meta.term)) {
       // We already have the entries: just fast-forward the commit index.
       this.log.commitTo(s.meta.index);
