@@ -31,15 +31,20 @@ function brokenRules(): BrokenRules | undefined {
 function runRange(start: number, count: number): number {
   const broken = brokenRules();
   let failures = 0;
+  let unreported = 0;
   for (let seed = start; seed < start + count; seed++) {
     const r = runSeed(defaultOptions(seed, broken ? { broken } : {}));
     if (r.violations.length > 0) {
       failures++;
+      unreported++;
       console.log(formatFailure(r, values.broken ? ` --broken ${values.broken}` : ''));
     }
-    if (process.send && (seed - start) % 100 === 99) process.send({ done: 100 });
+    if (process.send && (seed - start) % 100 === 99) {
+      process.send({ done: 100, failures: unreported });
+      unreported = 0;
+    }
   }
-  if (process.send) process.send({ done: count % 100, failures });
+  if (process.send) process.send({ done: count % 100, failures: unreported });
   return failures;
 }
 
