@@ -100,6 +100,10 @@ async function main(): Promise<number> {
   return good === runs ? 0 : 1;
 }
 
+// Ctrl-C: exit at once; the 'exit' hook in test/faults/cluster.ts kills every node process.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {

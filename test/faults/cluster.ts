@@ -19,6 +19,31 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Random } from '../../src/common/random.js';
 import { ClusterClient, Suffrage, type MembersResponse } from '../../src/gen/raftkv/v1/cluster.js';
 import { LinkTable } from './links.js';
+
+/** Every node process any FaultCluster started, so an interrupted run still kills them all. */
+const livePids = new Set<number>();
+
+function trackChild(proc: ChildProcess): void {
+  if (proc.pid === undefined) return;
+  const pid = proc.pid;
+  livePids.add(pid);
+  proc.once('exit', () => livePids.delete(pid));
+}
+
+/** Synchronous, for process 'exit': SIGCONT (a paused node ignores SIGKILL until resumed) and SIGKILL. */
+export function killAllNodesNow(): void {
+  for (const pid of livePids) {
+    try {
+      process.kill(pid, 'SIGCONT');
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  livePids.clear();
+}
+
+process.once('exit', killAllNodesNow);
 import { LinkProxy, RaftProxy } from './proxy.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -175,6 +200,7 @@ export class FaultCluster {
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env };
     if (this.opts.env?.['RAFTKV_TEST_BROKEN'] === undefined) delete env['RAFTKV_TEST_BROKEN'];
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+    trackChild(proc);
     n.proc = proc;
     n.paused = false;
     const logFile = this.opts.logDir === undefined ? null : createWriteStream(join(this.opts.logDir, `node-${id}.log`), { flags: 'a' });
