@@ -8,11 +8,11 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RaftNode } from '../src/node/raft-node.js';
+import { freePort } from '../test/support/free-port.js';
 import { MemoryStateMachine } from '../test/node/memory-sm.js';
 
 /** Latency histogram: 2% buckets from 10 us, fixed memory. */
@@ -68,17 +68,6 @@ function parseConfig(argv: readonly string[]): Config {
   }
   if (cfg.concurrency.length === 0) throw new Error('--concurrency: want a list like 1,16,128');
   return cfg;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Three voters bootstrapped with the same static configuration. */

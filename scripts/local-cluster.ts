@@ -10,9 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { freePort } from '../test/support/free-port.js';
 import { ClusterClient, type MembersResponse } from '../src/gen/raftkv/v1/cluster.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -22,17 +22,6 @@ const READY_TIMEOUT_MS = 30_000;
 function flag(name: string): string | undefined {
   const hit = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
   return hit?.slice(name.length + 3);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
 }
 
 type Addrs = Map<number, { raft: string; grpc: string; gossip: string }>;

@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/free-port.js';
 import { RaftkvClient } from '../../src/client/index.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -34,17 +34,6 @@ export interface CrashNode {
   stderr: string;
   /** A client that talks to this node only (stale reads answer from its own store). */
   readonly local: RaftkvClient;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Wait for a condition with a deadline; errors thrown by `cond` count as "not yet". */

@@ -13,7 +13,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Random } from '../../src/common/random.js';
@@ -44,6 +43,8 @@ export function killAllNodesNow(): void {
 }
 
 process.once('exit', killAllNodesNow);
+export { freePort } from '../support/free-port.js';
+import { freePort } from '../support/free-port.js';
 import { LinkProxy, RaftProxy } from './proxy.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -76,17 +77,6 @@ export interface FaultNode {
   stderr: string;
   readonly admin: ClusterClient;
   restarts: number;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export function unary<T>(start: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {

@@ -1,13 +1,13 @@
 /** `raftkv serve` child processes that find each other through gossip seeds only, plus a gossip observer. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GossipCore, MemberState } from '../../src/gossip/index.js';
 import { GOSSIP_PROFILES } from '../../src/node/gossip-setup.js';
 import { memberNodeId } from '../../src/resolver/gossip-resolver.js';
 import { GossipAgent } from '../../src/transport/gossip/index.js';
+import { freePort } from '../support/free-port.js';
 import { RaftkvClient, type MembersResult } from '../../src/client/index.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -19,17 +19,6 @@ export const FAST_FLAGS = [
   '--tick_ms=20', '--election_ticks=10', '--gossip_profile=test', '--autopilot_stabilization_ms=300',
   '--autopilot_dead_grace_ms=1000', '--drain_grace_ms=500', '--log_level=info',
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface GossipNode {
   readonly id: number;

@@ -1,11 +1,12 @@
 /** A cluster of real `raftkv serve` child processes on loopback, for integration tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ClusterClient, type MembersResponse } from '../../src/gen/raftkv/v1/cluster.js';
+export { freePort } from '../support/free-port.js';
+import { freePort } from '../support/free-port.js';
 import { KVClient } from '../../src/gen/raftkv/v1/kv.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -14,17 +15,6 @@ const MAIN = join(ROOT, 'src/cli/main.ts');
 const STDERR_KEEP_BYTES = 64 * 1024;
 
 export const TICK_MS = 20;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface NodeProc {
   readonly id: number;
