@@ -85,6 +85,22 @@ export class CorruptionError extends RaftkvError {
   }
 }
 
+/** A log read below the first index: the entries were compacted into a snapshot (send one instead). */
+export class CompactedError extends RaftkvError {
+  override readonly name = 'CompactedError';
+  constructor(index: number, firstIndex: number) {
+    super(ErrorCode.NotFound, `log index ${index} is compacted (first index is ${firstIndex})`);
+  }
+}
+
+/** A log read past the last stored index. */
+export class UnavailableError extends RaftkvError {
+  override readonly name = 'UnavailableError';
+  constructor(index: number, lastIndex: number) {
+    super(ErrorCode.NotFound, `log index ${index} is unavailable (last index is ${lastIndex})`);
+  }
+}
+
 export function isRaftkvError(e: unknown): e is RaftkvError {
   return e instanceof RaftkvError;
 }

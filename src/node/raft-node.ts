@@ -6,7 +6,6 @@ import { SeededRandom } from '../common/random.js';
 import { bootstrapEntries } from '../raft/bootstrap.js';
 import { decodeConfChange } from '../raft/confchange.js';
 import { RawNode } from '../raft/raw-node.js';
-import { CompactedError, UnavailableError } from '../raft/storage.js';
 import { ConfChangeType, EntryType, Role, roleName, type ConfChange, type Entry, type NodeId, type Ready, type Status } from '../raft/types.js';
 import { DiskStorage } from '../storage/log-store.js';
 import { openNodeMeta, nodePaths } from '../storage/node-meta.js';
@@ -91,10 +90,7 @@ export class RaftNode extends EventEmitter {
     const opts = resolveNodeOptions(options);
     const paths = nodePaths(opts.dataDir, opts.id);
     await openNodeMeta(paths.root, { nodeId: opts.id, clusterId: opts.clusterId }, signal ? { signal } : {});
-    const storage = await DiskStorage.open(paths.raft, {
-      ...(signal ? { signal } : {}),
-      errors: { compacted: (i, f) => new CompactedError(i, f), unavailable: (i, l) => new UnavailableError(i, l) },
-    });
+    const storage = await DiskStorage.open(paths.raft, signal ? { signal } : {});
     let store: FileSnapshotStore | null = null;
     let transport: TcpTransport | null = null;
     try {

@@ -1,22 +1,10 @@
-import { RaftkvError, ErrorCode } from '../common/errors.js';
+import { CompactedError, UnavailableError } from '../common/errors.js';
+
+// Every Storage implementation throws these (they live in common so src/storage can use them too).
+export { CompactedError, UnavailableError };
 import { assert } from '../common/assert.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
 
-/** The requested index is older than the latest snapshot: send a snapshot instead. */
-export class CompactedError extends RaftkvError {
-  override readonly name = 'CompactedError';
-  constructor(index: number, firstIndex: number) {
-    super(ErrorCode.NotFound, `log index ${index} is compacted (first index is ${firstIndex})`);
-  }
-}
-
-/** The requested index is past the end of the stored log. */
-export class UnavailableError extends RaftkvError {
-  override readonly name = 'UnavailableError';
-  constructor(index: number, lastIndex: number) {
-    super(ErrorCode.NotFound, `log index ${index} is unavailable (last index is ${lastIndex})`);
-  }
-}
 
 /**
  * What the core reads of durable state. Synchronous by design: the core never awaits. A durable

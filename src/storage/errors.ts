@@ -5,26 +5,6 @@
 import { ErrorCode, RaftkvError } from '../common/errors.js';
 
 /**
- * The requested log index is older than the compaction point: send a snapshot instead.
- * Mirrors `CompactedError` in src/raft/storage.ts (same name, code and message), which this layer
- * may not import as code; see the storage README note in the report.
- */
-export class LogCompactedError extends RaftkvError {
-  override readonly name = 'CompactedError';
-  constructor(index: number, firstIndex: number) {
-    super(ErrorCode.NotFound, `log index ${index} is compacted (first index is ${firstIndex})`);
-  }
-}
-
-/** The requested index is past the end of the stored log. Mirrors `UnavailableError` in src/raft/storage.ts. */
-export class LogUnavailableError extends RaftkvError {
-  override readonly name = 'UnavailableError';
-  constructor(index: number, lastIndex: number) {
-    super(ErrorCode.NotFound, `log index ${index} is unavailable (last index is ${lastIndex})`);
-  }
-}
-
-/**
  * A write to the log store failed. The on-disk state after a failed fsync is unknown, so the store
  * refuses every later write: the node must stop and restart (which re-verifies the log).
  */

@@ -4,8 +4,7 @@
  * Driver recipe (src/raft/types.ts `Ready`):
  *   const paths = nodePaths(dataDir, nodeId);
  *   await openNodeMeta(paths.root, { nodeId });                 // NodeIdMismatchError if not ours
- *   const log = await DiskStorage.open(paths.raft, { signal, errors: { compacted: (i, f) =>
- *     new CompactedError(i, f), unavailable: (i, l) => new UnavailableError(i, l) } });
+ *   const log = await DiskStorage.open(paths.raft, { signal });   // throws the core's CompactedError etc.
  *   const snaps = await FileSnapshotStore.open(paths.snapshots, { signal, onIssue: (i) => log.warn(i) });
  *   // per Ready, after sending `messages`:
  *   await log.persist({ snapshotMeta: rd.snapshot?.meta ?? null, entries: rd.entries,

@@ -6,7 +6,7 @@
  */
 import { assert } from '../common/assert.js';
 import type { Entry } from '../raft/types.js';
-import { LogCompactedError, LogUnavailableError } from './errors.js';
+import { CompactedError, UnavailableError } from '../common/errors.js';
 import type { CompactionPoint } from './log-codec.js';
 
 /** Bytes counted per entry on top of its payload; the same estimate as raft's `entryBytes`. */
@@ -17,10 +17,8 @@ export function entrySizeBytes(e: Entry): number {
 }
 
 /**
- * Builds the errors the raft core expects for out-of-range reads. The core's log matches them with
- * `instanceof` against the classes in src/raft/storage.ts, which this layer may not import as code,
- * so the composition root passes constructors of those classes here. The default builds the
- * look-alike classes from ./errors.ts (same name, code and message).
+ * Builds the errors for out-of-range reads. The default builds the classes the raft core matches
+ * with `instanceof` (CompactedError / UnavailableError from src/common); tests may substitute.
  */
 export interface LogErrorFactory {
   compacted(index: number, firstIndex: number): Error;
@@ -28,8 +26,8 @@ export interface LogErrorFactory {
 }
 
 export const DEFAULT_LOG_ERRORS: LogErrorFactory = {
-  compacted: (index, firstIndex) => new LogCompactedError(index, firstIndex),
-  unavailable: (index, lastIndex) => new LogUnavailableError(index, lastIndex),
+  compacted: (index, firstIndex) => new CompactedError(index, firstIndex),
+  unavailable: (index, lastIndex) => new UnavailableError(index, lastIndex),
 };
 
 export class LogTail {
