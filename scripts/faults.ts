@@ -15,7 +15,8 @@ import { FAULT_KINDS, type FaultKind } from '../test/faults/nemesis.js';
 import { runFaults, type RunSummary } from '../test/faults/run.js';
 
 const USAGE = `usage: npm run faults -- [--time seconds] [--faults ${FAULT_KINDS.join(',')}|all|none] [--nodes 3|5]
-       [--clients N] [--keys N] [--seed N] [--runs N] [--broken stale-reads] [--out dir] [--snapshot_entries N]`;
+       [--clients N] [--keys N] [--seed N] [--runs N] [--broken stale-reads] [--out dir] [--snapshot_entries N]
+       [--network auto|netns|proxy]`;
 
 function parseArgs(argv: string[]): Map<string, string> {
   const m = new Map<string, string>();
@@ -51,8 +52,11 @@ async function main(): Promise<number> {
   let timeS: number, nodes: number, clients: number, keys: number, seed: number, runs: number, snapshotEntries: number;
   let faults: FaultKind[];
   let broken: 'stale-reads' | undefined;
+  let network: 'auto' | 'netns' | 'proxy';
   try {
     args = parseArgs(process.argv.slice(2));
+    const known = new Set(['help', 'time', 'nodes', 'clients', 'keys', 'seed', 'runs', 'snapshot_entries', 'faults', 'broken', 'out', 'network']);
+    for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
     if (args.has('help')) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -68,6 +72,9 @@ async function main(): Promise<number> {
     const b = args.get('broken');
     if (b !== undefined && b !== 'stale-reads') throw new Error(`--broken wants stale-reads, got ${b}`);
     broken = b;
+    const n = args.get('network') ?? 'auto';
+    if (n !== 'auto' && n !== 'netns' && n !== 'proxy') throw new Error(`--network wants auto, netns or proxy, got ${n}`);
+    network = n;
     if (nodes !== 3 && nodes !== 5) throw new Error('--nodes must be 3 or 5');
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
@@ -80,7 +87,7 @@ async function main(): Promise<number> {
     const out = args.get('out');
     process.stderr.write(`run ${i + 1}/${runs}: seed ${s}, ${timeS} s, faults ${faults.join(',') || 'none'}, ${nodes} nodes, ${clients} clients${broken ? `, BROKEN ${broken}` : ''}\n`);
     const summary = await runFaults({
-      timeMs: timeS * 1000, faults, nodes, clients, keys, seed: s, snapshotEntries,
+      timeMs: timeS * 1000, faults, nodes, clients, keys, seed: s, snapshotEntries, network,
       ...(broken ? { broken } : {}),
       ...(out ? { outDir: join(out, `seed-${s}`) } : {}),
       log: (line) => process.stderr.write(`  ${line}\n`),

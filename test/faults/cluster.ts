@@ -1,14 +1,14 @@
 /**
- * A cluster of real `raftkv serve` child processes whose node-to-node traffic all goes through the
- * fault proxies of proxy.ts, plus the process-level faults: SIGKILL + restart on the same data dir and
- * ports, SIGSTOP/SIGCONT, remove + wipe + re-add, and leadership transfer.
+ * A cluster of real `raftkv serve` child processes on a fault network (network.ts: each node in its
+ * own network namespace, or behind loopback proxies), plus the process-level faults: SIGKILL +
+ * restart on the same data dir and addresses, SIGSTOP/SIGCONT, remove + wipe + re-add, and
+ * leadership transfer.
  *
- * How the proxies get in the path: node i listens on its real raft port, but every member record in
- * the log names the raft proxy of that node. Node 1 bootstraps (its bootstrap entry names its real
- * port), the harness then re-adds node 1 with its proxy address (an idempotent AddVoter whose context
- * updates every peer's address book), and adds the others with proxy addresses. Fresh nodes get their
- * address book (peers.json, the file the CLI's --join seeds) written by the harness with proxy
- * addresses. Each node's --peers (gRPC, for forwarding) points at its own per-link gRPC proxies.
+ * Node 1 bootstraps with its listen address; the harness then re-adds node 1 with its advertised
+ * raft address (with proxies, the proxy in front of it: an idempotent AddVoter whose context updates
+ * every peer's address book) and adds the others with theirs. Fresh nodes get their address book
+ * (peers.json, the file the CLI's --join seeds) written by the harness. Each node's --peers (gRPC,
+ * for forwarding) is what the network says that node should dial.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Random } from '../../src/common/random.js';
 import { ClusterClient, Suffrage, type MembersResponse } from '../../src/gen/raftkv/v1/cluster.js';
-import { LinkTable } from './links.js';
+import { NetnsNetwork } from './netns.js';
+import type { FaultNetwork, NetworkMode, NodeAddresses } from './network.js';
+import { ProxyNetwork } from './proxy-network.js';
 
 /** Every node process any FaultCluster started, so an interrupted run still kills them all. */
 const livePids = new Set<number>();
@@ -43,9 +45,6 @@ export function killAllNodesNow(): void {
 }
 
 process.once('exit', killAllNodesNow);
-export { freePort } from '../support/free-port.js';
-import { freePort } from '../support/free-port.js';
-import { LinkProxy, RaftProxy } from './proxy.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -65,13 +64,13 @@ export interface ClusterOptions {
   /** Append every node's stderr (JSON logs at --log_level) to <logDir>/node-<id>.log. */
   readonly logDir?: string;
   readonly logLevel?: string;
+  /** netns: a namespace per node (root only); proxy: loopback behind fault proxies. */
+  readonly network: NetworkMode;
 }
 
 export interface FaultNode {
   readonly id: number;
-  readonly raftPort: number;
-  readonly grpcPort: number;
-  readonly raftProxyPort: number;
+  readonly addrs: NodeAddresses;
   proc: ChildProcess | null;
   paused: boolean;
   stderr: string;
@@ -101,12 +100,8 @@ export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutM
 }
 
 export class FaultCluster {
-  readonly links = new LinkTable();
   readonly nodes = new Map<number, FaultNode>();
-  private readonly raftProxies: RaftProxy[] = [];
-  private readonly grpcProxies: LinkProxy[] = [];
-  /** grpcLinkPort.get(`${from}>${to}`): where `from` reaches `to`'s gRPC. */
-  private readonly grpcLinkPort = new Map<string, number>();
+  private netOrNull: FaultNetwork | null = null;
 
   private constructor(readonly opts: ClusterOptions) {}
 
@@ -127,22 +122,12 @@ export class FaultCluster {
 
   private async setUp(): Promise<void> {
     const { size } = this.opts;
-    for (let id = 1; id <= size; id++) {
-      const raftPort = await freePort();
-      const grpcPort = await freePort();
-      const proxy = new RaftProxy(this.links, this.opts.random, id, raftPort);
-      this.raftProxies.push(proxy);
-      const raftProxyPort = await proxy.listen();
-      const admin = new ClusterClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
-      this.nodes.set(id, { id, raftPort, grpcPort, raftProxyPort, proc: null, paused: false, stderr: '', admin, restarts: 0 });
-    }
-    for (const from of this.ids) {
-      for (const to of this.ids) {
-        if (from === to) continue;
-        const p = new LinkProxy(this.links, this.opts.random, from, to, this.node(to).grpcPort);
-        this.grpcProxies.push(p);
-        this.grpcLinkPort.set(`${from}>${to}`, await p.listen());
-      }
+    const ids = Array.from({ length: size }, (_, i) => i + 1);
+    this.netOrNull = this.opts.network === 'netns' ? await NetnsNetwork.create(ids) : await ProxyNetwork.create(ids, this.opts.random);
+    for (const id of ids) {
+      const addrs = this.net.addresses(id);
+      const admin = new ClusterClient(addrs.grpc, credentials.createInsecure());
+      this.nodes.set(id, { id, addrs, proc: null, paused: false, stderr: '', admin, restarts: 0 });
     }
     await this.spawnNode(1, true);
     await this.addVoter(1);
@@ -160,12 +145,18 @@ export class FaultCluster {
     return n;
   }
 
-  proxyAddr(id: number): string {
-    return `127.0.0.1:${this.node(id).raftProxyPort}`;
+  /** The network the nodes run on; the nemesis injects its network faults here. */
+  get net(): FaultNetwork {
+    if (this.netOrNull === null) throw new Error('the fault network is not set up');
+    return this.netOrNull;
+  }
+
+  raftAdvertise(id: number): string {
+    return this.node(id).addrs.raftAdvertise;
   }
 
   grpcAddr(id: number): string {
-    return `127.0.0.1:${this.node(id).grpcPort}`;
+    return this.node(id).addrs.grpc;
   }
 
   nodeDir(id: number): string {
@@ -175,21 +166,22 @@ export class FaultCluster {
   /** The address book a fresh node starts from: every other node's raft proxy. */
   private async writeAddressBook(id: number): Promise<void> {
     await mkdir(this.nodeDir(id), { recursive: true });
-    const book = Object.fromEntries(this.ids.filter((x) => x !== id).map((x) => [String(x), this.proxyAddr(x)]));
+    const book = Object.fromEntries(this.ids.filter((x) => x !== id).map((x) => [String(x), this.raftAdvertise(x)]));
     await writeFile(join(this.nodeDir(id), 'peers.json'), `${JSON.stringify(book)}\n`);
   }
 
   private async spawnNode(id: number, bootstrap: boolean): Promise<void> {
     const n = this.node(id);
-    const peers = this.ids.filter((x) => x !== id).map((x) => `${x}=127.0.0.1:${this.grpcLinkPort.get(`${id}>${x}`)!}`).join(',');
+    const peers = this.ids.filter((x) => x !== id).map((x) => `${x}=${this.net.peerGrpc(id, x)}`).join(',');
     const args = [
-      '--import', 'tsx', MAIN, 'serve', `--raft_id=${id}`, `--raft_addr=127.0.0.1:${n.raftPort}`, `--grpc_addr=${this.grpcAddr(id)}`,
+      '--import', 'tsx', MAIN, 'serve', `--raft_id=${id}`, `--raft_addr=${n.addrs.raftListen}`, `--grpc_addr=${this.grpcAddr(id)}`,
       `--raft_data_dir=${this.opts.dataDir}`, `--peers=${peers}`, `--tick_ms=${this.opts.tickMs}`, `--election_ticks=${this.opts.electionTicks}`,
       `--snapshot_entries=${this.opts.snapshotEntries}`, `--log_level=${this.opts.logLevel ?? 'warn'}`, '--drain_grace_ms=200', ...(bootstrap ? ['--raft_bootstrap'] : []),
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env };
     if (this.opts.env?.['RAFTKV_TEST_BROKEN'] === undefined) delete env['RAFTKV_TEST_BROKEN'];
-    const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+    const cmd = this.net.command(id, process.execPath, args);
+    const proc = spawn(cmd.file, cmd.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     trackChild(proc);
     n.proc = proc;
     n.paused = false;
@@ -226,7 +218,7 @@ export class FaultCluster {
     await waitUntil(
       async () => {
         const via = this.liveIds().find((x) => x !== id) ?? id;
-        await unary((cb) => this.node(via).admin.addVoter({ id, raftAddress: this.proxyAddr(id), grpcAddress: '' }, new Metadata(), { deadline: Date.now() + ADMIN_CALL_MS }, cb));
+        await unary((cb) => this.node(via).admin.addVoter({ id, raftAddress: this.raftAdvertise(id), grpcAddress: '' }, new Metadata(), { deadline: Date.now() + ADMIN_CALL_MS }, cb));
         return true;
       },
       30_000,
@@ -343,20 +335,13 @@ export class FaultCluster {
 
   /** Heal every fault: reconnect links, resume paused nodes, restart dead ones. */
   async healAll(): Promise<void> {
-    this.links.healAll();
+    await this.net.heal();
     for (const id of this.ids) this.resume(id);
     for (const id of this.ids) if (this.node(id).proc === null) await this.restart(id);
   }
 
-  proxyStats(): { connections: number; refused: number; cutConnections: number; droppedFrames: number } {
-    const sum = { connections: 0, refused: 0, cutConnections: 0, droppedFrames: 0 };
-    for (const p of [...this.raftProxies, ...this.grpcProxies]) {
-      sum.connections += p.stats.connections;
-      sum.refused += p.stats.refused;
-      sum.cutConnections += p.stats.cutConnections;
-      sum.droppedFrames += p.stats.droppedFrames;
-    }
-    return sum;
+  networkStats(): { mode: NetworkMode } & Record<string, number | string> {
+    return { mode: this.opts.network, ...(this.netOrNull?.stats() ?? {}) };
   }
 
   logs(): string {
@@ -367,6 +352,6 @@ export class FaultCluster {
   async stop(): Promise<void> {
     for (const n of this.nodes.values()) n.admin.close();
     await Promise.all(this.ids.map((id) => this.kill(id)));
-    await Promise.all([...this.raftProxies, ...this.grpcProxies].map((p) => p.close()));
+    await this.netOrNull?.close();
   }
 }

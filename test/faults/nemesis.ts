@@ -8,6 +8,7 @@ import type { Random } from '../../src/common/random.js';
 import type { FaultInterval } from './checker/index.js';
 import type { FaultCluster } from './cluster.js';
 import { waitUntil } from './cluster.js';
+import { cutBetween } from './network.js';
 
 export const FAULT_KINDS = ['kill', 'pause', 'partition', 'loss', 'membership', 'transfer'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -149,13 +150,13 @@ export class Nemesis {
         let desc: string;
         let affected: number[];
         if (roll < 0.35 && leader !== 0) {
-          c.links.cutBetween([leader], ids.filter((x) => x !== leader));
+          await cutBetween(c.net, [leader], ids.filter((x) => x !== leader));
           desc = 'leader isolated';
           affected = [leader];
         } else if (roll < 0.7) {
           const s = this.shuffle(ids);
           const half = s.slice(0, 1 + r.int(Math.floor(ids.length / 2)));
-          c.links.cutBetween(half, s.filter((x) => !half.includes(x)));
+          await cutBetween(c.net, half, s.filter((x) => !half.includes(x)));
           desc = `halves {${half.join(',')}} | {${s.filter((x) => !half.includes(x)).join(',')}}`;
           affected = half;
         } else {
@@ -165,21 +166,21 @@ export class Nemesis {
           for (let i = 0; i < n; i++) {
             for (let j = 0; j < n; j++) {
               const d = Math.min((i - j + n) % n, (j - i + n) % n);
-              if (i !== j && d > 1) c.links.set(s[i]!, s[j]!, { cut: true });
+              if (i !== j && d > 1) await c.net.cut(s[i]!, s[j]!);
             }
           }
-          if (n === 3) c.links.cutBetween([s[0]!], [s[2]!]);
+          if (n === 3) await cutBetween(c.net, [s[0]!], [s[2]!]);
           desc = n === 3 ? `bridge ${s[0]}-${s[1]}-${s[2]} (${s[1]} sees both)` : `ring ${s.join('-')}`;
           affected = s;
         }
-        return { record: this.note('partition', affected, desc), heal: async () => c.links.healAll() };
+        return { record: this.note('partition', affected, desc), heal: async () => c.net.heal() };
       }
       case 'loss': {
         const lossRate = 0.05 + r.float() * 0.25;
         const delayMs = r.int(60);
         const jitterMs = r.int(60);
-        for (const a of ids) for (const b of ids) if (a !== b) c.links.set(a, b, { lossRate, delayMs, jitterMs });
-        return { record: this.note('loss', ids, `${(lossRate * 100).toFixed(0)}% raft frames lost, delay ${delayMs}+${jitterMs} ms`), heal: async () => c.links.healAll() };
+        const applied = await c.net.degrade({ lossRate, delayMs, jitterMs });
+        return { record: this.note('loss', ids, applied), heal: async () => c.net.heal() };
       }
       case 'membership': {
         const voters = await c.voters();

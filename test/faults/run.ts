@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { SeededRandom } from '../../src/common/random.js';
 import { checkHistory, renderTimelineHtml, writeViolation, type Operation } from './checker/index.js';
 import { FaultCluster } from './cluster.js';
+import { netnsUnavailableReason } from './netns.js';
+import type { NetworkMode } from './network.js';
 import { Nemesis, type FaultKind } from './nemesis.js';
 import { Workload } from './workload.js';
 
@@ -26,6 +28,8 @@ export interface RunOptions {
   readonly keys: number;
   readonly seed: number;
   readonly broken?: 'stale-reads';
+  /** netns (namespaces + nftables, root only), proxy (loopback proxies), or auto: netns when it can. Default auto. */
+  readonly network?: NetworkMode | 'auto';
   readonly outDir?: string;
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -55,7 +59,7 @@ export interface RunSummary {
   readonly operations: { total: number; ok: number; fail: number; unknown: number; byKind: Record<string, number> };
   readonly faults: Record<string, number>;
   readonly faultErrors: string[];
-  readonly proxy: ReturnType<FaultCluster['proxyStats']>;
+  readonly network: ReturnType<FaultCluster['networkStats']>;
   readonly restarts: number;
   readonly keys: { key: string; verdict: string; operations: number; steps: number; elapsedMs: number }[];
   readonly violations: { key: string; jsonPath: string; htmlPath: string }[];
@@ -79,11 +83,12 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   let cluster: FaultCluster | null = null;
   let workload: Workload | null = null;
   try {
-    cluster = await FaultCluster.start({
+    const network = await resolveNetwork(o.network ?? 'auto', log);
+    cluster = await FaultCluster.start({ network,
       size: o.nodes, dataDir, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64, random, logDir, logLevel: 'info',
       ...(o.broken ? { env: { RAFTKV_TEST_BROKEN: o.broken } } : {}),
     });
-    log(`cluster of ${o.nodes} up in ${(performance.now() - t0).toFixed(0)} ms; data ${dataDir}`);
+    log(`cluster of ${o.nodes} on the ${network} network up in ${(performance.now() - t0).toFixed(0)} ms; data ${dataDir}`);
     const grpcAddrs = new Map(cluster.ids.map((id) => [id, cluster!.grpcAddr(id)]));
     workload = new Workload({
       clients: o.clients, keys, grpcAddrs, opTimeoutMs: o.opTimeoutMs ?? 1_500, thinkMsMax: o.thinkMsMax ?? 20, random,
@@ -130,11 +135,11 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     const summary: RunSummary = {
       runId, seed: o.seed, verdict: check.verdict, recovered: recoveryError === undefined, ...(recoveryError ? { recoveryError } : {}),
       durationMs: Math.round(performance.now() - t0), checkMs: Math.round(check.elapsedMs),
-      operations: countOutcomes(history), faults, faultErrors: nemesis.errors, proxy: cluster.proxyStats(),
+      operations: countOutcomes(history), faults, faultErrors: nemesis.errors, network: cluster.networkStats(),
       restarts: cluster.ids.reduce((s, id) => s + cluster!.node(id).restarts, 0),
       keys: check.keys.map((k) => ({ key: k.key, verdict: k.verdict, operations: k.operationCount, steps: k.steps, elapsedMs: Math.round(k.elapsedMs) })),
       violations, outDir,
-      options: { timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
+      options: { network: cluster.net.mode, timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
     };
     await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     // Node logs are evidence only when something went wrong; a good run keeps just its report.
@@ -146,6 +151,16 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     await rm(dataDir, { recursive: true, force: true });
     if (!keepLogs) await rm(logDir, { recursive: true, force: true });
   }
+}
+
+/** auto: network namespaces where this process may make them (root, ip, nft), else the proxies. */
+async function resolveNetwork(wanted: NetworkMode | 'auto', log: (line: string) => void): Promise<NetworkMode> {
+  if (wanted === 'proxy') return 'proxy';
+  const why = await netnsUnavailableReason();
+  if (why === null) return 'netns';
+  if (wanted === 'netns') throw new Error(`--network netns is not possible here: ${why}`);
+  log(`network namespaces not possible (${why}); using the loopback proxies`);
+  return 'proxy';
 }
 
 /** After healing, every node must answer a linearizable read of every key: the cluster recovered. */
