@@ -1,0 +1,79 @@
+import type { Logger } from 'pino';
+import type { KvStats } from '../kv/store.js';
+import { registerGossipMetrics, type GossipSource } from './gossip-collector.js';
+import { startMetricsServer, type MetricsServer } from './http-server.js';
+import { registerKvMetrics } from './kv-collector.js';
+import { registerProcessMetrics } from './process-collector.js';
+import { registerRaftMetrics, type RaftStatsSource } from './raft-collector.js';
+import { Registry } from './registry.js';
+import { registerTransportMetrics } from './transport-collector.js';
+
+/** Scrapes render in well under a millisecond normally; the upper buckets catch a stalled loop. */
+const SCRAPE_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+
+export interface RaftMetricsSource extends RaftStatsSource {
+  on(event: 'leader-change', listener: (leader: unknown) => void): unknown;
+}
+
+/**
+ * A node's metrics endpoint. It listens before raft starts, so a node waiting for
+ * --bootstrap_expect can be scraped; the composition root attaches each part once it exists.
+ */
+export interface NodeMetrics {
+  readonly registry: Registry;
+  /** The bound host:port of GET /metrics. */
+  readonly address: string;
+  attachRaft(node: RaftMetricsSource): void;
+  attachKv(stats: () => KvStats): void;
+  attachGossip(agent: GossipSource): void;
+  /** Stop serving (in-flight scrapes get `graceMs`) and stop the event-loop monitor. Idempotent. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startNodeMetrics(o: { addr: string; logger: Logger }): Promise<NodeMetrics> {
+  const warned = new Set<string>();
+  const registry = new Registry({
+    onCollectError: (metric, err) => {
+      // Once per metric: a scraper every few seconds would otherwise repeat the same line forever.
+      if (warned.has(metric)) return;
+      warned.add(metric);
+      o.logger.warn({ err, metric }, 'a metric could not be collected; it is left out of scrapes while this lasts');
+    },
+  });
+  const proc = registerProcessMetrics(registry);
+  const scrapeSeconds = registry.histogram({ name: 'raftkv_metrics_scrape_duration_seconds', help: 'Time to collect and render one scrape, in seconds.', buckets: SCRAPE_SECONDS_BUCKETS });
+  let s: MetricsServer;
+  try {
+    s = await startMetricsServer({
+      addr: o.addr,
+      render: () => {
+        const t0 = performance.now();
+        const body = registry.exposition();
+        scrapeSeconds.observe((performance.now() - t0) / 1000);
+        return body;
+      },
+      onError: (err) => o.logger.error({ err }, 'metrics scrape failed'),
+    });
+  } catch (e) {
+    proc.stop();
+    throw e;
+  }
+  return {
+    registry,
+    address: s.address,
+    attachRaft: (node) => {
+      // One stats() per scrape, shared by the raft and transport families.
+      const stats = registry.perScrape(() => node.stats());
+      registerRaftMetrics(registry, { stats });
+      registerTransportMetrics(registry, () => stats().transport);
+      const changes = registry.counter({ name: 'raftkv_raft_leader_changes_total', help: 'Leader changes this node observed (including losing the leader).' });
+      node.on('leader-change', () => changes.inc());
+    },
+    attachKv: (stats) => registerKvMetrics(registry, stats),
+    attachGossip: (agent) => registerGossipMetrics(registry, agent),
+    close: async (graceMs) => {
+      proc.stop();
+      await s.close(graceMs);
+    },
+  };
+}
