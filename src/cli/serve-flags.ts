@@ -62,6 +62,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'gossip_seeds', kind: 'string', default: '', help: 'gossip addresses of some members, host:port,... (may include this node\'s own); needs --gossip_addr', check: (v) => problem(() => parseSeeds(String(v)))() },
   { name: 'bootstrap_expect', kind: 'int', default: 0, help: 'form a new cluster once this many fresh nodes see each other in gossip (same value on each; ignored once the node has data)', check: nonNegative },
   { name: 'gossip_key', kind: 'string', default: '', help: 'base64 32-byte key: encrypt gossip with AES-256-GCM (the same key on every node)', check: (v) => problem(() => parseGossipKey(String(v)))() },
+  { name: 'metrics_addr', kind: 'string', default: '', help: 'host:port to serve Prometheus metrics on (GET /metrics); empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'log_level', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')} (logs go to stderr as JSON)`, check: (v) => (LOG_LEVELS.includes(String(v)) ? null : `want one of ${LOG_LEVELS.join(', ')}`) },
   { name: 'tick_ms', kind: 'int', default: 100, advanced: true, help: 'raft tick length in ms; elections take about election_ticks..2*election_ticks ticks', check: positive },
   { name: 'election_ticks', kind: 'int', default: 10, advanced: true, help: 'raft election timeout in ticks', check: positive },
@@ -83,6 +84,8 @@ export interface ServeConfig {
   readonly peers: Map<number, string>;
   readonly join: string;
   readonly logLevel: string;
+  /** '' when off. */
+  readonly metricsAddr: string;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotEntries: number;
@@ -110,6 +113,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     peers: parsePeers(str('peers')),
     join: str('join'),
     logLevel: str('log_level'),
+    metricsAddr: str('metrics_addr'),
     tickMs: num('tick_ms'),
     electionTicks: num('election_ticks'),
     snapshotEntries: num('snapshot_entries'),

@@ -58,7 +58,8 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
     void handle?.stop().finally(() => exit(EXIT.failed));
   });
   const gossipAddr = handle.gossip?.address;
-  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}) })}\n`);
+  const metricsAddr = handle.metricsAddress;
+  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}), ...(metricsAddr ? { metricsAddr } : {}) })}\n`);
   if (cfg.join !== '') {
     await joinCluster({ via: cfg.join, id: cfg.id, raftAddress: handle.raftAddress, grpcAddress: handle.grpcAddress }, log, stopCtl.signal);
   }
@@ -78,6 +79,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       logger: log,
       raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotEntries: cfg.snapshotEntries, trailingLogs: cfg.trailingLogs },
       drainGraceMs: cfg.drainGraceMs,
+      ...(cfg.metricsAddr !== '' ? { metricsAddr: cfg.metricsAddr } : {}),
       ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
     },
     signal,

@@ -9,6 +9,7 @@ export { parsePeers, checkHostPort } from '../resolver/static.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
 import type { ServiceOptions } from '../service/deps.js';
+import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
 import type { GossipAgent } from '../transport/gossip/index.js';
 import { Autopilot } from './autopilot.js';
@@ -42,6 +43,8 @@ export interface ServerOptions {
   readonly drainGraceMs?: number;
   /** Discovery and membership through gossip (`--gossip_addr`, `--gossip_seeds`, `--bootstrap_expect`). */
   readonly gossip?: GossipOptions;
+  /** host:port for the Prometheus endpoint (GET /metrics); absent: no endpoint. Port 0 picks a free one. */
+  readonly metricsAddr?: string;
 }
 
 export interface ServerHandle {
@@ -51,6 +54,8 @@ export interface ServerHandle {
   readonly grpcAddress: string;
   readonly raftAddress: string;
   readonly gossip: GossipAgent | null;
+  /** The bound host:port of GET /metrics, or null without `metricsAddr`. */
+  readonly metricsAddress: string | null;
   /** Graceful: hand off leadership, leave gossip, drain gRPC, stop raft, close the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -67,6 +72,7 @@ interface Parts {
   grpc: RaftkvGrpcServer | null;
   gossip: GossipAgent | null;
   autopilot: Autopilot | null;
+  metrics: NodeMetrics | null;
   stopPublish: () => void;
 }
 
@@ -79,8 +85,13 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   const staticResolver = o.resolver ? null : new StaticResolver(o.peers ?? new Map());
-  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, stopPublish: () => undefined };
+  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, stopPublish: () => undefined };
   try {
+    if (o.metricsAddr !== undefined) {
+      // First, so a node still waiting for --bootstrap_expect can be scraped; parts attach as they start.
+      p.metrics = await startNodeMetrics({ addr: o.metricsAddr, logger: log });
+      p.metrics.attachKv(() => store.stats());
+    }
     let raftAddr = o.raftAddr;
     let grpcAddr = o.grpcAddr;
     let bootstrap: ReadonlyMap<NodeId, string> | undefined = o.bootstrap ? new Map([[o.id, o.raftAddr]]) : undefined;
@@ -91,6 +102,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       grpcAddr = await concreteAddress(grpcAddr);
       gossipStarted = await startGossip(o.id, { raft: raftAddr, grpc: grpcAddr }, o.gossip, log, p.resolver, signal);
       p.gossip = gossipStarted.agent;
+      p.metrics?.attachGossip(gossipStarted.agent);
       p.resolver = gossipStarted.resolver;
       const expect = o.gossip.bootstrapExpect ?? 0;
       if (!o.bootstrap && expect > 0 && (await isFreshRaftDir(o.dataDir, o.id))) {
@@ -113,6 +125,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       signal,
     );
     p.node = node;
+    p.metrics?.attachRaft(node);
     for (const [id, addr] of o.knownRaftPeers ?? []) if (id !== o.id) await node.setPeerAddress(id, addr);
     const raftAddress = node.raftAddress();
     const kv = {
@@ -136,7 +149,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       });
       p.autopilot.start();
     }
-    log.info({ raftAddr: raftAddress, grpcAddr: p.grpc.address, gossipAddr: p.gossip?.address }, 'server started');
+    log.info({ raftAddr: raftAddress, grpcAddr: p.grpc.address, gossipAddr: p.gossip?.address, metricsAddr: p.metrics?.address }, 'server started');
     return makeHandle(o, log, p, raftAddress);
   } catch (e) {
     await teardown(p, 0).catch(() => undefined);
@@ -154,6 +167,8 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
       first ??= e;
     }
   };
+  // Metrics first (not in reverse order): scrapes must not read parts that are being closed.
+  await step(() => p.metrics?.close());
   await step(() => p.stopPublish());
   await step(() => p.autopilot?.stop());
   await step(() => p.grpc?.shutdown(drainGraceMs));
@@ -194,6 +209,7 @@ function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string
     grpcAddress: p.grpc!.address,
     raftAddress,
     gossip: p.gossip,
+    metricsAddress: p.metrics?.address ?? null,
     stop: () => (stopping ??= stop()),
   };
 }
