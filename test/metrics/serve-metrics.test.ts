@@ -3,6 +3,8 @@
  * (--bootstrap_expect=3); each serves GET /metrics. Exactly one reports itself leader, all agree on
  * who, commit indexes follow writes on every node, and gossip counts three alive members.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GossipCluster } from '../gossip-membership/gossip-cluster.js';
 import { freePort } from '../support/free-port.js';
@@ -72,5 +74,11 @@ describe('raftkv serve --metrics_addr (3 nodes)', () => {
     const after = await scrape(metricsAddrs.get(leader)!);
     expect(value(after, 'raftkv_transport_sent_bytes_total')).toBeGreaterThan(0);
     expect(value(after, 'raftkv_metrics_collect_errors_total')).toBe(0);
+
+    // The README's Metrics section lists exactly the families a gossip-enabled node exposes.
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Metrics\n'), readme.indexOf('\n## ', readme.indexOf('\n## Metrics\n') + 1));
+    const documented = new Set([...section.matchAll(/`(raftkv_[a-z0-9_]+)/g)].map((m) => m[1]!));
+    expect([...after.families.keys()].sort()).toEqual([...documented].sort());
   }, 90_000);
 });
