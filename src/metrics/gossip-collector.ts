@@ -1,4 +1,4 @@
-import { memberStateName, type MemberEvent, type MemberState, type MemberView } from '../gossip/types.js';
+import { MemberState, memberStateName, type MemberEvent, type MemberView } from '../gossip/types.js';
 import type { GossipAgentStats } from '../transport/gossip/agent.js';
 import type { Registry } from './registry.js';
 
@@ -10,7 +10,7 @@ export interface GossipSource {
   on(event: 'member', listener: (e: MemberEvent) => void): unknown;
 }
 
-const STATES = [0, 1, 2, 3] as const satisfies readonly MemberState[];
+const STATES: readonly MemberState[] = Object.values(MemberState);
 const EVENT_KINDS: ReadonlyArray<MemberEvent['kind']> = ['join', 'update', 'suspect', 'alive', 'dead', 'left'];
 
 /** GossipAgentStats field → counter name and help. Fields missing here are not exported. */

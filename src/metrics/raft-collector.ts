@@ -1,5 +1,5 @@
 import type { NodeStats } from '../node/raft-node.js';
-import { roleName, type Role } from '../raft/types.js';
+import { Role, roleName } from '../raft/types.js';
 import type { Registry } from './registry.js';
 
 /** What the raft collector reads: RaftNode, or anything with the same stats(). */
@@ -7,7 +7,7 @@ export interface RaftStatsSource {
   stats(): NodeStats;
 }
 
-const ROLES = [0, 1, 2, 3] as const satisfies readonly Role[];
+const ROLES: readonly Role[] = Object.values(Role);
 
 /**
  * Raft gauges and counters, all read from one `stats()` snapshot per scrape: nothing on the write
@@ -22,7 +22,7 @@ export function registerRaftMetrics(r: Registry, node: RaftStatsSource): void {
   gauge('raftkv_raft_last_log_index', 'Index of the last entry in the log (persisted or not).', (st) => st.raft.lastIndex);
   gauge('raftkv_raft_first_log_index', 'Index of the first entry still in the log (older ones are in the snapshot).', (st) => st.raft.firstIndex);
   gauge('raftkv_raft_leader_id', 'Raft id of the leader this node knows of; 0 when none.', (st) => st.raft.lead);
-  gauge('raftkv_raft_is_leader', '1 when this node is the leader, else 0.', (st) => (st.raft.role === 3 ? 1 : 0));
+  gauge('raftkv_raft_is_leader', '1 when this node is the leader, else 0.', (st) => (st.raft.role === Role.Leader ? 1 : 0));
   r.callbackGauge({
     name: 'raftkv_raft_role', help: 'This node\'s raft role: 1 for the current one, 0 for the others.', labelNames: ['role'],
     collect: (e) => {
