@@ -20,10 +20,16 @@ export const FrameKind = {
   SnapshotEnd: 6,
   /** Snapshot lane, receiver → sender: stored and delivered, or not. */
   SnapshotAck: 7,
+  /**
+   * Message lanes, listener → dialer, empty: "frames are arriving". TCP alone cannot tell a dialer
+   * that its writes are stuck (unacknowledged data is retransmitted with backoff for minutes); these
+   * let it notice and redial.
+   */
+  LaneAck: 8,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-const FRAME_KIND_MAX = FrameKind.SnapshotAck;
+const FRAME_KIND_MAX = FrameKind.LaneAck;
 /** First allocation for a frame's payload; see FrameDecoder.startPayload. */
 const PAYLOAD_INITIAL_BYTES = 64 * 1024;
 

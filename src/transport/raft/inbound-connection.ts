@@ -4,7 +4,7 @@ import { decodeMessage } from './codec.js';
 import type { TransportContext } from './context.js';
 import { decodeHello, encodeHelloAck, Lane } from './control-codec.js';
 import { FrameError, FrameErrorReason } from './errors.js';
-import { encodeFrame, type Frame, FrameDecoder, FrameKind } from './frame.js';
+import { encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, FrameKind } from './frame.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import type { TransportHandlers } from './types.js';
 
@@ -19,6 +19,8 @@ export interface InboundContext extends TransportContext {
   readonly closing: AbortSignal;
 }
 
+const LANE_ACK_FRAME = encodeFrame(FrameKind.LaneAck, new Uint8Array(0), FRAME_HEADER_BYTES);
+
 /**
  * One accepted connection: a hello naming the peer and lane, then Message frames (bulk/priority
  * lanes) or one snapshot stream. Reading with `for await` gives backpressure for free: while a
@@ -30,6 +32,7 @@ export class InboundConnection {
   private peerId: NodeId = 0;
   private lane: Lane | null = null;
   private snapshot: SnapshotReceiver | null = null;
+  private ackTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ctx: InboundContext,
@@ -63,6 +66,7 @@ export class InboundConnection {
       if (e instanceof FrameError) this.ctx.counters.frameError(e.reason);
     } finally {
       clearTimeout(handshakeTimer);
+      if (this.ackTimer !== null) clearTimeout(this.ackTimer);
       await this.snapshot?.fail(new FrameError(FrameErrorReason.Truncated, 'connection closed mid-snapshot'));
       socket.destroy();
     }
@@ -75,8 +79,19 @@ export class InboundConnection {
     }
     if (this.lane === Lane.Snapshot) return this.snapshotFrame(frame);
     if (frame.kind !== FrameKind.Message) throw new FrameError(FrameErrorReason.Unexpected, `kind ${frame.kind} on a message lane`);
+    this.scheduleAck();
     this.message(decodeMessage(frame.payload));
     return undefined;
+  }
+
+  /** One LaneAck per laneAckDelayMs at most, however many frames arrive: cheap, and enough for liveness. */
+  private scheduleAck(): void {
+    if (this.ackTimer !== null) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      if (!this.socket.destroyed) this.socket.write(LANE_ACK_FRAME);
+    }, this.ctx.limits.laneAckDelayMs);
+    this.ackTimer.unref();
   }
 
   private handshake(frame: Frame): void {

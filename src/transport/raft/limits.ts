@@ -21,6 +21,14 @@ export interface TransportLimits {
   readonly snapshotIdleTimeoutMs: number;
   readonly reconnectBackoffMsMin: number;
   readonly reconnectBackoffMsMax: number;
+  /** A listener acknowledges arriving message frames at most this long after the first unacknowledged one. */
+  readonly laneAckDelayMs: number;
+  /**
+   * A dialer whose written frames go unacknowledged this long closes the connection and redials: after
+   * a partition heals, TCP's retransmission backoff would otherwise keep the old connection silent
+   * for as long again as the partition lasted.
+   */
+  readonly laneStallTimeoutMs: number;
   /** An outbound connect that takes longer is abandoned. */
   readonly connectTimeoutMs: number;
   /** An inbound connection must identify itself within this time. */
@@ -43,6 +51,8 @@ export const defaultTransportLimits: TransportLimits = {
   reconnectBackoffMsMin: 50,
   // Capped near an election timeout: a restarted peer must hear from the leader before it campaigns.
   reconnectBackoffMsMax: 1_000,
+  laneAckDelayMs: 50,
+  laneStallTimeoutMs: 2_000,
   connectTimeoutMs: 5_000,
   handshakeTimeoutMs: 5_000,
   inboundConnectionsMax: 256,
@@ -69,6 +79,9 @@ export function resolveLimits(overrides: Partial<TransportLimits> | undefined): 
   }
   if (limits.inflightBytesMax < SOCKET_HIGH_WATER_BYTES) {
     throw new InvalidArgumentError(`inflightBytesMax must be at least ${SOCKET_HIGH_WATER_BYTES}`);
+  }
+  if (limits.laneStallTimeoutMs <= 2 * limits.laneAckDelayMs) {
+    throw new InvalidArgumentError('laneStallTimeoutMs must be more than twice laneAckDelayMs');
   }
   if (limits.reconnectBackoffMsMin > limits.reconnectBackoffMsMax) {
     throw new InvalidArgumentError('reconnectBackoffMsMin must not exceed reconnectBackoffMsMax');

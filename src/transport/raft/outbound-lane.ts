@@ -22,6 +22,8 @@ export class OutboundLane {
   private timer: NodeJS.Timeout | null = null;
   private attempts = 0;
   private flushScheduled = false;
+  /** When the oldest frame written since the listener's last LaneAck was written (null: all acknowledged). */
+  private unackedSinceMs: number | null = null;
   private readonly queue: FrameQueue;
 
   constructor(
@@ -36,6 +38,7 @@ export class OutboundLane {
   enqueue(frame: Uint8Array): boolean {
     if (this.state === 'closed') return this.refuse('droppedInvalid');
     if (this.state === 'backoff') return this.refuse('droppedDisconnected');
+    if (this.stalled()) return this.refuse('droppedDisconnected');
     if (!this.queue.offer(frame)) return this.refuse('droppedQueueFull');
     if (this.state === 'idle') this.dial();
     else if (this.state === 'open') this.scheduleFlush();
@@ -49,6 +52,18 @@ export class OutboundLane {
     this.queue.clear();
     this.socket?.destroy();
     this.socket = null;
+  }
+
+  /**
+   * Checked on every send (raft keeps sending while a peer is silent: heartbeats, retries), so no
+   * timer is needed. A stalled connection is closed; onClose drops the queue and schedules the redial.
+   */
+  private stalled(): boolean {
+    if (this.state !== 'open' || this.unackedSinceMs === null) return false;
+    if (performance.now() - this.unackedSinceMs < this.ctx.limits.laneStallTimeoutMs) return false;
+    this.ctx.counters.add('connectionsStalled');
+    this.socket?.destroy();
+    return true;
   }
 
   private refuse(counter: 'droppedInvalid' | 'droppedDisconnected' | 'droppedQueueFull' | 'droppedNoAddress'): false {
@@ -72,6 +87,7 @@ export class OutboundLane {
       return;
     }
     this.state = 'connecting';
+    this.unackedSinceMs = null;
     this.ctx.counters.add('connectionsDialed');
     const socket = connect({ host: target.host, port: target.port, noDelay: true, keepAlive: true });
     this.socket = socket;
@@ -92,13 +108,17 @@ export class OutboundLane {
     this.flush();
   }
 
-  /** The listener answers our hello once; anything else from it is a protocol error. */
+  /** The listener answers our hello once, then sends LaneAcks; anything else is a protocol error. */
   private readAcks(socket: Socket): void {
     const decoder = new FrameDecoder(this.ctx.limits.frameBytesMax);
     let acked = false;
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const frame of decoder.push(chunk)) {
+          if (acked && frame.kind === FrameKind.LaneAck) {
+            if (this.socket === socket) this.unackedSinceMs = null;
+            continue;
+          }
           if (acked || frame.kind !== FrameKind.HelloAck) throw new FrameError(FrameErrorReason.Unexpected, `kind ${frame.kind} on an outbound lane`);
           const ack = decodeHelloAck(frame.payload, this.ctx.limits.clusterIdBytesMax);
           if (ack.nodeId !== this.peerId || ack.clusterId !== this.ctx.clusterId) {
@@ -136,6 +156,7 @@ export class OutboundLane {
     while (socket.writableLength < inflightBytesMax) {
       const frame = this.queue.poll();
       if (frame === undefined) break;
+      this.unackedSinceMs ??= performance.now();
       socket.write(frame);
       this.ctx.counters.add('messagesSent');
       this.ctx.counters.add('bytesSent', frame.byteLength);

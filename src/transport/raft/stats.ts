@@ -21,6 +21,8 @@ export interface TransportStats {
   readonly connectionsDialed: number;
   readonly connectionsEstablished: number;
   readonly connectionFailures: number;
+  /** Outbound connections closed because written frames went unacknowledged for laneStallTimeoutMs. */
+  readonly connectionsStalled: number;
   readonly connectionsAccepted: number;
   /** Inbound connections closed at once because inboundConnectionsMax was reached. */
   readonly connectionsRefused: number;
@@ -59,6 +61,7 @@ export class TransportCounters {
     connectionsDialed: 0,
     connectionsEstablished: 0,
     connectionFailures: 0,
+    connectionsStalled: 0,
     connectionsAccepted: 0,
     connectionsRefused: 0,
     frameErrors: 0,
