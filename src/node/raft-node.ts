@@ -208,17 +208,42 @@ export class RaftNode extends EventEmitter {
     if (rd.softState) this.onSoftState();
     // The leader sends its appends before its own disk write finishes (thesis §10.2.1).
     for (const m of rd.messages) this.transport.send(m);
-    if (rd.snapshot) await this.snapshots.installReceived(rd.snapshot.meta);
-    if (rd.entries.length > 0 || rd.hardState) {
-      await this.storage.persist({ entries: rd.entries, hardState: rd.hardState }, { sync: rd.mustSync });
+    if (isCommitOnly(rd)) {
+      await this.persistCommitWhileApplying(rd);
+    } else {
+      if (rd.snapshot) await this.snapshots.installReceived(rd.snapshot.meta);
+      if (rd.entries.length > 0 || rd.hardState) {
+        await this.storage.persist({ entries: rd.entries, hardState: rd.hardState }, { sync: rd.mustSync });
+      }
+      for (const m of rd.messagesAfterPersist) this.transport.send(m);
+      if (rd.snapshot) this.afterSnapshotInstalled();
+      await this.applyEntries(rd.committedEntries);
     }
-    for (const m of rd.messagesAfterPersist) this.transport.send(m);
-    if (rd.snapshot) this.afterSnapshotInstalled();
-    await this.applyEntries(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
     this.releaseReads();
     this.raw.advance(rd);
     this.snapshots.maybeSnapshot();
+  }
+
+  /**
+   * The Ready that follows most commits carries only the new commit index: no entries, no snapshot,
+   * no term or vote change. Its committed entries are already on this node's disk, so applying them
+   * need not wait for that (unsynced) write: the two run together, which takes a disk round trip
+   * off every write's path to its caller. The log write is queued before anything a later Ready or
+   * a snapshot writes, so the log never records a compaction past its commit index; if the process
+   * dies in between, the state machine may be ahead of the recorded commit index, which the core
+   * accepts on restart (applied is capped at commit, and already-applied entries are skipped).
+   */
+  private async persistCommitWhileApplying(rd: Ready): Promise<void> {
+    const persisted = this.storage.persist({ entries: [], hardState: rd.hardState }, { sync: false }).then(() => {
+      for (const m of rd.messagesAfterPersist) this.transport.send(m);
+    });
+    persisted.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    try {
+      await this.applyEntries(rd.committedEntries);
+    } finally {
+      await persisted;
+    }
   }
 
   private onSoftState(): void {
@@ -543,6 +568,11 @@ export class RaftNode extends EventEmitter {
     await this.storage.close();
     this.log.info('raft node stopped');
   }
+}
+
+/** Only the commit index changed (see persistCommitWhileApplying). */
+function isCommitOnly(rd: Ready): boolean {
+  return rd.hardState !== null && rd.entries.length === 0 && rd.snapshot === null && !rd.mustSync;
 }
 
 function splitHostPort(addr: string): [string, number] {

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodePaths } from '../../src/storage/node-meta.js';
+import { DiskStorage } from '../../src/storage/log-store.js';
 import { TestCluster, waitUntil } from './cluster.js';
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
@@ -70,6 +72,26 @@ describe('RaftNode over loopback TCP', () => {
     await cluster.stopNode(leader.id);
     const next = await cluster.waitLeader();
     expect(next.id).not.toBe(leader.id);
+  });
+
+  it('restarts with a state machine ahead of the commit index on disk, applying nothing twice', async () => {
+    // The commit-only log write runs beside the apply, so a crash can leave the state machine ahead
+    // of the recorded commit index; the node must take that as it is.
+    cluster = await threeNodes();
+    const leader = await cluster.waitLeader();
+    for (let i = 0; i < 5; i++) await leader.node!.apply(enc(`c${i}`));
+    const follower = [...cluster.members.values()].find((m) => m.id !== leader.id)!;
+    await waitUntil(() => follower.sm.commands.length === 5, 5000, 'follower applied');
+    await cluster.stopNode(follower.id);
+    const storage = await DiskStorage.open(nodePaths(cluster.dataDir, follower.id).raft);
+    const hs = storage.initialState().hardState;
+    expect(hs.commit).toBeGreaterThanOrEqual(follower.sm.applied);
+    await storage.persist({ hardState: { ...hs, commit: follower.sm.applied - 3 } }, { sync: true });
+    await storage.close();
+    const back = await cluster.startNode(follower.id, { keepStateMachine: true });
+    await leader.node!.apply(enc('c5'));
+    await waitUntil(() => back.sm.commands.length >= 6, 10_000, 'the restarted follower applies the next entry');
+    expect(back.sm.commands.map((c) => c.data)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
   });
 
   it('serves linearizable read fences on followers', async () => {
