@@ -1,20 +1,19 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createHistogram } from 'node:perf_hooks';
 import type { Registry } from './registry.js';
 
-/** Sampling resolution of the event-loop delay histogram; finer costs more timer wake-ups. */
-export const EVENT_LOOP_RESOLUTION_MS = 10;
+/** The event-loop delay sampler's interval; finer costs more timer wake-ups. */
+export const EVENT_LOOP_SAMPLE_MS = 20;
 
 const NS_PER_S = 1e9;
 const US_PER_S = 1e6;
 
 /**
- * Process gauges read at scrape time, plus an event-loop delay monitor (the signal Lifeguard uses
+ * Process gauges read at scrape time, plus an event-loop delay sampler (the signal Lifeguard uses
  * for local health too). Delay quantiles cover the time since the previous scrape, so a stall
- * shows up once and then clears. Returns stop(), which disables the monitor.
+ * shows up once and then clears. Returns stop(), which stops the sampler.
  */
 export function registerProcessMetrics(r: Registry): { stop(): void } {
-  const loop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
-  loop.enable();
+  const loop = startLoopDelaySampler();
   const startedAtMs = Date.now() - process.uptime() * 1000;
   r.callbackGauge({ name: 'raftkv_process_start_time_seconds', help: 'Start time of the process since the Unix epoch, in seconds.', collect: (e) => e(Math.round(startedAtMs) / 1000) });
   r.callbackGauge({ name: 'raftkv_process_uptime_seconds', help: 'Seconds since the process started.', collect: (e) => e(process.uptime()) });
@@ -46,5 +45,34 @@ export function registerProcessMetrics(r: Registry): { stop(): void } {
       e(s(d.max), { quantile: '1' });
     },
   });
-  return { stop: () => loop.disable() };
+  return { stop: () => loop.stop() };
+}
+
+/**
+ * How late a timer of EVENT_LOOP_SAMPLE_MS fires is the loop's delay. Not monitorEventLoopDelay:
+ * its reset() also forgets the interval in progress, so a stall followed at once by a scrape (the
+ * scrape resets the window) was never recorded. Here the sampler keeps its own clock, and
+ * resetting the histogram loses nothing.
+ */
+function startLoopDelaySampler(): { percentile(p: number): number; readonly max: number; readonly count: number; reset(): void; stop(): void } {
+  const h = createHistogram();
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const lateNs = Math.round((now - last - EVENT_LOOP_SAMPLE_MS) * 1e6);
+    last = now;
+    h.record(Math.max(1, lateNs)); // the histogram takes integers >= 1
+  }, EVENT_LOOP_SAMPLE_MS);
+  timer.unref();
+  return {
+    percentile: (p) => h.percentile(p),
+    get max() {
+      return h.max;
+    },
+    get count() {
+      return h.count;
+    },
+    reset: () => h.reset(),
+    stop: () => clearInterval(timer),
+  };
 }
