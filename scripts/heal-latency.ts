@@ -87,6 +87,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ partitionS, catchUpS: results.map((s) => Number(s.toFixed(2))) })}\n`);
 }
 
+// Ctrl-C: exit, so the exit hooks kill the nodes and remove the namespaces.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 main().then(
   () => process.exit(0),
   (e: unknown) => {

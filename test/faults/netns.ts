@@ -1,7 +1,8 @@
 /**
  * The real fault network: every node in its own network namespace, all on one bridge, and network
- * faults as nftables drop rules inside the namespaces. Packets really are lost, so TCP stalls,
- * retransmits and backs off, and connection attempts hang rather than fail fast.
+ * faults as nftables drop rules on that bridge. Packets are lost in the network, not at the sender:
+ * the sender's kernel gets no local error, so TCP stalls, retransmits with exponential backoff, and
+ * connection attempts hang rather than fail fast, as across a real switch.
  *
  *   root ns  rkv<S>h 10.201.S.254 ──veth── up0 ┐
  *   rkv<S>-n1  eth0 10.201.S.1    ──veth── n1  ├ br0 in namespace rkv<S>-hub
@@ -9,8 +10,9 @@
  *
  * The harness (clients, admin calls) lives in the root namespace at .254 and is never cut: like
  * Jepsen's control node, it sees every node. Node-to-node traffic (raft and gRPC forwarding) is what
- * the faults hit. The kernel here has no sch_netem, so there is no delay in this mode; loss is
- * `numgen random` in nftables. A blackhole route for 10.201.0.0/16 in the root namespace keeps test
+ * the faults hit: the hub has a `bridge` family table whose forward chain holds the rules (a cut:
+ * `ip saddr A ip daddr B drop`; loss: `numgen random` for node-to-node packets). The kernel here has
+ * no sch_netem, so there is no delay in this mode. A blackhole route for 10.201.0.0/16 in the root namespace keeps test
  * traffic from ever leaving the machine.
  *
  * Each harness process takes a free slot S (its /24) by creating the hub namespace, which is atomic;
@@ -86,7 +88,7 @@ export async function netnsUnavailableReason(): Promise<string | null> {
   const probe = `rkv-probe-${process.pid}`;
   try {
     await run('ip', ['netns', 'add', probe]);
-    await run('ip', ['netns', 'exec', probe, 'nft', 'add', 'table', 'inet', TABLE]);
+    await run('ip', ['netns', 'exec', probe, 'nft', 'add', 'table', 'bridge', TABLE]);
     return null;
   } catch (e) {
     return `cannot make a namespace with an nftables table: ${(e as Error).message}`;
@@ -144,6 +146,8 @@ export class NetnsNetwork implements FaultNetwork {
     await run('ip', ['-n', hub, 'link', 'set', 'lo', 'up']);
     await run('ip', ['-n', hub, 'link', 'add', 'br0', 'type', 'bridge']);
     await run('ip', ['-n', hub, 'link', 'set', 'br0', 'up']);
+    const rules = `table bridge ${TABLE} {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n  }\n}\n`;
+    await run('ip', ['netns', 'exec', hub, 'nft', '-f', '-'], rules);
     for (const id of this.ids) await this.buildNode(id);
     await run('ip', ['link', 'add', this.rootVeth, 'type', 'veth', 'peer', 'name', 'up0', 'netns', hub]);
     await run('ip', ['-n', hub, 'link', 'set', 'up0', 'master', 'br0', 'up']);
@@ -160,8 +164,6 @@ export class NetnsNetwork implements FaultNetwork {
     await run('ip', ['-n', this.hub, 'link', 'set', `n${id}`, 'master', 'br0', 'up']);
     await run('ip', ['-n', ns, 'addr', 'add', `${this.host(id)}/24`, 'dev', 'eth0']);
     await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-    const rules = `table inet ${TABLE} {\n  chain out {\n    type filter hook output priority 0; policy accept;\n  }\n}\n`;
-    await run('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], rules);
   }
 
   addresses(id: number): NodeAddresses {
@@ -177,34 +179,30 @@ export class NetnsNetwork implements FaultNetwork {
     return { file: 'ip', args: ['netns', 'exec', this.nodeNs(id), file, ...args] };
   }
 
-  private nft(id: number, args: readonly string[]): Promise<string> {
-    return run('ip', ['netns', 'exec', this.nodeNs(id), 'nft', ...args]);
+  /** Runs nft in the hub namespace, on the bridge every node-to-node packet crosses. */
+  private nft(args: readonly string[]): Promise<string> {
+    return run('ip', ['netns', 'exec', this.hub, 'nft', ...args]);
   }
 
   async cut(from: number, to: number): Promise<void> {
-    await this.nft(from, ['add', 'rule', 'inet', TABLE, 'out', 'ip', 'daddr', this.host(to), 'counter', 'drop']);
+    await this.nft(['add', 'rule', 'bridge', TABLE, 'forward', 'ip', 'saddr', this.host(from), 'ip', 'daddr', this.host(to), 'counter', 'drop']);
     this.counters.cuts++;
   }
 
   async degrade(d: Degradation): Promise<string> {
     const threshold = Math.round(d.lossRate * LOSS_SCALE);
-    const subnet = `${SUBNET}.${this.slot}.0/24`;
+    const harness = this.host(HARNESS_HOST);
     // numgen's comparison only takes values below the modulus: total loss is a plain drop.
     const draw = threshold >= LOSS_SCALE ? [] : ['numgen', 'random', 'mod', String(LOSS_SCALE), '<', String(threshold)];
-    for (const id of this.ids) {
-      if (threshold <= 0) break;
-      await this.nft(id, ['add', 'rule', 'inet', TABLE, 'out', 'ip', 'daddr', subnet, 'ip', 'daddr', '!=', this.host(HARNESS_HOST), ...draw, 'counter', 'drop']);
-    }
+    if (threshold > 0) await this.nft(['add', 'rule', 'bridge', TABLE, 'forward', 'ip', 'saddr', '!=', harness, 'ip', 'daddr', '!=', harness, ...draw, 'counter', 'drop']);
     this.counters.degradations++;
-    return `${(threshold / 10).toFixed(1)}% of node-to-node packets dropped (nftables; no delay without netem)`;
+    return `${(threshold / 10).toFixed(1)}% of node-to-node packets dropped on the bridge (no delay without netem)`;
   }
 
   async heal(): Promise<void> {
-    for (const id of this.ids) {
-      const listing = await this.nft(id, ['list', 'chain', 'inet', TABLE, 'out']);
-      for (const m of listing.matchAll(/counter packets (\d+)/g)) this.counters.droppedPackets += Number(m[1]);
-      await this.nft(id, ['flush', 'chain', 'inet', TABLE, 'out']);
-    }
+    const listing = await this.nft(['list', 'chain', 'bridge', TABLE, 'forward']);
+    for (const m of listing.matchAll(/counter packets (\d+)/g)) this.counters.droppedPackets += Number(m[1]);
+    await this.nft(['flush', 'chain', 'bridge', TABLE, 'forward']);
   }
 
   stats(): Record<string, number> {
