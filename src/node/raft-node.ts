@@ -208,42 +208,28 @@ export class RaftNode extends EventEmitter {
     if (rd.softState) this.onSoftState();
     // The leader sends its appends before its own disk write finishes (thesis §10.2.1).
     for (const m of rd.messages) this.transport.send(m);
-    if (isCommitOnly(rd)) {
-      await this.persistCommitWhileApplying(rd);
-    } else {
-      if (rd.snapshot) await this.snapshots.installReceived(rd.snapshot.meta);
+    if (rd.snapshot) await this.snapshots.installReceived(rd.snapshot.meta);
+    // Committed entries already on this node's disk need not wait for this Ready's write: applying
+    // them meanwhile takes the disk round trip off the path of every write to its caller.
+    const onDisk = rd.snapshot ? 0 : countOnDisk(rd);
+    const applying = this.applyEntries(rd.committedEntries.slice(0, onDisk));
+    applying.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    try {
       if (rd.entries.length > 0 || rd.hardState) {
         await this.storage.persist({ entries: rd.entries, hardState: rd.hardState }, { sync: rd.mustSync });
       }
-      for (const m of rd.messagesAfterPersist) this.transport.send(m);
-      if (rd.snapshot) this.afterSnapshotInstalled();
-      await this.applyEntries(rd.committedEntries);
+    } catch (e) {
+      await applying.catch(() => undefined);
+      throw e;
     }
+    for (const m of rd.messagesAfterPersist) this.transport.send(m);
+    if (rd.snapshot) this.afterSnapshotInstalled();
+    await applying;
+    await this.applyEntries(rd.committedEntries.slice(onDisk));
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
     this.releaseReads();
     this.raw.advance(rd);
     this.snapshots.maybeSnapshot();
-  }
-
-  /**
-   * The Ready that follows most commits carries only the new commit index: no entries, no snapshot,
-   * no term or vote change. Its committed entries are already on this node's disk, so applying them
-   * need not wait for that (unsynced) write: the two run together, which takes a disk round trip
-   * off every write's path to its caller. The log write is queued before anything a later Ready or
-   * a snapshot writes, so the log never records a compaction past its commit index; if the process
-   * dies in between, the state machine may be ahead of the recorded commit index, which the core
-   * accepts on restart (applied is capped at commit, and already-applied entries are skipped).
-   */
-  private async persistCommitWhileApplying(rd: Ready): Promise<void> {
-    const persisted = this.storage.persist({ entries: [], hardState: rd.hardState }, { sync: false }).then(() => {
-      for (const m of rd.messagesAfterPersist) this.transport.send(m);
-    });
-    persisted.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
-    try {
-      await this.applyEntries(rd.committedEntries);
-    } finally {
-      await persisted;
-    }
   }
 
   private onSoftState(): void {
@@ -570,9 +556,17 @@ export class RaftNode extends EventEmitter {
   }
 }
 
-/** Only the commit index changed (see persistCommitWhileApplying). */
-function isCommitOnly(rd: Ready): boolean {
-  return rd.hardState !== null && rd.entries.length === 0 && rd.snapshot === null && !rd.mustSync;
+/**
+ * How many of the Ready's committed entries were written by earlier Readies: those before the first
+ * entry this Ready writes (a follower may learn that entries are committed as it receives them).
+ * Applying them before this Ready's write lands is safe: if the process dies first, the state
+ * machine is ahead of the commit index on disk, which the core accepts on restart (it caps applied
+ * at commit, and the node skips entries the state machine has applied).
+ */
+function countOnDisk(rd: Ready): number {
+  const firstUnwritten = rd.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+  const i = rd.committedEntries.findIndex((e) => e.index >= firstUnwritten);
+  return i === -1 ? rd.committedEntries.length : i;
 }
 
 function splitHostPort(addr: string): [string, number] {

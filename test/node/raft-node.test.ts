@@ -75,8 +75,8 @@ describe('RaftNode over loopback TCP', () => {
   });
 
   it('restarts with a state machine ahead of the commit index on disk, applying nothing twice', async () => {
-    // The commit-only log write runs beside the apply, so a crash can leave the state machine ahead
-    // of the recorded commit index; the node must take that as it is.
+    // Committed entries apply beside the Ready's log write, which records the new commit index, so a
+    // crash can leave the state machine ahead of the commit index on disk; the node must take that.
     cluster = await threeNodes();
     const leader = await cluster.waitLeader();
     for (let i = 0; i < 5; i++) await leader.node!.apply(enc(`c${i}`));
