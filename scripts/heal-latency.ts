@@ -6,7 +6,9 @@
  * Three `raftkv serve` processes, each in its own network namespace (root, `ip` and `nft` needed;
  * see test/faults/netns.ts). Per trial: isolate a follower for --partition_s while the leader keeps
  * committing writes, heal, write once more through the leader, and time until the follower serves
- * that write from its own state (a stale read). Prints one line per trial and a JSON summary.
+ * that write from its own state (a stale read): raft replication resumed. At the same time, time
+ * until a write sent to the follower (which forwards it to the leader over gRPC) first succeeds:
+ * forwarding resumed. Prints one line per trial and a JSON summary.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,25 +32,33 @@ function flag(name: string, dflt: number): number {
   return v;
 }
 
-async function trial(c: FaultCluster, partitionS: number, n: number): Promise<number> {
+interface TrialResult {
+  readonly replicationS: number;
+  readonly forwardingS: number;
+}
+
+async function trial(c: FaultCluster, partitionS: number, n: number): Promise<TrialResult> {
   let leader = 0;
   await waitUntil(async () => (leader = await c.leaderId()) !== 0, 30_000, 'a leader');
   const follower = c.ids.find((x) => x !== leader)!;
   const kvLeader = new KVClient(c.grpcAddr(leader), credentials.createInsecure());
   const kvFollower = new KVClient(c.grpcAddr(follower), credentials.createInsecure());
-  const put = (value: string): Promise<PutResponse> =>
-    unary((cb) => kvLeader.put({ key: Buffer.from('heal'), value: Buffer.from(value), prevKv: false }, new Metadata(), { deadline: Date.now() + CALL_MS }, cb));
+  const putVia = (kv: KVClient, key: string, value: string): Promise<PutResponse> =>
+    unary((cb) => kv.put({ key: Buffer.from(key), value: Buffer.from(value), prevKv: false }, new Metadata(), { deadline: Date.now() + CALL_MS }, cb));
+  const put = (value: string): Promise<PutResponse> => putVia(kvLeader, 'heal', value);
   try {
     await put(`before-${n}`);
     await cutBetween(c.net, [follower], c.ids.filter((x) => x !== follower));
     const cutAt = performance.now();
-    // Keep the leader sending to the follower, so its connection has unacknowledged data in flight.
+    // Keep the leader sending to the follower, and the follower forwarding to the leader, so both
+    // connections have unacknowledged data in flight.
     while (performance.now() - cutAt < partitionS * 1000) {
-      await put(`during-${n}-${Date.now()}`).catch(() => undefined);
+      await Promise.all([put(`during-${n}-${Date.now()}`).catch(() => undefined), putVia(kvFollower, 'fwd', 'during').catch(() => undefined)]);
       await new Promise((r) => setTimeout(r, WRITE_GAP_MS));
     }
     await c.net.heal();
     const healedAt = performance.now();
+    const forwarding = waitUntil(async () => (await putVia(kvFollower, 'fwd', `after-${n}`), true), CATCH_UP_MS_MAX, 'a forwarded write').then(() => (performance.now() - healedAt) / 1000);
     const marker = `after-${n}`;
     await put(marker);
     await waitUntil(
@@ -59,7 +69,8 @@ async function trial(c: FaultCluster, partitionS: number, n: number): Promise<nu
       CATCH_UP_MS_MAX,
       `follower ${follower} to catch up`,
     );
-    return (performance.now() - healedAt) / 1000;
+    const replicationS = (performance.now() - healedAt) / 1000;
+    return { replicationS, forwardingS: await forwarding };
   } finally {
     kvLeader.close();
     kvFollower.close();
@@ -73,18 +84,22 @@ async function main(): Promise<void> {
   if (why !== null) throw new Error(`heal-latency needs network namespaces: ${why}`);
   const dataDir = await mkdtemp(join(tmpdir(), 'raftkv-heal-'));
   const c = await FaultCluster.start({ size: 3, dataDir, tickMs: 20, electionTicks: 10, snapshotEntries: 100_000, random: new SeededRandom(1), network: 'netns' });
-  const results: number[] = [];
+  const results: TrialResult[] = [];
   try {
     for (let n = 1; n <= trials; n++) {
       const s = await trial(c, partitionS, n);
       results.push(s);
-      process.stderr.write(`trial ${n}: follower cut off for ${partitionS} s served the post-heal write ${s.toFixed(2)} s after the heal\n`);
+      process.stderr.write(
+        `trial ${n}: follower cut off for ${partitionS} s served the post-heal write ${s.replicationS.toFixed(2)} s after the heal; ` +
+          `its first forwarded write succeeded ${s.forwardingS.toFixed(2)} s after the heal\n`,
+      );
     }
   } finally {
     await c.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
-  process.stdout.write(`${JSON.stringify({ partitionS, catchUpS: results.map((s) => Number(s.toFixed(2))) })}\n`);
+  const round = (x: number): number => Number(x.toFixed(2));
+  process.stdout.write(`${JSON.stringify({ partitionS, replicationS: results.map((r) => round(r.replicationS)), forwardingS: results.map((r) => round(r.forwardingS)) })}\n`);
 }
 
 // Ctrl-C: exit, so the exit hooks kill the nodes and remove the namespaces.
