@@ -23,6 +23,7 @@ const COUNTERS: ReadonlyArray<{ key: CounterKey; name: string; help: string; lab
   { key: 'connectionsDialed', name: 'raftkv_transport_connections_dialed_total', help: 'Outbound connections attempted.' },
   { key: 'connectionsEstablished', name: 'raftkv_transport_connections_established_total', help: 'Outbound connections established.' },
   { key: 'connectionFailures', name: 'raftkv_transport_connection_failures_total', help: 'Outbound connections that failed or broke.' },
+  { key: 'connectionsStalled', name: 'raftkv_transport_connections_stalled_total', help: 'Outbound connections closed and redialled because written frames went unacknowledged.' },
   { key: 'connectionsAccepted', name: 'raftkv_transport_connections_accepted_total', help: 'Inbound connections accepted.' },
   { key: 'connectionsRefused', name: 'raftkv_transport_connections_refused_total', help: 'Inbound connections refused at the connection limit.' },
   { key: 'frameErrors', name: 'raftkv_transport_frame_errors_total', help: 'Inbound connections closed for a malformed or unexpected frame.' },
