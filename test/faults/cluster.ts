@@ -136,7 +136,7 @@ export class FaultCluster {
       await this.spawnNode(id, false);
       await this.addVoter(id);
     }
-    await waitUntil(async () => (await this.voters()).length === size && (await this.leaderId()) !== 0, 20_000, `${size} voters and a leader`);
+    await this.withLogs(waitUntil(async () => (await this.voters()).length === size && (await this.leaderId()) !== 0, 20_000, `${size} voters and a leader`));
   }
 
   node(id: number): FaultNode {
@@ -215,7 +215,7 @@ export class FaultCluster {
   }
 
   private async addVoter(id: number, signal?: AbortSignal): Promise<void> {
-    await waitUntil(
+    await this.withLogs(waitUntil(
       async () => {
         const via = this.liveIds().find((x) => x !== id) ?? id;
         await unary((cb) => this.node(via).admin.addVoter({ id, raftAddress: this.raftAdvertise(id), grpcAddress: '' }, new Metadata(), { deadline: Date.now() + ADMIN_CALL_MS }, cb));
@@ -224,7 +224,17 @@ export class FaultCluster {
       30_000,
       `node ${id} to be added as a voter`,
       signal,
-    );
+    ));
+  }
+
+  /** A failed setup step says which nodes were running and what they last printed. */
+  private async withLogs<T>(step: Promise<T>): Promise<T> {
+    try {
+      return await step;
+    } catch (e) {
+      const states = this.ids.map((id) => `node ${id}: ${this.node(id).proc === null ? 'not running' : this.node(id).paused ? 'paused' : `pid ${this.node(id).proc!.pid}`}`);
+      throw new Error(`${(e as Error).message}\n${states.join('; ')}\n${this.logs()}`, { cause: e });
+    }
   }
 
   liveIds(): number[] {
