@@ -100,8 +100,9 @@ async function main(): Promise<number> {
         `faults ${JSON.stringify(summary.faults)}; check ${summary.checkMs} ms; run ${(summary.durationMs / 1000).toFixed(1)} s\n  => ${summary.outDir}\n`,
     );
     for (const v of summary.violations) process.stderr.write(`  VIOLATION on ${v.key}: ${v.jsonPath}\n    timeline: ${v.htmlPath}\n`);
+    for (const c of summary.crashes) process.stderr.write(`  CRASH: ${c.split('\n')[0]}\n`);
   }
-  const good = summaries.filter((s) => (broken ? s.verdict === 'violation' : s.verdict === 'ok' && s.recovered)).length;
+  const good = summaries.filter((s) => (broken ? s.verdict === 'violation' : s.verdict === 'ok' && s.recovered && s.crashes.length === 0)).length;
   const total = summaries.reduce((a, s) => ({ ok: a.ok + s.operations.ok, fail: a.fail + s.operations.fail, unknown: a.unknown + s.operations.unknown }), { ok: 0, fail: 0, unknown: 0 });
   process.stderr.write(`${good}/${runs} runs as expected; ops ok ${total.ok}, fail ${total.fail}, unknown ${total.unknown}; ${((performance.now() - started) / 1000).toFixed(0)} s in all\n`);
   return good === runs ? 0 : 1;

@@ -76,6 +76,8 @@ export interface FaultNode {
   stderr: string;
   readonly admin: ClusterClient;
   restarts: number;
+  /** Set while the harness itself kills the process; any other exit is a crash. */
+  killing: boolean;
 }
 
 export function unary<T>(start: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
@@ -101,6 +103,8 @@ export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutM
 
 export class FaultCluster {
   readonly nodes = new Map<number, FaultNode>();
+  /** Node processes that exited without the harness killing them: a bug, whatever the checker says. */
+  readonly crashes: string[] = [];
   private netOrNull: FaultNetwork | null = null;
 
   private constructor(readonly opts: ClusterOptions) {}
@@ -127,7 +131,7 @@ export class FaultCluster {
     for (const id of ids) {
       const addrs = this.net.addresses(id);
       const admin = new ClusterClient(addrs.grpc, credentials.createInsecure());
-      this.nodes.set(id, { id, addrs, proc: null, paused: false, stderr: '', admin, restarts: 0 });
+      this.nodes.set(id, { id, addrs, proc: null, paused: false, stderr: '', admin, restarts: 0, killing: false });
     }
     await this.spawnNode(1, true);
     await this.addVoter(1);
@@ -184,6 +188,7 @@ export class FaultCluster {
     const proc = spawn(cmd.file, cmd.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     trackChild(proc);
     n.proc = proc;
+    n.killing = false;
     n.paused = false;
     const logFile = this.opts.logDir === undefined ? null : createWriteStream(join(this.opts.logDir, `node-${id}.log`), { flags: 'a' });
     proc.stderr!.on('data', (d: Buffer) => {
@@ -191,7 +196,8 @@ export class FaultCluster {
       logFile?.write(d);
     });
     proc.once('close', () => logFile?.end());
-    proc.once('exit', () => {
+    proc.once('exit', (code, sig) => {
+      if (!n.killing) this.crashes.push(`node ${id} exited by itself (${code ?? sig}); stderr tail: ${n.stderr.slice(-1500)}`);
       if (n.proc === proc) n.proc = null;
     });
     await new Promise<void>((resolve, reject) => {
@@ -283,11 +289,13 @@ export class FaultCluster {
     const p = n.proc;
     if (!p) return;
     const exited = new Promise<void>((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve() : p.once('exit', () => resolve())));
+    n.killing = true;
     p.kill('SIGKILL');
     if (n.paused) p.kill('SIGCONT');
     await exited;
     n.proc = null;
     n.paused = false;
+    n.killing = false;
   }
 
   async restart(id: number): Promise<void> {

@@ -26,7 +26,7 @@ const netnsReason = await netnsUnavailableReason();
 
 function describeRun(s: RunSummary): string {
   const o = s.operations;
-  return `seed ${s.seed} (${s.network.mode}): ${s.verdict}, recovered ${s.recovered}; ops ${o.total} (ok ${o.ok}, fail ${o.fail}, unknown ${o.unknown}); faults ${JSON.stringify(s.faults)}; fault errors ${s.faultErrors.length}; check ${s.checkMs} ms; ${(s.durationMs / 1000).toFixed(1)} s; ${s.outDir}`;
+  return `seed ${s.seed} (${s.network.mode}): ${s.verdict}, recovered ${s.recovered}; ops ${o.total} (ok ${o.ok}, fail ${o.fail}, unknown ${o.unknown}); faults ${JSON.stringify(s.faults)}; fault errors ${s.faultErrors.length}; crashes ${s.crashes.length}; check ${s.checkMs} ms; ${(s.durationMs / 1000).toFixed(1)} s; ${s.outDir}`;
 }
 
 describe('fault harness', () => {
@@ -95,6 +95,7 @@ function expectClean(summary: RunSummary, okOpsMin = 200): void {
   console.log(describeRun(summary));
   for (const v of summary.violations) console.log(`violation on ${v.key}: ${v.jsonPath}`);
   expect(summary.violations).toEqual([]);
+  expect(summary.crashes).toEqual([]);
   expect(summary.verdict).toBe('ok');
   expect(summary.recovered).toBe(true);
   expect(summary.operations.ok).toBeGreaterThan(okOpsMin);

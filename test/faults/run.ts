@@ -59,6 +59,8 @@ export interface RunSummary {
   readonly operations: { total: number; ok: number; fail: number; unknown: number; byKind: Record<string, number> };
   readonly faults: Record<string, number>;
   readonly faultErrors: string[];
+  /** Node processes that exited without being killed (with their stderr tail). */
+  readonly crashes: string[];
   readonly network: ReturnType<FaultCluster['networkStats']>;
   readonly restarts: number;
   readonly keys: { key: string; verdict: string; operations: number; steps: number; elapsedMs: number }[];
@@ -135,7 +137,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     const summary: RunSummary = {
       runId, seed: o.seed, verdict: check.verdict, recovered: recoveryError === undefined, ...(recoveryError ? { recoveryError } : {}),
       durationMs: Math.round(performance.now() - t0), checkMs: Math.round(check.elapsedMs),
-      operations: countOutcomes(history), faults, faultErrors: nemesis.errors, network: cluster.networkStats(),
+      operations: countOutcomes(history), faults, faultErrors: nemesis.errors, crashes: [...cluster.crashes], network: cluster.networkStats(),
       restarts: cluster.ids.reduce((s, id) => s + cluster!.node(id).restarts, 0),
       keys: check.keys.map((k) => ({ key: k.key, verdict: k.verdict, operations: k.operationCount, steps: k.steps, elapsedMs: Math.round(k.elapsedMs) })),
       violations, outDir,
@@ -143,7 +145,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     };
     await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     // Node logs are evidence only when something went wrong; a good run keeps just its report.
-    keepLogs = summary.verdict !== 'ok' || !summary.recovered || summary.faultErrors.length > 0;
+    keepLogs = summary.verdict !== 'ok' || !summary.recovered || summary.faultErrors.length > 0 || summary.crashes.length > 0;
     return summary;
   } finally {
     workload?.close();
