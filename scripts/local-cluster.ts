@@ -58,13 +58,21 @@ async function main(): Promise<void> {
   const addrs = await chooseAddresses(dataDir, basePort);
   const seeds = [...addrs.values()].map((a) => a.gossip).join(',');
   const children = new Map<number, ChildProcess>();
+  /** Each node's Prometheus endpoint, from its `ready` line (port 0: the OS picks). */
+  const metricsAddrs = new Map<number, string>();
   const spawnNode = (id: number, extra: string[]): void => {
     const a = addrs.get(id)!;
     const args = [
       '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', `--raft_id=${id}`, `--raft_addr=${a.raft}`, `--grpc_addr=${a.grpc}`,
-      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--log_level=warn', ...extra,
+      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--log_level=warn', ...extra,
     ];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out = (out + d.toString()).slice(-4096);
+      const m = /"metricsAddr":"([^"]+)"/.exec(out);
+      if (m) metricsAddrs.set(id, m[1]!);
+    });
     child.on('exit', (code, sig) => {
       children.delete(id);
       if (!stopping) console.error(`node ${id} exited (code ${code}, signal ${sig})`);
@@ -108,7 +116,10 @@ async function main(): Promise<void> {
   }
   const endpoints = [...addrs.values()].map((a) => a.grpc).join(',');
   console.log(`raftkv local cluster is up: ${SIZE} voters, leader is node ${members.header!.leaderId}; data in ${dataDir}`);
-  for (const m of members.members) console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}`);
+  for (const m of members.members) {
+    const metrics = metricsAddrs.get(m.id);
+    console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}${metrics ? `  metrics http://${metrics}/metrics` : ''}`);
+  }
   console.log('\nTry:');
   console.log(`  npm run raftkv -- put --endpoints ${endpoints} greeting hello`);
   console.log(`  npm run raftkv -- get --endpoints ${endpoints} greeting`);
