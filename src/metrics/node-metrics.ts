@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { KvStats } from '../kv/store.js';
 import { registerGossipMetrics, type GossipSource } from './gossip-collector.js';
+import { registerGrpcMetrics } from './grpc-collector.js';
 import { startMetricsServer, type MetricsServer } from './http-server.js';
 import { registerKvMetrics } from './kv-collector.js';
 import { registerProcessMetrics } from './process-collector.js';
@@ -26,6 +27,8 @@ export interface NodeMetrics {
   attachRaft(node: RaftMetricsSource): void;
   attachKv(stats: () => KvStats): void;
   attachGossip(agent: GossipSource): void;
+  /** The gRPC server's per-call callback: counts each call by method and status and times it. */
+  readonly observeGrpc: (method: string, code: string, seconds: number) => void;
   /** Stop serving (in-flight scrapes get `graceMs`) and stop the event-loop monitor. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
@@ -41,6 +44,7 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
     },
   });
   const proc = registerProcessMetrics(registry);
+  const observeGrpc = registerGrpcMetrics(registry);
   const scrapeSeconds = registry.histogram({ name: 'raftkv_metrics_scrape_duration_seconds', help: 'Time to collect and render one scrape, in seconds.', buckets: SCRAPE_SECONDS_BUCKETS });
   let s: MetricsServer;
   try {
@@ -71,6 +75,7 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
     },
     attachKv: (stats) => registerKvMetrics(registry, stats),
     attachGossip: (agent) => registerGossipMetrics(registry, agent),
+    observeGrpc,
     close: async (graceMs) => {
       proc.stop();
       await s.close(graceMs);

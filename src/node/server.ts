@@ -137,7 +137,11 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       stats: () => store.stats(),
     };
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
-    p.grpc = await startGrpcServer({ node, kv, resolver: p.resolver, logger: log, ...(o.service ? { options: o.service } : {}) }, grpcAddr, learn ? { learnAddress: learn } : {});
+    p.grpc = await startGrpcServer({
+      node, kv, resolver: p.resolver, logger: log, ...(o.service ? { options: o.service } : {}),
+      // Only with --metrics_addr: without it the handlers are not wrapped at all.
+      ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
+    }, grpcAddr, learn ? { learnAddress: learn } : {});
     staticResolver?.set(o.id, p.grpc.address);
     if (gossipStarted) {
       p.stopPublish = publishInCluster(gossipStarted.agent, node, gossipStarted.meta);

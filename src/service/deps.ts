@@ -52,7 +52,15 @@ export interface ServiceDeps {
   readonly resolver: AddressResolver;
   readonly logger: Logger;
   readonly options?: ServiceOptions;
+  /**
+   * Called once per finished call: the method's short name (`Put`), the gRPC status name (`OK`,
+   * `UNAVAILABLE`) and the call's duration in seconds (a server stream's whole lifetime). Absent:
+   * handlers are not wrapped at all. A callback rather than an import keeps src/metrics out of src/service.
+   */
+  readonly observe?: ObserveCall;
 }
+
+export type ObserveCall = (method: string, code: string, seconds: number) => void;
 
 export const SERVICE_DEFAULTS = {
   requestTimeoutMs: 30_000,

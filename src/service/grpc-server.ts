@@ -1,9 +1,9 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Limits } from '../common/limits.js';
 import { ClusterService } from '../gen/raftkv/v1/cluster.js';
 import { KVService } from '../gen/raftkv/v1/kv.js';
 import { createClusterServer } from './cluster-service.js';
-import { SERVICE_DEFAULTS, type ServiceDeps } from './deps.js';
+import { SERVICE_DEFAULTS, type ObserveCall, type ServiceDeps } from './deps.js';
 import { Forwarder } from './forward.js';
 import { HealthReporter } from './health.js';
 import { createKvServer } from './kv-service.js';
@@ -35,8 +35,8 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
     'grpc.max_send_message_length': SEND_MESSAGE_BYTES_MAX,
     'grpc.max_concurrent_streams': CONCURRENT_STREAMS_MAX,
   });
-  server.addService(tolerantDefinition(KVService), createKvServer(ctx));
-  server.addService(tolerantDefinition(ClusterService), createClusterServer(ctx));
+  server.addService(tolerantDefinition(KVService), observed(KVService, createKvServer(ctx), deps.observe));
+  server.addService(tolerantDefinition(ClusterService), observed(ClusterService, createClusterServer(ctx), deps.observe));
   const health = new HealthReporter(deps.node);
   health.addToServer(server);
   if (!addReflection(server)) deps.logger.warn('server reflection disabled: descriptor set raftkv.binpb not found');
@@ -66,5 +66,78 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
       });
       forwarder.close();
     },
+  };
+}
+
+/** gRPC status names by code (`status[3]` is 'INVALID_ARGUMENT'), built once so a call only indexes. */
+const CODE_NAMES: readonly string[] = Array.from({ length: 17 }, (_, c) => status[c] ?? 'UNKNOWN');
+
+function codeName(code: unknown): string {
+  return (typeof code === 'number' ? CODE_NAMES[code] : undefined) ?? 'UNKNOWN';
+}
+
+interface MethodDefinition {
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+}
+
+/**
+ * The one per-call wrapper: every handler of `impl` reports its method, status and duration to
+ * `observe` when the call finishes. Without `observe` the handlers are returned untouched, so a node
+ * without --metrics_addr pays nothing. The method label is fixed per handler here, so its values are
+ * bounded by the service definitions.
+ */
+function observed<I extends object>(def: Record<string, MethodDefinition>, impl: I, observe: ObserveCall | undefined): I {
+  if (observe === undefined) return impl;
+  const out: Record<string, unknown> = { ...(impl as Record<string, unknown>) };
+  for (const [key, m] of Object.entries(def)) {
+    const handler = (impl as Record<string, unknown>)[key];
+    if (typeof handler !== 'function') continue;
+    const method = m.path.slice(m.path.lastIndexOf('/') + 1);
+    if (!m.requestStream && !m.responseStream) out[key] = observeUnary(method, handler as UnaryHandler, observe);
+    else if (!m.requestStream) out[key] = observeServerStream(method, handler as StreamHandler, observe);
+    // No client- or bidi-streaming methods exist; one added later stays unobserved until handled here.
+  }
+  return out as I;
+}
+
+type UnaryHandler = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void;
+type StreamHandler = (call: ServerWritableStream<unknown, unknown>) => unknown;
+
+function observeUnary(method: string, handler: UnaryHandler, observe: ObserveCall): UnaryHandler {
+  return (call, callback) => {
+    const t0 = performance.now();
+    handler(call, (err, res, trailer, flags) => {
+      // Observed before the status is sent, so a caller that has its answer also sees it counted;
+      // `finally` so a throwing observer can never leave a call unanswered.
+      try {
+        observe(method, err == null ? 'OK' : codeName(err.code), (performance.now() - t0) / 1000);
+      } finally {
+        callback(err, res, trailer, flags);
+      }
+    });
+  };
+}
+
+/**
+ * A server stream is observed when it ends: 'finish' after end() carries OK or the status of an
+ * 'error' emitted before it (grpc-js ends the stream with that status); 'cancelled' is the caller
+ * leaving or the deadline passing. Its duration is the stream's whole lifetime.
+ */
+function observeServerStream(method: string, handler: StreamHandler, observe: ObserveCall): StreamHandler {
+  return (call) => {
+    const t0 = performance.now();
+    let code = 'OK';
+    let done = false;
+    const finish = (c: string): void => {
+      if (done) return;
+      done = true;
+      observe(method, c, (performance.now() - t0) / 1000);
+    };
+    call.once('error', (err: { code?: unknown }) => (code = codeName(err.code ?? status.UNKNOWN)));
+    call.once('finish', () => finish(code));
+    call.once('cancelled', () => finish('CANCELLED'));
+    return handler(call);
   };
 }
