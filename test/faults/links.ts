@@ -32,23 +32,8 @@ export class LinkTable {
     if (next.cut) for (const l of this.cutListeners) l(from, to);
   }
 
-  /** Cuts both directions between every node of `a` and every node of `b`. */
-  cutBetween(a: readonly number[], b: readonly number[]): void {
-    for (const x of a) {
-      for (const y of b) {
-        if (x === y) continue;
-        this.set(x, y, { cut: true });
-        this.set(y, x, { cut: true });
-      }
-    }
-  }
-
   healAll(): void {
     this.links.clear();
-  }
-
-  isHealthy(): boolean {
-    return this.links.size === 0;
   }
 
   onCut(listener: CutListener): () => void {

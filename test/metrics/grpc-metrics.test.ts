@@ -2,34 +2,13 @@
  * Per-method gRPC metrics on a real single-node server: calls are counted by method and final
  * status, timed per method, and a watch stream is counted when it ends.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RaftkvClient } from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
 import { Limits } from '../../src/common/limits.js';
-import { startServer, type ServerHandle } from '../../src/node/server.js';
 import { waitUntil } from '../node/cluster.js';
+import { useSingleNode } from './single-node.js';
 import { scrape, value, type Scrape } from './scrape.js';
 
-let dir = '';
-let server: ServerHandle | null = null;
-let client: RaftkvClient | null = null;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'raftkv-grpc-metrics-'));
-  server = await startServer({
-    id: 1, raftAddr: '127.0.0.1:0', grpcAddr: '127.0.0.1:0', dataDir: dir, bootstrap: true, metricsAddr: '127.0.0.1:0',
-    raft: { tickMs: 20, electionTicks: 10 }, drainGraceMs: 200,
-  });
-  client = new RaftkvClient({ endpoints: [server.grpcAddress], defaultTimeoutMs: 5000 });
-});
-
-afterAll(async () => {
-  client?.close();
-  await server?.stop();
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
-});
+const node = useSingleNode('raftkv-grpc-metrics-');
 
 /** A series that has not been created yet reads as 0, so deltas work from a fresh node. */
 const at = (s: Scrape, key: string): number => s.series.get(key) ?? 0;
@@ -39,17 +18,17 @@ const SECONDS = 'raftkv_grpc_request_duration_seconds';
 
 describe('gRPC request metrics', () => {
   it('counts calls by method and status and times them per method', async () => {
-    const addr = server!.metricsAddress!;
+    const addr = node.server().metricsAddress!;
     await waitUntil(async () => value(await scrape(addr), 'raftkv_raft_is_leader') === 1, 10_000, 'node 1 to lead');
     const before = await scrape(addr);
     expect(before.families.get(REQ)).toBe('counter');
     expect(before.families.get(SECONDS)).toBe('histogram');
 
     const puts = 3;
-    for (let i = 0; i < puts; i++) await client!.put(`g/${i}`, `v${i}`);
-    await client!.get('g/0');
-    await client!.get('g/1');
-    await expect(client!.put('x'.repeat(Limits.keyBytesMax + 1), 'v')).rejects.toThrow();
+    for (let i = 0; i < puts; i++) await node.client().put(`g/${i}`, `v${i}`);
+    await node.client().get('g/0');
+    await node.client().get('g/1');
+    await expect(node.client().put('x'.repeat(Limits.keyBytesMax + 1), 'v')).rejects.toThrow();
 
     // The server observes a call before it sends the status, so the client's answer implies the count.
     const after = await scrape(addr);
@@ -65,19 +44,19 @@ describe('gRPC request metrics', () => {
   });
 
   it('counts a watch stream when it ends, with its lifetime', async () => {
-    const addr = server!.metricsAddress!;
+    const addr = node.server().metricsAddress!;
     const key = `${REQ}{method="Watch",code="CANCELLED"}`;
     const before = at(await scrape(addr), key);
     const ctl = new AbortController();
     let delivered = false;
     const consumer = (async () => {
-      for await (const batch of client!.watch('w', { signal: ctl.signal })) if (batch.events.length > 0) delivered = true;
+      for await (const batch of node.client().watch('w', { signal: ctl.signal })) if (batch.events.length > 0) delivered = true;
     })();
     // However the client's iterator ends after the abort, the test only needs it to end.
     const ended = consumer.then(() => undefined, () => undefined);
     // The watch is open on the server once a put made after it reached the server is delivered.
     await waitUntil(async () => {
-      await client!.put('w', 'x');
+      await node.client().put('w', 'x');
       return delivered;
     }, 10_000, 'the watch to deliver a put');
     // Still open: not counted yet.

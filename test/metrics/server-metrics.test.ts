@@ -2,37 +2,16 @@
  * startServer with metricsAddr, in process: a single bootstrapped node on loopback. The endpoint
  * follows writes, and stop() takes it down.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RaftkvClient } from '../../src/client/index.js';
-import { startServer, type ServerHandle } from '../../src/node/server.js';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../node/cluster.js';
+import { useSingleNode } from './single-node.js';
 import { scrape, value } from './scrape.js';
 
-let dir = '';
-let server: ServerHandle | null = null;
-let client: RaftkvClient | null = null;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'raftkv-metrics-'));
-  server = await startServer({
-    id: 1, raftAddr: '127.0.0.1:0', grpcAddr: '127.0.0.1:0', dataDir: dir, bootstrap: true, metricsAddr: '127.0.0.1:0',
-    raft: { tickMs: 20, electionTicks: 10 }, drainGraceMs: 200,
-  });
-  client = new RaftkvClient({ endpoints: [server.grpcAddress], defaultTimeoutMs: 5000 });
-});
-
-afterAll(async () => {
-  client?.close();
-  await server?.stop();
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
-});
+const node = useSingleNode('raftkv-metrics-');
 
 describe('startServer metricsAddr', () => {
   it('exposes raft, kv, transport and process metrics that follow writes', async () => {
-    const s = server!;
+    const s = node.server();
     expect(s.metricsAddress).toMatch(/^127\.0\.0\.1:\d+$/);
     await waitUntil(async () => value(await scrape(s.metricsAddress!), 'raftkv_raft_is_leader') === 1, 10_000, 'node 1 to lead');
     const before = await scrape(s.metricsAddress!);
@@ -51,7 +30,7 @@ describe('startServer metricsAddr', () => {
     expect(before.series.has('raftkv_gossip_members{state="alive"}')).toBe(false); // no gossip configured
 
     const writes = 25;
-    for (let i = 0; i < writes; i++) await client!.put(`k/${i}`, `v${i}`);
+    for (let i = 0; i < writes; i++) await node.client().put(`k/${i}`, `v${i}`);
     await waitUntil(async () => {
       const after = await scrape(s.metricsAddress!);
       return value(after, 'raftkv_raft_applied_index') >= value(before, 'raftkv_raft_applied_index') + writes;
@@ -67,8 +46,8 @@ describe('startServer metricsAddr', () => {
   });
 
   it('stop() takes the endpoint down', async () => {
-    const addr = server!.metricsAddress!;
-    await server!.stop();
+    const addr = node.server().metricsAddress!;
+    await node.server().stop();
     await expect(scrape(addr)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
