@@ -20,7 +20,7 @@
  * when the process exits.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Degradation, FaultNetwork, NodeAddresses } from './network.js';
@@ -36,6 +36,8 @@ const COMMAND_TIMEOUT_MS = 10_000;
 const LOSS_SCALE = 1000;
 const TABLE = 'raftkv_faults';
 const OWNERS_DIR = join(tmpdir(), 'raftkv-netns-owners');
+/** A hub without an owner file this young may be another process's claim in progress. */
+const OWNER_FILE_GRACE_MS = 10_000;
 
 /** Networks this process created, removed synchronously if it exits without closing them. */
 const live = new Set<NetnsNetwork>();
@@ -221,6 +223,14 @@ export class NetnsNetwork implements FaultNetwork {
   }
 }
 
+function hubAgeMs(slot: number): number {
+  try {
+    return Date.now() - statSync(`/run/netns/rkv${slot}-hub`).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 function ownerFile(slot: number): string {
   return join(OWNERS_DIR, `${slot}.pid`);
 }
@@ -267,7 +277,9 @@ function reclaimIfOrphaned(slot: number): boolean {
   try {
     owner = Number(readFileSync(ownerFile(slot), 'utf8').trim());
   } catch {
-    // no owner file: a crash between `netns add` and writing the file
+    // No owner file: either its owner crashed between `netns add` and writing the file, or another
+    // process is between the two right now. Only a hub older than that window is taken as orphaned.
+    if (hubAgeMs(slot) < OWNER_FILE_GRACE_MS) return false;
   }
   if (owner > 0 && processAlive(owner)) return false;
   destroySlot(slot);
