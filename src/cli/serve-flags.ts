@@ -71,6 +71,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'gossip_profile', kind: 'string', default: 'lan', advanced: true, help: `gossip timing: ${Object.keys(GOSSIP_PROFILES).join(', ')} (test: fast failure detection on loopback)`, check: (v) => (String(v) in GOSSIP_PROFILES ? null : `want one of ${Object.keys(GOSSIP_PROFILES).join(', ')}`) },
   { name: 'autopilot_stabilization_ms', kind: 'int', default: 10000, advanced: true, help: 'a new non-voter must stay caught up and healthy this long before promotion', check: nonNegative },
   { name: 'autopilot_dead_grace_ms', kind: 'int', default: 10000, advanced: true, help: 'a member gossip declares dead is removed from raft after this long (if quorum stays safe)', check: nonNegative },
+  { name: 'autopilot_min_quorum', kind: 'int', default: 0, advanced: true, help: 'never remove a voter automatically when fewer voters would remain (0: the --bootstrap_expect count, else 3)', check: nonNegative },
   { name: 'autopilot_voters_max', kind: 'int', default: 5, advanced: true, help: 'voters are kept odd and at most this many; further members stay non-voters', check: positive },
   { name: 'drain_grace_ms', kind: 'int', default: 5000, advanced: true, help: 'on shutdown, time in-flight gRPC calls get to finish', check: positive },
 ];
@@ -99,6 +100,7 @@ export interface ServeConfig {
   readonly autopilotStabilizationMs: number;
   readonly autopilotDeadGraceMs: number;
   readonly autopilotVotersMax: number;
+  readonly autopilotMinQuorum: number;
 }
 
 export function serveConfig(f: FlagValues): ServeConfig {
@@ -127,6 +129,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     autopilotStabilizationMs: num('autopilot_stabilization_ms'),
     autopilotDeadGraceMs: num('autopilot_dead_grace_ms'),
     autopilotVotersMax: num('autopilot_voters_max'),
+    autopilotMinQuorum: num('autopilot_min_quorum') || num('bootstrap_expect') || 3,
   };
   if (cfg.dataDir === '') throw new UsageError('invalid --raft_data_dir: empty');
   if (cfg.bootstrap && cfg.join !== '') throw new UsageError('--raft_bootstrap and --join exclude each other: bootstrap the first node, join the others');

@@ -93,7 +93,7 @@ function gossipOptions(cfg: ServeConfig): GossipOptions {
     ...(cfg.gossipKey ? { key: cfg.gossipKey } : {}),
     config: GOSSIP_PROFILES[cfg.gossipProfile],
     bootstrapExpect: cfg.bootstrapExpect,
-    autopilot: { stabilizationMs: cfg.autopilotStabilizationMs, deadGraceMs: cfg.autopilotDeadGraceMs, votersMax: cfg.autopilotVotersMax },
+    autopilot: { stabilizationMs: cfg.autopilotStabilizationMs, deadGraceMs: cfg.autopilotDeadGraceMs, votersMax: cfg.autopilotVotersMax, minQuorum: cfg.autopilotMinQuorum },
     ...(cfg.gossipProfile === 'test' ? { reconcileIntervalMs: 100, leaveTimeoutMs: 1_000 } : {}),
   };
 }

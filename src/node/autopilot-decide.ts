@@ -2,15 +2,27 @@
  * The leader's membership decisions, as pure functions (state in, one action out), so the rules can
  * be read and table-tested apart from timers and sockets. The driver is autopilot.ts.
  *
+ * Gossip only proposes; raft's view decides. Gossip can call a member dead while raft still hears
+ * from it (a partition that healed before gossip noticed, a pause shorter than gossip's memory), so a
+ * member is removed as dead only when raft agrees: the leader has not heard from it for the dead grace
+ * either, and this leader has been leader for at least the dead grace (its own observation, not the
+ * stale contact times it kept as a follower).
+ *
  * Rules, first match wins (one configuration change at a time):
  *  1. not the leader, we are leaving, or a change is in flight: nothing.
  *  2. a member that left gossip gracefully is removed.
- *  3. a member gossip declared dead for deadGraceMs is removed, if the remaining voters keep a live majority.
- *  4. an alive gossip member with raft metadata that is not in the configuration joins as a non-voter.
- *  5. a non-voter that is caught up and healthy for stabilizationMs is promoted, when that moves the
- *     voters toward an odd count within votersMax (from odd: only when two are ready).
- *  6. an even number of voters (4 or more) with nobody to promote: one healthy-looking non-leader voter is
- *     removed (this core cannot demote in place); rule 4 brings it back as a non-voter.
+ *  3. a member that is dead (gossip dead for deadGraceMs, raft silent for deadGraceMs, our leadership
+ *     older than deadGraceMs) is removed: a non-voter always; a voter only if at least minQuorum voters
+ *     (and never fewer than two) remain and a live majority of them stays.
+ *  4. a dead voter that the floor keeps: a ready non-voter is promoted first (rule 3 then removes the
+ *     dead voter and the count is back where it was).
+ *  5. an alive gossip member with raft metadata that is not in the configuration joins as a non-voter
+ *     (a member removed by mistake comes back this way).
+ *  6. a non-voter that is caught up and healthy for stabilizationMs is promoted, when that moves the
+ *     voters toward an odd count within votersMax (from odd: only when two are ready), or when the
+ *     voters are below minQuorum.
+ *  7. an even number of voters (4 or more) with nobody to promote: one healthy-looking non-leader voter is
+ *     removed (this core cannot demote in place) if minQuorum allows; rule 5 brings it back as a non-voter.
  */
 import type { NodeId } from '../raft/types.js';
 
@@ -28,6 +40,8 @@ export interface AutopilotConfig {
   readonly stabilizationMs: number;
   /** A member declared dead is removed after this long (if quorum stays safe). */
   readonly deadGraceMs: number;
+  /** Never remove a voter automatically when fewer than this many voters would remain (Consul's min_quorum). */
+  readonly minQuorum: number;
   readonly votersMax: number;
   /** Caught up: match index within this many entries of the leader's last index. */
   readonly catchUpLagEntries: number;
@@ -36,6 +50,7 @@ export interface AutopilotConfig {
 export const AUTOPILOT_DEFAULTS: AutopilotConfig = {
   stabilizationMs: 10_000,
   deadGraceMs: 10_000,
+  minQuorum: 3,
   votersMax: 5,
   catchUpLagEntries: 64,
 };
@@ -44,6 +59,8 @@ export interface PeerProgress {
   readonly match: number;
   /** Heard from within the driver's last-contact threshold. */
   readonly recentlyActive: boolean;
+  /** Milliseconds since the leader last heard from it; null if never. */
+  readonly lastContactMs: number | null;
 }
 
 export interface AutopilotState {
@@ -52,6 +69,8 @@ export interface AutopilotState {
   readonly leaving: boolean;
   readonly changeInFlight: boolean;
   readonly nowMs: number;
+  /** When this node became leader (driver clock, ms); null when it is not the leader. */
+  readonly leaderSinceMs: number | null;
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];
   readonly lastIndex: number;
@@ -75,23 +94,46 @@ export function decide(s: AutopilotState, c: AutopilotConfig): AutopilotAction {
   const members = [...s.voters, ...s.learners].filter((id) => id !== s.selfId).sort((a, b) => a - b);
   const left = members.find((id) => s.gossip.get(id)?.state === 'left');
   if (left !== undefined) return { kind: 'remove', id: left, reason: 'left' };
-  const dead = members.find((id) => isDeadLongEnough(s, c, id) && quorumSafeWithout(s, id));
-  if (dead !== undefined) return { kind: 'remove', id: dead, reason: 'dead' };
+  const dead = members.filter((id) => isDead(s, c, id));
+  const removable = dead.find((id) => !s.voters.includes(id) || voterRemovable(s, c, id));
+  if (removable !== undefined) return { kind: 'remove', id: removable, reason: 'dead' };
+  const ready = s.learners.filter((id) => isPromotable(s, c, id)).sort((a, b) => a - b);
+  if (dead.some((id) => s.voters.includes(id)) && ready.length > 0) return promote(s, ready[0]!);
   const inConf = new Set([...s.voters, ...s.learners]);
   const fresh = [...s.gossip].filter(([id, g]) => !inConf.has(id) && g.state === 'alive').sort(([a], [b]) => a - b)[0];
   if (fresh !== undefined) return { kind: 'add-nonvoter', id: fresh[0], raftAddr: fresh[1].raftAddr };
-  const ready = s.learners.filter((id) => isPromotable(s, c, id)).sort((a, b) => a - b);
   const voters = s.voters.length;
-  const promoteOk = voters + 1 <= c.votersMax && (voters % 2 === 0 || (ready.length >= 2 && voters + 2 <= c.votersMax));
-  if (ready.length > 0 && promoteOk) {
-    const id = ready[0]!;
-    return { kind: 'promote', id, raftAddr: s.gossip.get(id)!.raftAddr };
-  }
-  if (voters >= 4 && voters % 2 === 0) {
+  const towardOdd = voters % 2 === 0 || (ready.length >= 2 && voters + 2 <= c.votersMax);
+  const promoteOk = voters + 1 <= c.votersMax && (towardOdd || voters < c.minQuorum);
+  if (ready.length > 0 && promoteOk) return promote(s, ready[0]!);
+  if (voters >= 4 && voters % 2 === 0 && voters - 1 >= c.minQuorum && leaderSettled(s, c)) {
     const victim = demotionCandidate(s);
     if (victim !== null && quorumSafeWithout(s, victim)) return { kind: 'remove', id: victim, reason: 'even-voters' };
   }
   return NONE;
+}
+
+function promote(s: AutopilotState, id: NodeId): AutopilotAction {
+  return { kind: 'promote', id, raftAddr: s.gossip.get(id)!.raftAddr };
+}
+
+/** The floor: at least minQuorum voters (never one) remain, and a live majority of them. */
+function voterRemovable(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
+  const remaining = s.voters.length - 1;
+  return remaining >= Math.max(c.minQuorum, 2) && quorumSafeWithout(s, id);
+}
+
+/** This leader has watched its peers itself for the dead grace (contact times from before are stale). */
+function leaderSettled(s: AutopilotState, c: AutopilotConfig): boolean {
+  return s.leaderSinceMs !== null && s.nowMs - s.leaderSinceMs >= c.deadGraceMs;
+}
+
+/** Dead by gossip for the grace, and silent to raft for the grace, as seen by a settled leader. */
+export function isDead(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
+  const g = s.gossip.get(id);
+  if (g?.state !== 'dead' || s.nowMs - g.sinceMs < c.deadGraceMs || !leaderSettled(s, c)) return false;
+  const contactMs = s.progress.get(id)?.lastContactMs ?? null;
+  return contactMs === null || contactMs >= c.deadGraceMs;
 }
 
 /** Caught up, alive in gossip and recently heard from: the condition promotion waits on. */
@@ -118,13 +160,9 @@ function isPromotable(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolea
   return since !== undefined && s.nowMs - since >= c.stabilizationMs && isHealthy(s, c, id);
 }
 
-function isDeadLongEnough(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
-  const g = s.gossip.get(id);
-  return g?.state === 'dead' && s.nowMs - g.sinceMs >= c.deadGraceMs;
-}
-
+/** Live for quorum arithmetic: gossip says alive, or raft heard from it recently. */
 function isLive(s: AutopilotState, id: NodeId): boolean {
-  return id === s.selfId || s.gossip.get(id)?.state === 'alive';
+  return id === s.selfId || s.gossip.get(id)?.state === 'alive' || s.progress.get(id)?.recentlyActive === true;
 }
 
 /** After removing `id`, would a majority of the remaining voters still be alive? */

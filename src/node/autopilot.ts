@@ -4,7 +4,7 @@ import type { MemberEvent, MemberView } from '../gossip/types.js';
 import { memberStateName } from '../gossip/types.js';
 import type { NodeId } from '../raft/types.js';
 import { memberNodeId } from '../resolver/gossip-resolver.js';
-import { AUTOPILOT_DEFAULTS, decide, updateHealthySince, type AutopilotAction, type AutopilotConfig, type AutopilotState, type GossipPeer } from './autopilot-decide.js';
+import { AUTOPILOT_DEFAULTS, decide, updateHealthySince, type AutopilotAction, type AutopilotConfig, type AutopilotState, type GossipPeer, type PeerProgress } from './autopilot-decide.js';
 import type { RaftNode } from './raft-node.js';
 
 /** What autopilot needs of the gossip agent. */
@@ -43,9 +43,12 @@ export class Autopilot {
   private inFlight: Promise<void> | null = null;
   private readonly stopCtl = new AbortController();
   private leaving = false;
+  /** When this node became leader; every leader change restarts the wait before removals. */
+  private leaderSinceMs: number | null = null;
   private readonly onEvent = (): void => this.reconcile();
   private readonly onLeader = (): void => {
     this.healthySinceMs.clear();
+    this.leaderSinceMs = null;
     this.reconcile();
   };
 
@@ -77,17 +80,20 @@ export class Autopilot {
     const stats = this.o.node.stats();
     const raft = stats.raft;
     const nowMs = this.clock.nowMs();
-    const progress = new Map<NodeId, { match: number; recentlyActive: boolean }>();
+    const progress = new Map<NodeId, PeerProgress>();
     for (const [id, pr] of raft.progress) {
-      const contactMs = stats.lastContactMs.get(id);
-      progress.set(id, { match: pr.match, recentlyActive: contactMs !== undefined && contactMs <= this.o.lastContactMaxMs });
+      const contactMs = stats.lastContactMs.get(id) ?? null;
+      progress.set(id, { match: pr.match, recentlyActive: contactMs !== null && contactMs <= this.o.lastContactMaxMs, lastContactMs: contactMs });
     }
     const gossip = new Map<NodeId, GossipPeer>();
     for (const m of this.o.gossip.members()) {
       const id = memberNodeId(m);
       if (id !== null) gossip.set(id, { state: memberStateName(m.state), raftAddr: m.meta!.raftAddr, sinceMs: m.stateChangeMs });
     }
-    const base = { selfId: this.o.node.id, isLeader: this.o.node.isLeader(), leaving: this.leaving, changeInFlight: this.inFlight !== null, nowMs, voters: raft.conf.voters, learners: raft.conf.learners, lastIndex: raft.lastIndex, progress, gossip };
+    const isLeader = this.o.node.isLeader();
+    if (!isLeader) this.leaderSinceMs = null;
+    else this.leaderSinceMs ??= nowMs;
+    const base = { selfId: this.o.node.id, isLeader, leaderSinceMs: this.leaderSinceMs, leaving: this.leaving, changeInFlight: this.inFlight !== null, nowMs, voters: raft.conf.voters, learners: raft.conf.learners, lastIndex: raft.lastIndex, progress, gossip };
     this.healthySinceMs = updateHealthySince({ ...base, healthySinceMs: this.healthySinceMs }, this.config);
     return { ...base, healthySinceMs: this.healthySinceMs };
   }
@@ -98,6 +104,7 @@ export class Autopilot {
     try {
       if (!this.o.node.isLeader()) {
         this.healthySinceMs.clear();
+        this.leaderSinceMs = null;
         return;
       }
       action = decide(this.state(), this.config);
