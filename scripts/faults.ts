@@ -5,6 +5,8 @@
  *   npm run faults -- --time 60 --faults kill,partition --nodes 5 --clients 8 --seed 7
  *   npm run faults -- --time 30 --faults partition --broken stale-reads     (must report a violation)
  *   npm run faults -- --time 300 --faults all --runs 3                      (seeds seed, seed+1, ...)
+ *   npm run faults -- --time 120 --faults partition,pause,kill --membership gossip --hold_ms 3000,10000
+ *       (a gossip-formed cluster under autopilot: also fails when a live voter is removed or voters drop below 3)
  *
  * Prints progress on stderr and each run's summary as JSON on stdout; evidence goes to
  * .data/faults/<run-id>/ (or --out <dir>/<run-id>). Exit code 0 when every run is linearizable and
@@ -12,11 +14,11 @@
  */
 import { join } from 'node:path';
 import { FAULT_KINDS, type FaultKind } from '../test/faults/nemesis.js';
-import { runFaults, type RunSummary } from '../test/faults/run.js';
+import { runFaults, runWasClean, type RunSummary } from '../test/faults/run.js';
 
 const USAGE = `usage: npm run faults -- [--time seconds] [--faults ${FAULT_KINDS.join(',')}|all|none] [--nodes 3|5]
        [--clients N] [--keys N] [--seed N] [--runs N] [--broken stale-reads] [--out dir] [--snapshot_entries N]
-       [--network auto|netns|proxy]`;
+       [--network auto|netns|proxy] [--membership manual|gossip] [--hold_ms MIN,MAX] [--quiet_ms N]`;
 
 function parseArgs(argv: string[]): Map<string, string> {
   const m = new Map<string, string>();
@@ -53,9 +55,11 @@ async function main(): Promise<number> {
   let faults: FaultKind[];
   let broken: 'stale-reads' | undefined;
   let network: 'auto' | 'netns' | 'proxy';
+  let membership: 'manual' | 'gossip';
+  let hold: { holdMsMin?: number; holdMsMax?: number; quietMs?: number } = {};
   try {
     args = parseArgs(process.argv.slice(2));
-    const known = new Set(['help', 'time', 'nodes', 'clients', 'keys', 'seed', 'runs', 'snapshot_entries', 'faults', 'broken', 'out', 'network']);
+    const known = new Set(['help', 'time', 'nodes', 'clients', 'keys', 'seed', 'runs', 'snapshot_entries', 'faults', 'broken', 'out', 'network', 'membership', 'hold_ms', 'quiet_ms']);
     for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
     if (args.has('help')) {
       process.stdout.write(`${USAGE}\n`);
@@ -75,6 +79,16 @@ async function main(): Promise<number> {
     const n = args.get('network') ?? 'auto';
     if (n !== 'auto' && n !== 'netns' && n !== 'proxy') throw new Error(`--network wants auto, netns or proxy, got ${n}`);
     network = n;
+    const m = args.get('membership') ?? 'manual';
+    if (m !== 'manual' && m !== 'gossip') throw new Error(`--membership wants manual or gossip, got ${m}`);
+    membership = m;
+    const h = args.get('hold_ms');
+    if (h !== undefined) {
+      const [min, max] = h.split(',').map(Number);
+      if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min! < 0 || max! < min!) throw new Error(`--hold_ms wants MIN,MAX in ms, got ${h}`);
+      hold = { holdMsMin: min!, holdMsMax: max! };
+    }
+    if (args.has('quiet_ms')) hold = { ...hold, quietMs: int(args, 'quiet_ms', 1000) };
     if (nodes !== 3 && nodes !== 5) throw new Error('--nodes must be 3 or 5');
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
@@ -87,7 +101,7 @@ async function main(): Promise<number> {
     const out = args.get('out');
     process.stderr.write(`run ${i + 1}/${runs}: seed ${s}, ${timeS} s, faults ${faults.join(',') || 'none'}, ${nodes} nodes, ${clients} clients${broken ? `, BROKEN ${broken}` : ''}\n`);
     const summary = await runFaults({
-      timeMs: timeS * 1000, faults, nodes, clients, keys, seed: s, snapshotEntries, network,
+      timeMs: timeS * 1000, faults, nodes, clients, keys, seed: s, snapshotEntries, network, membership, ...hold,
       ...(broken ? { broken } : {}),
       ...(out ? { outDir: join(out, `seed-${s}`) } : {}),
       log: (line) => process.stderr.write(`  ${line}\n`),
@@ -101,8 +115,13 @@ async function main(): Promise<number> {
     );
     for (const v of summary.violations) process.stderr.write(`  VIOLATION on ${v.key}: ${v.jsonPath}\n    timeline: ${v.htmlPath}\n`);
     for (const c of summary.crashes) process.stderr.write(`  CRASH: ${c.split('\n')[0]}\n`);
+    const mem = summary.membership;
+    if (mem) {
+      process.stderr.write(`  membership: min voters ${mem.minVoters}, removals ${mem.removals.length}, voters back ${mem.votersBackMs ?? 'never'} ms after the heal\n`);
+      for (const v of mem.violations) process.stderr.write(`  MEMBERSHIP VIOLATION: ${v}\n`);
+    }
   }
-  const good = summaries.filter((s) => (broken ? s.verdict === 'violation' : s.verdict === 'ok' && s.recovered && s.crashes.length === 0)).length;
+  const good = summaries.filter((s) => (broken ? s.verdict === 'violation' : runWasClean(s))).length;
   const total = summaries.reduce((a, s) => ({ ok: a.ok + s.operations.ok, fail: a.fail + s.operations.fail, unknown: a.unknown + s.operations.unknown }), { ok: 0, fail: 0, unknown: 0 });
   process.stderr.write(`${good}/${runs} runs as expected; ops ok ${total.ok}, fail ${total.fail}, unknown ${total.unknown}; ${((performance.now() - started) / 1000).toFixed(0)} s in all\n`);
   return good === runs ? 0 : 1;

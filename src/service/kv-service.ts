@@ -75,7 +75,7 @@ export function createKvServer(ctx: HandlerContext): KVServer {
       const r = result as CommandResult;
       if (r.kind === 'invalid') throw new InvalidArgumentError(r.message);
       return answer(r);
-    });
+    }, { idempotent: cmd.requestId !== null });
   };
 
   /** A LINEARIZABLE read fences on ReadIndex here (it works on followers), then reads locally. */

@@ -16,6 +16,32 @@ export class LeaderAddressUnknownError extends RaftkvError {
 
 /** Attempts per call: the first, plus one retry after a leader change (DESIGN.md "Service API"). */
 const ATTEMPTS_MAX = 2;
+/** An idempotent forwarded call follows at most this many leader changes while in flight. */
+const RESENDS_MAX = 3;
+
+/** The leader a follower forwarded to lost leadership before answering: the work may or may not have happened. */
+export class ForwardOutcomeUnknownError extends RaftkvError {
+  override readonly name = 'ForwardOutcomeUnknownError';
+  constructor(from: LeaderInfo, to: LeaderInfo) {
+    super(ErrorCode.Timeout, `leadership moved from node ${from.id} (term ${from.term}) to node ${to.id} (term ${to.term}) while the request was in flight: it may or may not have been applied; send it with a request id to have it retried safely`);
+  }
+}
+
+/** A forwarded call interrupted by a leader change, with the leader that took over. */
+class LeaderMovedError extends Error {
+  constructor(readonly next: LeaderInfo) {
+    super('leader moved');
+  }
+}
+
+export interface OnLeaderOptions {
+  /**
+   * The request carries a request id, so the leader's dedupe table applies it at most once: when
+   * leadership moves while it is forwarded, it is re-sent to the new leader at once. Without one the
+   * caller gets ForwardOutcomeUnknownError at once instead of waiting out its deadline.
+   */
+  readonly idempotent?: boolean;
+}
 
 /**
  * Runs leader-only work: locally on the leader, otherwise forwarded once to the leader's gRPC
@@ -29,21 +55,50 @@ export class LeaderRouter {
     private readonly leaderWaitMs: number,
   ) {}
 
-  async onLeader<Req, Res>(scope: CallScope, md: Metadata, method: UnaryMethod<Req, Res>, req: Req, local: (signal: AbortSignal) => Promise<Res>): Promise<Res> {
+  async onLeader<Req, Res>(scope: CallScope, md: Metadata, method: UnaryMethod<Req, Res>, req: Req, local: (signal: AbortSignal) => Promise<Res>, opts: OnLeaderOptions = {}): Promise<Res> {
     // A forwarded call is served here or fails here: at most one hop.
     if (md.get(FORWARDED_HEADER).length > 0) return local(scope.signal);
+    let resends = 0;
     for (let attempt = 1; ; attempt++) {
       const leader = await this.waitForLeader(scope.signal);
       try {
         if (leader.isSelf) return await local(scope.signal);
         const addr = this.resolver.grpcAddress(leader.id);
         if (addr === undefined) throw new LeaderAddressUnknownError(leader.id);
-        return await this.forwarder.call(addr, method, req, scope.deadlineMs, scope.signal);
+        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.call(addr, method, req, scope.deadlineMs, signal), scope.signal);
       } catch (e) {
+        if (e instanceof LeaderMovedError) {
+          if (!opts.idempotent) throw new ForwardOutcomeUnknownError(leader, e.next);
+          if (++resends > RESENDS_MAX) throw new ForwardOutcomeUnknownError(leader, e.next);
+          attempt--; // following the leader is not a failed attempt
+          continue;
+        }
         if (attempt >= ATTEMPTS_MAX || scope.signal.aborted || !isRetryable(e)) throw e;
         await this.waitForLeaderOtherThan(leader, scope.signal);
       }
     }
+  }
+
+  /**
+   * Runs a forwarded call, cancelling it as soon as this node learns of another leader or term: the
+   * old leader may never answer (it lost its quorum), and waiting would cost the caller its deadline.
+   */
+  private forwardWhileLeader<Res>(leader: LeaderInfo, send: (signal: AbortSignal) => Promise<Res>, signal: AbortSignal): Promise<Res> {
+    const ctl = new AbortController();
+    let moved: LeaderInfo | null = null;
+    const onChange = (l: LeaderInfo | null): void => {
+      if (l === null || (l.id === leader.id && l.term === leader.term)) return;
+      moved = l;
+      ctl.abort(new LeaderMovedError(l));
+    };
+    this.node.on('leader-change', onChange);
+    return send(AbortSignal.any([signal, ctl.signal])).then(
+      (res) => res,
+      (e: unknown) => {
+        if (moved !== null && !signal.aborted) throw new LeaderMovedError(moved);
+        throw e;
+      },
+    ).finally(() => this.node.off('leader-change', onChange));
   }
 
   /** Local work that needs a known leader (a ReadIndex read), retried once after a leader change. */

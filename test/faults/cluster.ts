@@ -66,6 +66,14 @@ export interface ClusterOptions {
   readonly logLevel?: string;
   /** netns: a namespace per node (root only); proxy: loopback behind fault proxies. */
   readonly network: NetworkMode;
+  /**
+   * manual (default): node 1 bootstraps and the harness adds the others by hand. gossip: every node
+   * starts with --gossip_seeds and --bootstrap_expect, and the leader's autopilot owns the
+   * configuration (netns only: the proxies cannot fault gossip's UDP).
+   */
+  readonly membership?: 'manual' | 'gossip';
+  /** Extra `raftkv serve` flags for every node (autopilot and gossip timings). */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface FaultNode {
@@ -133,14 +141,22 @@ export class FaultCluster {
       const admin = new ClusterClient(addrs.grpc, credentials.createInsecure());
       this.nodes.set(id, { id, addrs, proc: null, paused: false, stderr: '', admin, restarts: 0, killing: false });
     }
-    await this.spawnNode(1, true);
-    await this.addVoter(1);
-    for (let id = 2; id <= size; id++) {
-      await this.writeAddressBook(id);
-      await this.spawnNode(id, false);
-      await this.addVoter(id);
+    if (this.gossipMode) {
+      await Promise.all(ids.map((id) => this.spawnNode(id, false)));
+    } else {
+      await this.spawnNode(1, true);
+      await this.addVoter(1);
+      for (let id = 2; id <= size; id++) {
+        await this.writeAddressBook(id);
+        await this.spawnNode(id, false);
+        await this.addVoter(id);
+      }
     }
     await this.withLogs(waitUntil(async () => (await this.voters()).length === size && (await this.leaderId()) !== 0, 20_000, `${size} voters and a leader`));
+  }
+
+  get gossipMode(): boolean {
+    return this.opts.membership === 'gossip';
   }
 
   node(id: number): FaultNode {
@@ -181,6 +197,7 @@ export class FaultCluster {
       '--import', 'tsx', MAIN, 'serve', `--raft_id=${id}`, `--raft_addr=${n.addrs.raftListen}`, `--grpc_addr=${this.grpcAddr(id)}`,
       `--raft_data_dir=${this.opts.dataDir}`, `--peers=${peers}`, `--tick_ms=${this.opts.tickMs}`, `--election_ticks=${this.opts.electionTicks}`,
       `--snapshot_entries=${this.opts.snapshotEntries}`, `--log_level=${this.opts.logLevel ?? 'warn'}`, '--drain_grace_ms=200', ...(bootstrap ? ['--raft_bootstrap'] : []),
+      ...this.gossipArgs(id), ...(this.opts.extraArgs ?? []),
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env };
     if (this.opts.env?.['RAFTKV_TEST_BROKEN'] === undefined) delete env['RAFTKV_TEST_BROKEN'];
@@ -218,6 +235,14 @@ export class FaultCluster {
         reject(new Error(`node ${id} exited (${code ?? sig}) before it was ready:\n${n.stderr.slice(-3000)}`));
       });
     });
+  }
+
+  /** Every node knows every gossip address as a seed and expects the whole cluster to bootstrap. */
+  private gossipArgs(id: number): string[] {
+    if (!this.gossipMode) return [];
+    const seeds = this.ids.map((x) => this.node(x).addrs.gossip);
+    if (seeds.some((a) => a === null)) throw new Error('gossip membership needs the netns network (the proxies cannot fault gossip)');
+    return [`--gossip_addr=${this.node(id).addrs.gossip}`, `--gossip_seeds=${seeds.join(',')}`, `--bootstrap_expect=${this.opts.size}`];
   }
 
   private async addVoter(id: number, signal?: AbortSignal): Promise<void> {

@@ -31,6 +31,7 @@ const SLOT_MAX = 250;
 const HARNESS_HOST = 254;
 const RAFT_PORT = 7000;
 const GRPC_PORT = 7001;
+const GOSSIP_PORT = 7002;
 const COMMAND_TIMEOUT_MS = 10_000;
 /** Loss is drawn per packet as `numgen random mod LOSS_SCALE < rate * LOSS_SCALE`. */
 const LOSS_SCALE = 1000;
@@ -170,7 +171,7 @@ export class NetnsNetwork implements FaultNetwork {
 
   addresses(id: number): NodeAddresses {
     const raft = `${this.host(id)}:${RAFT_PORT}`;
-    return { raftListen: raft, raftAdvertise: raft, grpc: `${this.host(id)}:${GRPC_PORT}` };
+    return { raftListen: raft, raftAdvertise: raft, grpc: `${this.host(id)}:${GRPC_PORT}`, gossip: `${this.host(id)}:${GOSSIP_PORT}` };
   }
 
   peerGrpc(_from: number, to: number): string {

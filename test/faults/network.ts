@@ -18,6 +18,8 @@ export interface NodeAddresses {
   readonly raftAdvertise: string;
   /** Where the node listens for gRPC, and where clients and the harness reach it. */
   readonly grpc: string;
+  /** Gossip (UDP and TCP), only where the network can fault it (netns); null behind the proxies. */
+  readonly gossip: string | null;
 }
 
 export interface Degradation {

@@ -64,7 +64,7 @@ export class ProxyNetwork implements FaultNetwork {
 
   addresses(id: number): NodeAddresses {
     const p = this.portsOf(id);
-    return { raftListen: `127.0.0.1:${p.raft}`, raftAdvertise: `127.0.0.1:${p.raftProxy}`, grpc: `127.0.0.1:${p.grpc}` };
+    return { raftListen: `127.0.0.1:${p.raft}`, raftAdvertise: `127.0.0.1:${p.raftProxy}`, grpc: `127.0.0.1:${p.grpc}`, gossip: null };
   }
 
   peerGrpc(from: number, to: number): string {

@@ -13,12 +13,15 @@ import { checkHistory, renderTimelineHtml, writeViolation, type Operation } from
 import { FaultCluster } from './cluster.js';
 import { netnsUnavailableReason } from './netns.js';
 import type { NetworkMode } from './network.js';
+import { MembershipMonitor, type MembershipReport } from './membership-monitor.js';
 import { Nemesis, type FaultKind } from './nemesis.js';
 import { Workload } from './workload.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 /** Per-node deadline for the post-heal reads that show the cluster recovered. */
 const RECOVERY_MS = 30_000;
+/** Gossip membership: every node a voter again this long after the final heal (autopilot's stabilization is 10 s). */
+const VOTERS_BACK_MS_DEFAULT = 30_000;
 
 export interface RunOptions {
   readonly timeMs: number;
@@ -31,6 +34,12 @@ export interface RunOptions {
   /** netns (namespaces + nftables, root only), proxy (loopback proxies), or auto: netns when it can. Default auto. */
   readonly network?: NetworkMode | 'auto';
   readonly outDir?: string;
+  /** gossip: nodes form the cluster through gossip and autopilot owns membership (see cluster.ts). */
+  readonly membership?: 'manual' | 'gossip';
+  /** Extra `raftkv serve` flags for every node. */
+  readonly extraArgs?: readonly string[];
+  /** With gossip membership: how long after the final heal every node must be a voter again. */
+  readonly votersBackMs?: number;
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly snapshotEntries?: number;
@@ -61,6 +70,8 @@ export interface RunSummary {
   readonly faultErrors: string[];
   /** Node processes that exited without being killed (with their stderr tail). */
   readonly crashes: string[];
+  /** With gossip membership: what the configuration did (MembershipMonitor). */
+  readonly membership: MembershipReport | null;
   readonly network: ReturnType<FaultCluster['networkStats']>;
   readonly restarts: number;
   readonly keys: { key: string; verdict: string; operations: number; steps: number; elapsedMs: number }[];
@@ -86,7 +97,8 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   let workload: Workload | null = null;
   try {
     const network = await resolveNetwork(o.network ?? 'auto', log);
-    cluster = await FaultCluster.start({ network,
+    const gossip = o.membership === 'gossip';
+    cluster = await FaultCluster.start({ network, membership: o.membership ?? 'manual', extraArgs: o.extraArgs ?? [],
       size: o.nodes, dataDir, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64, random, logDir, logLevel: 'info',
       ...(o.broken ? { env: { RAFTKV_TEST_BROKEN: o.broken } } : {}),
     });
@@ -96,14 +108,18 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
       clients: o.clients, keys, grpcAddrs, opTimeoutMs: o.opTimeoutMs ?? 1_500, thinkMsMax: o.thinkMsMax ?? 20, random,
       ...(o.pickNode ? { pickNode: o.pickNode } : {}),
     });
+    // Under gossip membership autopilot owns the configuration: no hand-made membership changes.
+    const faults = gossip ? o.faults.filter((k) => k !== 'membership') : o.faults;
+    const monitor = gossip ? new MembershipMonitor(cluster, o.nodes) : null;
     const nemesis = new Nemesis(cluster, {
-      faults: o.faults, random, log,
+      faults, random, log,
       holdMsMin: o.holdMsMin ?? 1_000, holdMsMax: o.holdMsMax ?? 3_000, quietMs: o.quietMs ?? 1_000,
       electionTimeoutMs: tickMs * electionTicks * 2,
     });
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), o.timeMs);
     const clients = workload.run(stop.signal);
+    const watching = monitor?.run(stop.signal);
     try {
       if (o.scenario) await o.scenario(cluster, stop.signal, nemesis.faults);
       else await nemesis.run(stop.signal);
@@ -111,8 +127,10 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
       stop.abort();
       clearTimeout(timer);
       await clients;
+      await watching;
     }
     await cluster.healAll();
+    await monitor?.awaitFullVoters(o.votersBackMs ?? VOTERS_BACK_MS_DEFAULT);
     let recoveryError: string | undefined;
     try {
       await finalReads(workload, cluster.ids, keys);
@@ -123,7 +141,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     const history = workload.history;
     log(`${history.length} operations; checking`);
     const check = checkHistory(history, { timeLimitMs: o.checkTimeLimitMs ?? 60_000 });
-    const faults = o.scenario ? countKinds(nemesis.faults.map((f) => f.kind)) : Object.fromEntries(nemesis.counts);
+    const faultCounts = o.scenario ? countKinds(nemesis.faults.map((f) => f.kind)) : Object.fromEntries(nemesis.counts);
     await mkdir(outDir, { recursive: true });
     const violations: RunSummary['violations'] = [];
     const context = { seed: o.seed, runId, broken: o.broken ?? null, faults: o.faults };
@@ -137,15 +155,16 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     const summary: RunSummary = {
       runId, seed: o.seed, verdict: check.verdict, recovered: recoveryError === undefined, ...(recoveryError ? { recoveryError } : {}),
       durationMs: Math.round(performance.now() - t0), checkMs: Math.round(check.elapsedMs),
-      operations: countOutcomes(history), faults, faultErrors: nemesis.errors, crashes: [...cluster.crashes], network: cluster.networkStats(),
+      operations: countOutcomes(history), faults: faultCounts, faultErrors: nemesis.errors, crashes: [...cluster.crashes],
+      membership: monitor?.report() ?? null, network: cluster.networkStats(),
       restarts: cluster.ids.reduce((s, id) => s + cluster!.node(id).restarts, 0),
       keys: check.keys.map((k) => ({ key: k.key, verdict: k.verdict, operations: k.operationCount, steps: k.steps, elapsedMs: Math.round(k.elapsedMs) })),
       violations, outDir,
-      options: { network: cluster.net.mode, timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
+      options: { network: cluster.net.mode, membership: o.membership ?? 'manual', extraArgs: o.extraArgs ?? [], timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
     };
     await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     // Node logs are evidence only when something went wrong; a good run keeps just its report.
-    keepLogs = summary.verdict !== 'ok' || !summary.recovered || summary.faultErrors.length > 0 || summary.crashes.length > 0;
+    keepLogs = !runWasClean(summary) || summary.faultErrors.length > 0;
     return summary;
   } finally {
     workload?.close();
@@ -153,6 +172,11 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     await rm(dataDir, { recursive: true, force: true });
     if (!keepLogs) await rm(logDir, { recursive: true, force: true });
   }
+}
+
+/** Linearizable, recovered, no crash, and (with gossip membership) no live member lost. */
+export function runWasClean(s: RunSummary): boolean {
+  return s.verdict === 'ok' && s.recovered && s.crashes.length === 0 && (s.membership?.violations.length ?? 0) === 0;
 }
 
 /** auto: network namespaces where this process may make them (root, ip, nft), else the proxies. */
