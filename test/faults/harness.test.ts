@@ -22,6 +22,7 @@ import { runFaults, type RunSummary } from './run.js';
 const SEED = Number(process.env['FAULTS_SEED'] ?? 1);
 const RUN_MS = 45_000;
 const PROXY_RUN_MS = 20_000;
+const GOSSIP_RUN_MS = 60_000;
 const netnsReason = await netnsUnavailableReason();
 
 function describeRun(s: RunSummary): string {
@@ -53,6 +54,22 @@ describe('fault harness', () => {
     expectClean(summary, 100);
     expect(summary.network.mode).toBe('proxy');
   }, 180_000);
+
+  // Issue 10: autopilot removed healthy members after short partitions and pauses. On a
+  // gossip-formed cluster with default gossip and autopilot timings, faults of 3-10 s must never
+  // remove a live voter nor leave fewer than 3 voters, and the run must stay linearizable.
+  it.skipIf(netnsReason !== null)('a gossip-formed cluster under autopilot keeps every live voter through partitions, pauses and kills of 3-10 s', async () => {
+    const summary = await runFaults({
+      timeMs: GOSSIP_RUN_MS, faults: ['partition', 'pause', 'kill'], nodes: 3, clients: 3, keys: 3, seed: SEED + 2,
+      outDir: join(await outRoot, 'gossip'), holdMsMin: 3_000, holdMsMax: 10_000, quietMs: 2_000, membership: 'gossip', network: 'netns',
+    });
+    expectClean(summary, 100);
+    console.log(`membership: ${JSON.stringify(summary.membership)}`);
+    expect(summary.membership).not.toBeNull();
+    expect(summary.membership!.violations).toEqual([]);
+    expect(summary.membership!.minVoters).toBe(3);
+    expect(summary.membership!.votersBackMs).not.toBeNull();
+  }, 240_000);
 
   it('catches followers that answer linearizable reads without the ReadIndex fence', async () => {
     let isolated = 0;
