@@ -29,6 +29,7 @@ export class MembershipMonitor {
   /** The voters each node reported last, to see removals as they happen. */
   private readonly lastVoters = new Map<number, Set<number>>();
   private votersBackMs: number | null = null;
+  private belowFloor = false;
   private readonly t0 = performance.now();
 
   constructor(
@@ -92,7 +93,9 @@ export class MembershipMonitor {
   private check(reporter: number, voters: Set<number>, leads: boolean): void {
     const at = `${((performance.now() - this.t0) / 1000).toFixed(1)} s`;
     if (leads && voters.size < this.minVoters) this.minVoters = voters.size;
-    if (leads && voters.size < this.floor) this.note(`${at}: node ${reporter} sees ${voters.size} voters [${[...voters].join(',')}], below the floor of ${this.floor}`);
+    // One violation per stretch below the floor, not one per sample.
+    if (leads && voters.size < this.floor && !this.belowFloor) this.note(`${at}: leader ${reporter} has ${voters.size} voters [${[...voters].join(',')}], below the floor of ${this.floor}`);
+    if (leads) this.belowFloor = voters.size < this.floor;
     const before = this.lastVoters.get(reporter);
     this.lastVoters.set(reporter, voters);
     if (before === undefined) return;
