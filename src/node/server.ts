@@ -138,7 +138,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
     };
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, ...(o.service ? { options: o.service } : {}),
+      node, kv, resolver: p.resolver, logger: log, options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {});

@@ -6,7 +6,9 @@ import { createClusterServer } from './cluster-service.js';
 import { SERVICE_DEFAULTS, type ObserveCall, type ServiceDeps } from './deps.js';
 import { Forwarder } from './forward.js';
 import { HealthReporter } from './health.js';
+import { createKvCore } from './kv-core.js';
 import { createKvServer } from './kv-service.js';
+import { addEtcdServices } from './etcd/index.js';
 import { tolerantDefinition } from './malformed.js';
 import { addReflection } from './reflection.js';
 import { LeaderRouter } from './router.js';
@@ -37,6 +39,7 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
   });
   server.addService(tolerantDefinition(KVService), observed(KVService, createKvServer(ctx), deps.observe));
   server.addService(tolerantDefinition(ClusterService), observed(ClusterService, createClusterServer(ctx), deps.observe));
+  addEtcdServices(server, ctx, createKvCore(ctx), opts.clusterName, (def, impl) => observed(def, impl, deps.observe));
   const health = new HealthReporter(deps.node);
   health.addToServer(server);
   if (!addReflection(server)) deps.logger.warn('server reflection disabled: descriptor set raftkv.binpb not found');
