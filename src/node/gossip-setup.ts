@@ -38,7 +38,7 @@ export const GOSSIP_PROFILES = {
   lan: {},
   test: {
     probeIntervalMs: 100, probeTimeoutMs: 50, gossipIntervalMs: 30, suspicionMult: 3, pushPullIntervalMs: 2_000,
-    rejoinIntervalMs: 300, gossipToTheDeadMs: 3_000,
+    rejoinIntervalMs: 300, gossipToTheDeadMs: 3_000, reconnectIntervalMs: 100,
   },
 } as const satisfies Record<string, Partial<GossipConfig>>;
 export type GossipProfile = keyof typeof GOSSIP_PROFILES;
