@@ -100,7 +100,8 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       // First, so a node still waiting for --bootstrap_expect can be scraped; parts attach as they start.
       p.metrics = await startNodeMetrics({ addr: o.metricsAddr, logger: log, ...(tls?.metrics ? { tls: tls.metrics } : {}) });
       p.metrics.attachKv(() => store.stats());
-      if (tls) p.metrics.attachPeerRefusals(() => tls.refusalCounts());
+      // Always exported (zero without TLS), so dashboards and alerts need no per-node setup.
+      p.metrics.attachPeerRefusals(() => tls?.refusalCounts() ?? { raft_inbound: 0, raft_outbound: 0, forward: 0 });
     }
     let raftAddr = o.raftAddr;
     let grpcAddr = o.grpcAddr;
