@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { RaftkvClient } from '../src/client/index.js';
+import { RaftkvClient, readClientTls, type ClientTls } from '../src/client/index.js';
 import { UsageError, parseArgs, type FlagKind } from '../src/cli/client-args.js';
 import { Histogram } from './bench/histogram.js';
 
@@ -26,18 +26,21 @@ interface Config {
   ops: Op[];
   timeoutMs: number;
   out: string | null;
+  /** --tls (the certificates of `npm start -- --tls`) or --cacert/--cert/--key. */
+  tls: ClientTls | undefined;
 }
 
 const FLAGS = new Map<string, FlagKind>([
   ['endpoints', 'string'], ['duration_s', 'int'], ['keys', 'int'], ['value_bytes', 'int'],
   ['concurrency', 'string'], ['ops', 'string'], ['timeout_ms', 'int'], ['out', 'string'], ['help', 'bool'],
+  ['tls', 'bool'], ['tls_dir', 'string'], ['cacert', 'string'], ['cert', 'string'], ['key', 'string'],
 ]);
 
 function config(argv: string[]): Config {
   const { positionals, flags } = parseArgs(argv, FLAGS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (flags.has('help')) {
-    process.stdout.write('usage: npm run bench -- [--endpoints h:p,...] [--duration_s 10] [--keys 100000] [--value_bytes 256] [--concurrency 1,16,128] [--ops put,get-stale,get-linearizable] [--timeout_ms 5000] [--out FILE]\n');
+    process.stdout.write('usage: npm run bench -- [--endpoints h:p,...] [--duration_s 10] [--keys 100000] [--value_bytes 256] [--concurrency 1,16,128] [--ops put,get-stale,get-linearizable] [--timeout_ms 5000] [--out FILE] [--tls [--tls_dir .data/local-cluster/tls] | --cacert F [--cert F --key F]]\n');
     process.exit(0);
   }
   const str = (k: string): string | undefined => { const v = flags.get(k); return typeof v === 'string' ? v : undefined; };
@@ -50,9 +53,17 @@ function config(argv: string[]): Config {
     endpoints: (str('endpoints') ?? process.env['RAFTKV_ENDPOINTS'] ?? '127.0.0.1:2379').split(','),
     durationS: num('duration_s', 10), keys: num('keys', 100_000), valueBytes: num('value_bytes', 256),
     concurrency, ops: ops as Op[], timeoutMs: num('timeout_ms', 5000), out: str('out') ?? null,
+    tls: benchTls(flags.has('tls'), str),
   };
   if (c.durationS < 1 || c.keys < 1) throw new UsageError('--duration_s and --keys must be at least 1');
   return c;
+}
+
+/** `--tls` uses the client certificate `npm start -- --tls` made; explicit files win. */
+function benchTls(tls: boolean, str: (k: string) => string | undefined): ClientTls | undefined {
+  const dir = str('tls_dir') ?? '.data/local-cluster/tls';
+  const pick = (flag: string, file: string): string | undefined => str(flag) ?? (tls ? `${dir}/${file}` : undefined);
+  return readClientTls({ cacert: pick('cacert', 'ca.crt'), cert: pick('cert', 'client.crt'), key: pick('key', 'client.key') });
 }
 
 /** 16 bytes: "k" and the zero-padded index. */
@@ -145,7 +156,7 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const client = new RaftkvClient({ endpoints: cfg.endpoints, defaultTimeoutMs: cfg.timeoutMs, writesInFlightMax: Math.max(POPULATE_CONCURRENCY, ...cfg.concurrency) });
+  const client = new RaftkvClient({ endpoints: cfg.endpoints, defaultTimeoutMs: cfg.timeoutMs, writesInFlightMax: Math.max(POPULATE_CONCURRENCY, ...cfg.concurrency), ...(cfg.tls ? { tls: cfg.tls } : {}) });
   const value = randomBytes(cfg.valueBytes);
   const results: CaseResult[] = [];
   try {

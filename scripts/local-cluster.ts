@@ -3,7 +3,10 @@
  * The nodes find each other through gossip alone: all three get the same --gossip_seeds and
  * --bootstrap_expect=3 (no node is special). Ctrl-C stops all three gracefully.
  *
- *   npm start [-- --data_dir=<dir>] [-- --base_port=<port>]
+ *   npm start [-- --data_dir=<dir>] [-- --base_port=<port>] [-- --tls]
+ *
+ * --tls makes a throw-away CA and certificates under <data_dir>/tls (see scripts/dev-certs.ts) and
+ * starts the nodes with client TLS, peer mTLS and HTTPS metrics; it prints the flags a client needs.
  *
  * Data goes to ./.data/local-cluster unless --data_dir is given; ports are free ones picked at start
  * unless --base_port is given (then raft = base+id, gRPC = base+100+id, gossip = base+200+id).
@@ -12,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { devTlsFlags, devClientCredentials, devClientFlags, ensureDevPki } from './local-cluster-tls.js';
 import { freePort } from '../test/support/free-port.js';
 import { ClusterClient, type MembersResponse } from '../src/gen/raftkv/v1/cluster.js';
 
@@ -60,11 +64,12 @@ async function main(): Promise<void> {
   const children = new Map<number, ChildProcess>();
   /** Each node's Prometheus endpoint, from its `ready` line (port 0: the OS picks). */
   const metricsAddrs = new Map<number, string>();
+  const pki = process.argv.includes('--tls') ? await ensureDevPki(dataDir, SIZE) : null;
   const spawnNode = (id: number, extra: string[]): void => {
     const a = addrs.get(id)!;
     const args = [
       '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', `--raft_id=${id}`, `--raft_addr=${a.raft}`, `--grpc_addr=${a.grpc}`,
-      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--log_level=warn', ...extra,
+      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--log_level=warn', ...(pki ? devTlsFlags(pki, id) : []), ...extra,
     ];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
   // On a restart with existing data, bootstrap_expect is ignored and the nodes simply resume.
   for (let id = 1; id <= SIZE; id++) spawnNode(id, [`--bootstrap_expect=${SIZE}`]);
 
-  const client = new ClusterClient(addrs.get(1)!.grpc, credentials.createInsecure());
+  const client = new ClusterClient(addrs.get(1)!.grpc, pki ? devClientCredentials(pki) : credentials.createInsecure());
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let members: MembersResponse | null = null;
   while (!stopping && Date.now() < deadline) {
@@ -115,18 +120,20 @@ async function main(): Promise<void> {
     return;
   }
   const endpoints = [...addrs.values()].map((a) => a.grpc).join(',');
+  const tlsArgs = pki ? ` ${devClientFlags(pki)}` : '';
   console.log(`raftkv local cluster is up: ${SIZE} voters, leader is node ${members.header!.leaderId}; data in ${dataDir}`);
   for (const m of members.members) {
     const metrics = metricsAddrs.get(m.id);
-    console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}${metrics ? `  metrics http://${metrics}/metrics` : ''}`);
+    console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}${metrics ? `  metrics ${pki ? 'https' : 'http'}://${metrics}/metrics` : ''}`);
   }
   console.log('\nTry:');
-  console.log(`  npm run raftkv -- put --endpoints ${endpoints} greeting hello`);
-  console.log(`  npm run raftkv -- get --endpoints ${endpoints} greeting`);
+  console.log(`  npm run raftkv -- put --endpoints ${endpoints}${tlsArgs} greeting hello`);
+  console.log(`  npm run raftkv -- get --endpoints ${endpoints}${tlsArgs} greeting`);
   console.log(`  export RAFTKV_ENDPOINTS=${endpoints}`);
+  if (pki) console.log(`  (TLS: every client needs ${devClientFlags(pki)}; metrics: curl --cacert ${pki.ca.cert} https://<metrics>/metrics)`);
   console.log('\nAdd a node with only the seeds: the leader adds it as a non-voter (with a fifth, both become voters):');
-  console.log(`  npm run raftkv -- serve --raft_id=4 --raft_addr=127.0.0.1:0 --grpc_addr=127.0.0.1:0 --raft_data_dir=${dataDir} --gossip_addr=127.0.0.1:0 --gossip_seeds=${seeds}`);
-  console.log(`  npm run raftkv -- members --endpoints ${endpoints}`);
+  console.log(`  npm run raftkv -- serve --raft_id=4 --raft_addr=127.0.0.1:0 --grpc_addr=127.0.0.1:0 --raft_data_dir=${dataDir} --gossip_addr=127.0.0.1:0 --gossip_seeds=${seeds}${pki ? " plus TLS flags as in README \"Security\"" : ""}`);
+  console.log(`  npm run raftkv -- members --endpoints ${endpoints}${tlsArgs}`);
   console.log('\nCtrl-C stops all three nodes.');
 }
 

@@ -1,4 +1,4 @@
-import { RaftkvClient, type CallOptions } from '../client/index.js';
+import { RaftkvClient, readClientTls, type CallOptions } from '../client/index.js';
 import { RaftkvError } from '../common/errors.js';
 import { UsageError, parseArgs, parseId, parseIntFlag, type FlagKind, type ParsedArgs } from './client-args.js';
 import { eventLine, kvLine, membersTable, showBytes, statusText, toJson } from './client-format.js';
@@ -37,7 +37,7 @@ interface Command {
   readonly run: (ctx: Ctx) => Promise<number>;
 }
 
-const COMMON_FLAGS: Readonly<Record<string, FlagKind>> = { endpoints: 'string', timeout_ms: 'int', json: 'bool', help: 'bool' };
+const COMMON_FLAGS: Readonly<Record<string, FlagKind>> = { endpoints: 'string', timeout_ms: 'int', json: 'bool', help: 'bool', cacert: 'string', cert: 'string', key: 'string' };
 
 const pos = (ctx: Ctx, i: number): string => ctx.args.positionals[i] as string;
 const has = (ctx: Ctx, flag: string): boolean => ctx.args.flags.has(flag);
@@ -211,7 +211,8 @@ export function usageText(): string {
   const lines = ['usage: raftkv <command> [args] [--endpoints host:port[,host:port...]] [--timeout_ms N] [--json]', '', 'commands:'];
   lines.push(`  ${'serve [flags]'.padEnd(58)} run a node (see raftkv serve --help)`);
   for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(58)} ${c.summary}`);
-  lines.push('', `--endpoints defaults to $RAFTKV_ENDPOINTS or ${DEFAULT_ENDPOINTS}; --timeout_ms to ${DEFAULT_CLI_TIMEOUT_MS}.`);
+  lines.push('', 'TLS (as etcdctl): --cacert FILE verifies the servers; --cert FILE --key FILE present a client certificate.');
+  lines.push(`--endpoints defaults to $RAFTKV_ENDPOINTS or ${DEFAULT_ENDPOINTS}; --timeout_ms to ${DEFAULT_CLI_TIMEOUT_MS}.`);
   lines.push('exit codes: 0 ok, 1 server error (printed as CODE: message) or negative answer, 2 bad usage.');
   return lines.join('\n');
 }
@@ -279,7 +280,15 @@ async function runWithIo(argv: string[], io: ClientIo, env: Readonly<Record<stri
     io.out(usageText());
     return 0;
   }
-  const client = new RaftkvClient({ endpoints: p.endpoints, defaultTimeoutMs: p.timeoutMs });
+  const tlsFlag = (n: string): string | undefined => (typeof p.args.flags.get(n) === 'string' ? (p.args.flags.get(n) as string) : undefined);
+  let tls;
+  try {
+    tls = readClientTls({ cacert: tlsFlag('cacert'), cert: tlsFlag('cert'), key: tlsFlag('key') });
+  } catch (e) {
+    io.err(`raftkv: ${(e as Error).message}`);
+    return 2;
+  }
+  const client = new RaftkvClient({ endpoints: p.endpoints, defaultTimeoutMs: p.timeoutMs, ...(tls ? { tls } : {}) });
   try {
     const call: CallOptions = io.interrupt === undefined ? { timeoutMs: p.timeoutMs } : { timeoutMs: p.timeoutMs, signal: io.interrupt };
     return await p.command.run({ client, args: p.args, json: p.json, call, io });

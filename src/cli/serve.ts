@@ -3,6 +3,7 @@ import { GOSSIP_PROFILES } from '../node/gossip-setup.js';
 import { startServer, type GossipOptions, type ServerHandle } from '../node/server.js';
 import { parseFlags, usage } from './flags.js';
 import { fetchRaftPeers, joinCluster } from './join.js';
+import { memberChannelCredentials } from '../node/tls-setup.js';
 import { SERVE_FLAGS, serveConfig, type ServeConfig } from './serve-flags.js';
 
 export const SERVE_USAGE = usage(
@@ -47,6 +48,8 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP re-reads TLS certificates (as nginx and etcd's proxies do); without TLS it is ignored, not fatal.
+  process.on('SIGHUP', () => void handle?.reloadTls());
   try {
     handle = await start(cfg, log, stopCtl.signal);
   } catch (err) {
@@ -61,12 +64,12 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
   const metricsAddr = handle.metricsAddress;
   process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}), ...(metricsAddr ? { metricsAddr } : {}) })}\n`);
   if (cfg.join !== '') {
-    await joinCluster({ via: cfg.join, id: cfg.id, raftAddress: handle.raftAddress, grpcAddress: handle.grpcAddress }, log, stopCtl.signal);
+    await joinCluster({ via: cfg.join, id: cfg.id, raftAddress: handle.raftAddress, grpcAddress: handle.grpcAddress }, log, stopCtl.signal, memberChannelCredentials(cfg.tls));
   }
 }
 
 async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promise<ServerHandle> {
-  const knownRaftPeers = cfg.join !== '' ? await fetchRaftPeers(cfg.join, log, signal) : new Map<number, string>();
+  const knownRaftPeers = cfg.join !== '' ? await fetchRaftPeers(cfg.join, log, signal, memberChannelCredentials(cfg.tls)) : new Map<number, string>();
   return startServer(
     {
       id: cfg.id,
@@ -80,6 +83,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotEntries: cfg.snapshotEntries, trailingLogs: cfg.trailingLogs },
       drainGraceMs: cfg.drainGraceMs,
       ...(cfg.metricsAddr !== '' ? { metricsAddr: cfg.metricsAddr } : {}),
+      ...(cfg.tls ? { tls: cfg.tls } : {}),
       ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
     },
     signal,

@@ -7,6 +7,7 @@ import {
 } from './convert.js';
 import { Endpoints, callUnary, type UnaryMethod } from './endpoints.js';
 import { ClientClosedError } from './errors.js';
+import type { ClientTls } from './tls.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type Attempt, type RetryPolicy } from './retry.js';
 import { WriteSessions, newClientId, type WriteId } from './sessions.js';
 import { watchStream, type WatchDeps } from './watch.js';
@@ -26,6 +27,8 @@ export interface RaftkvClientOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Writes in flight at once on this client (each holds a request-id session). */
   readonly writesInFlightMax?: number;
+  /** TLS (etcdctl's --cacert/--cert/--key); absent: plaintext. */
+  readonly tls?: ClientTls;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -44,7 +47,7 @@ export class RaftkvClient {
   private closed = false;
 
   constructor(options: RaftkvClientOptions) {
-    this.endpoints = new Endpoints(options.endpoints);
+    this.endpoints = new Endpoints(options.endpoints, options.tls);
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!(this.defaultTimeoutMs > 0)) throw new InvalidArgumentError('defaultTimeoutMs must be positive');
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };

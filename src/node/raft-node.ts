@@ -103,6 +103,7 @@ export class RaftNode extends EventEmitter {
         clusterId: opts.clusterId,
         host,
         port,
+        ...(opts.peerTls ? { tls: opts.peerTls } : {}),
         // Learned from the log and snapshots first; a discovery layer (gossip) fills the gaps, such
         // as the leader's address for a brand-new node that has not replayed any log yet.
         resolve: (id) => book.get(id) ?? opts.resolveRaftAddress?.(id),
