@@ -109,7 +109,7 @@ async function runWithIo(argv: string[], io: ClientIo, env: Readonly<Record<stri
       return 2;
     }
     if (e instanceof RaftkvError) {
-      const hint = nextStep(e.code, p.endpoints);
+      const hint = nextStep(rootCode(e), p.endpoints);
       if (p.format === 'json') io.err(toJson({ error: { code: e.code, message: e.message, ...(hint === null ? {} : { hint }) } }));
       else io.err(`${e.code}: ${e.message}${hint === null ? '' : `\nhint: ${hint}`}`);
       return 1;
@@ -118,6 +118,12 @@ async function runWithIo(argv: string[], io: ClientIo, env: Readonly<Record<stri
   } finally {
     client.close();
   }
+}
+
+/** The code that explains a timeout or exhausted retries: the last attempt's, when there is one. */
+function rootCode(e: RaftkvError): ErrorCode {
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof RaftkvError && e.code === ErrorCode.Timeout ? cause.code : e.code;
 }
 
 /** What the user can do about an error, when there is something to do. */
