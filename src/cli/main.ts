@@ -18,8 +18,9 @@ function exitNow(code: number): never {
 }
 
 async function main(argv: string[]): Promise<void> {
-  exitQuietlyOnBrokenPipe();
   const [cmd, ...rest] = argv;
+  // A node keeps its old behaviour on a broken pipe; a client command stops quietly.
+  if (cmd !== 'serve') exitQuietlyOnBrokenPipe();
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     const about = rest[0];
     if (about === 'serve') process.stdout.write(`${SERVE_USAGE}\n`);
