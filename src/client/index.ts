@@ -4,3 +4,4 @@ export { ServerError, errorFromGrpc, isRetryable, ERROR_CODE_METADATA_KEY, LEADE
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export type * from './types.js';
 export { readClientTls, type ClientTls } from './tls.js';
+export { Limits } from '../common/limits.js';

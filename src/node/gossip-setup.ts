@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AbortedError } from '../common/errors.js';
+import { PACKAGE_VERSION } from '../common/version.js';
 import { GossipCore, MemberState, type GossipConfig, type MemberMeta } from '../gossip/index.js';
 import type { NodeId } from '../raft/types.js';
 import { GossipResolver, memberNodeId } from '../resolver/gossip-resolver.js';
@@ -28,7 +29,7 @@ export interface GossipOptions {
   readonly leaveTimeoutMs?: number;
 }
 
-export const SOFTWARE_VERSION = '0.1.0';
+export const SOFTWARE_VERSION = PACKAGE_VERSION;
 
 /**
  * Named gossip timing profiles: `lan` is memberlist's LAN defaults; `test` is for loopback tests

@@ -80,7 +80,9 @@ export class RaftNode extends EventEmitter {
   ) {
     super();
     this.id = opts.id;
-    this.log = (opts.logger ?? pino({ level: 'silent' })).child({ nodeId: opts.id });
+    // A logger that already names the node (the CLI puts nodeId in its base) must not get it twice.
+    const base = opts.logger ?? pino({ level: 'silent' });
+    this.log = 'nodeId' in base.bindings() ? base : base.child({ nodeId: opts.id });
     this.proposals = new WaiterMap('apply backlog', opts.pendingProposalsMax);
     this.reads = new WaiterMap('read backlog', opts.pendingReadsMax);
   }

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { PACKAGE_VERSION } from '../common/version.js';
 import { KvStore } from '../kv/store.js';
 import { encodeCommand } from '../kv/codec.js';
 import { validateCommand } from '../kv/validate.js';
@@ -150,7 +151,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
     };
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
