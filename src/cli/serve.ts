@@ -2,7 +2,7 @@ import { pino, type Logger } from 'pino';
 import { GOSSIP_PROFILES } from '../node/gossip-setup.js';
 import { startServer, type GossipOptions, type ServerHandle } from '../node/server.js';
 import { parseFlags, usage } from './flags.js';
-import { onStopSignals } from './signals.js';
+import { onStopSignals, SERVE_STOP_SIGNALS } from './signals.js';
 import { fetchRaftPeers, joinCluster } from './join.js';
 import { memberChannelCredentials } from '../node/tls-setup.js';
 import { SERVE_FLAGS, serveConfig, type ServeConfig } from './serve-flags.js';
@@ -46,7 +46,7 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
       log.warn({ signal }, 'second signal: exiting now');
       exit(EXIT.forced);
     },
-  });
+  }, SERVE_STOP_SIGNALS);
   // SIGHUP re-reads TLS certificates (as nginx and etcd's proxies do); without TLS it is ignored, not fatal.
   process.on('SIGHUP', () => void handle?.reloadTls());
   try {

@@ -6,7 +6,10 @@
  */
 export const DUPLICATE_SIGNAL_WINDOW_MS = 500;
 
+/** What stops `npm start` (SIGHUP too: its terminal went away). */
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** What stops `raftkv serve`: SIGHUP is not among them, it re-reads the TLS certificates. */
+export const SERVE_STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 export interface StopHandlers {
   readonly graceful: (signal: NodeJS.Signals) => void;
@@ -14,7 +17,7 @@ export interface StopHandlers {
 }
 
 /** Installs the handlers; returns a function that removes them. */
-export function onStopSignals(h: StopHandlers, now: () => number = Date.now): () => void {
+export function onStopSignals(h: StopHandlers, signals: readonly NodeJS.Signals[] = STOP_SIGNALS, now: () => number = Date.now): () => void {
   let firstAtMs: number | null = null;
   const onSignal = (signal: NodeJS.Signals): void => {
     const t = now();
@@ -25,8 +28,8 @@ export function onStopSignals(h: StopHandlers, now: () => number = Date.now): ()
       h.forced(signal);
     }
   };
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  for (const s of signals) process.on(s, onSignal);
   return () => {
-    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
+    for (const s of signals) process.removeListener(s, onSignal);
   };
 }
