@@ -63,6 +63,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'gossip_addr', kind: 'string', default: '', help: 'host:port for gossip (UDP + TCP); enables discovery and automatic membership', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'gossip_seeds', kind: 'string', default: '', help: 'gossip addresses of some members, host:port,... (may include this node\'s own); needs --gossip_addr', check: (v) => problem(() => parseSeeds(String(v)))() },
   { name: 'bootstrap_expect', kind: 'int', default: 0, help: 'form a new cluster once this many fresh nodes see each other in gossip (same value on each; ignored once the node has data)', check: nonNegative },
+  { name: 'gossip_keyring_file', kind: 'string', default: '', help: 'the gossip keyring across restarts (JSON array of base64 keys, primary first; default <raft_data_dir>/<raft_id>/gossip-keyring.json); once it exists it wins over --gossip_key; change it with `raftkv keyring`' },
   { name: 'gossip_key', kind: 'string', default: '', help: 'base64 32-byte key: encrypt gossip with AES-256-GCM (the same key on every node)', check: (v) => problem(() => parseGossipKey(String(v)))() },
   { name: 'metrics_addr', kind: 'string', default: '', help: 'host:port to serve Prometheus metrics on (GET /metrics); empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   ...TLS_FLAGS,
@@ -99,6 +100,7 @@ export interface ServeConfig {
   readonly gossipSeeds: string[];
   readonly bootstrapExpect: number;
   readonly gossipKey: Uint8Array | null;
+  readonly gossipKeyringFile: string;
   readonly gossipProfile: GossipProfile;
   readonly autopilotStabilizationMs: number;
   readonly autopilotDeadGraceMs: number;
@@ -130,6 +132,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     gossipSeeds: parseSeeds(str('gossip_seeds')),
     bootstrapExpect: num('bootstrap_expect'),
     gossipKey: parseGossipKey(str('gossip_key')),
+    gossipKeyringFile: str('gossip_keyring_file'),
     gossipProfile: str('gossip_profile') as GossipProfile,
     autopilotStabilizationMs: num('autopilot_stabilization_ms'),
     autopilotDeadGraceMs: num('autopilot_dead_grace_ms'),
@@ -143,6 +146,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     if (cfg.gossipSeeds.length > 0) throw new UsageError('--gossip_seeds needs --gossip_addr (this node\'s own gossip address)');
     if (cfg.bootstrapExpect > 0) throw new UsageError('--bootstrap_expect needs --gossip_addr and --gossip_seeds');
     if (cfg.gossipKey !== null) throw new UsageError('--gossip_key needs --gossip_addr');
+    if (cfg.gossipKeyringFile !== '') throw new UsageError('--gossip_keyring_file needs --gossip_addr');
   }
   if (cfg.bootstrap && cfg.bootstrapExpect > 0) throw new UsageError('--raft_bootstrap and --bootstrap_expect exclude each other: pick one way to form the cluster');
   return cfg;

@@ -13,6 +13,8 @@ import type { ServiceOptions } from '../service/deps.js';
 import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
 import type { GossipAgent } from '../transport/gossip/index.js';
+import { MemberState } from '../gossip/index.js';
+import { memberNodeId } from '../resolver/gossip-resolver.js';
 import { Autopilot } from './autopilot.js';
 import { awaitBootstrapChoice, isFreshRaftDir, publishInCluster, startGossip, type GossipOptions } from './gossip-setup.js';
 import { KvStateMachine } from './kv-state-machine.js';
@@ -150,8 +152,16 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       stats: () => store.stats(),
     };
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
+    const gossipAgent = gossipStarted?.agent;
+    const gossipDeps = gossipAgent ? {
+      keyring: gossipStarted!.keyring,
+      aliveMembers: () => gossipAgent.members().flatMap((m) => {
+        const id = memberNodeId(m);
+        return id !== null && m.state === MemberState.Alive && m.meta ? [{ id, grpcAddr: m.meta.grpcAddr }] : [];
+      }),
+    } : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});

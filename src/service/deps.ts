@@ -38,6 +38,19 @@ export interface ServiceKv {
   stats(): { readonly revision: number; readonly keys: number };
 }
 
+/** The gossip parts the Keyring call uses; absent without --gossip_addr. */
+export interface ServiceGossip {
+  /** Null when gossip runs unencrypted. */
+  readonly keyring: {
+    fingerprints(): string[];
+    install(keyBase64: string): Promise<void>;
+    use(keyBase64: string): Promise<void>;
+    remove(keyBase64: string): Promise<void>;
+  } | null;
+  /** Alive gossip members with their gRPC address (this member included). */
+  aliveMembers(): Array<{ readonly id: number; readonly grpcAddr: string }>;
+}
+
 export interface ServiceOptions {
   /** Upper bound on any unary call's server-side work, also when the caller set no deadline. */
   readonly requestTimeoutMs?: number;
@@ -52,6 +65,7 @@ export interface ServiceDeps {
   readonly node: ServiceNode;
   readonly kv: ServiceKv;
   readonly resolver: AddressResolver;
+  readonly gossip?: ServiceGossip;
   readonly logger: Logger;
   readonly options?: ServiceOptions;
   /**
