@@ -1,8 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { join } from 'node:path';
-import { GOSSIP_KEYRING_FILE } from '../node/gossip-keyring.js';
 import { GOSSIP_PROFILES } from '../node/gossip-setup.js';
-import { nodePaths } from '../storage/node-meta.js';
 import { startServer, type GossipOptions, type ServerHandle } from '../node/server.js';
 import { parseFlags, usage } from './flags.js';
 import { onStopSignals, SERVE_STOP_SIGNALS } from './signals.js';
@@ -117,7 +114,7 @@ function gossipOptions(cfg: ServeConfig): GossipOptions {
     bindAddr: cfg.gossipAddr,
     seeds: cfg.gossipSeeds,
     ...(cfg.gossipKey ? { key: cfg.gossipKey } : {}),
-    keyringFile: cfg.gossipKeyringFile !== '' ? cfg.gossipKeyringFile : join(nodePaths(cfg.dataDir, cfg.id).root, GOSSIP_KEYRING_FILE),
+    ...(cfg.gossipKeyringFile !== '' ? { keyringFile: cfg.gossipKeyringFile } : {}),
     config: GOSSIP_PROFILES[cfg.gossipProfile],
     bootstrapExpect: cfg.bootstrapExpect,
     autopilot: { stabilizationMs: cfg.autopilotStabilizationMs, deadGraceMs: cfg.autopilotDeadGraceMs, votersMax: cfg.autopilotVotersMax, minQuorum: cfg.autopilotMinQuorum },

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { PACKAGE_VERSION } from '../common/version.js';
@@ -16,6 +17,7 @@ import type { GossipAgent } from '../transport/gossip/index.js';
 import { MemberState } from '../gossip/index.js';
 import { memberNodeId } from '../resolver/gossip-resolver.js';
 import { Autopilot } from './autopilot.js';
+import { GOSSIP_KEYRING_FILE } from './gossip-keyring.js';
 import { awaitBootstrapChoice, isFreshRaftDir, publishInCluster, startGossip, type GossipOptions } from './gossip-setup.js';
 import { KvStateMachine } from './kv-state-machine.js';
 import { NODE_DEFAULTS, type RaftNodeOptions } from './options.js';
@@ -114,7 +116,9 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       // Gossip publishes our addresses before raft and gRPC listen, so port 0 is settled here.
       raftAddr = await concreteAddress(raftAddr);
       grpcAddr = await concreteAddress(grpcAddr);
-      gossipStarted = await startGossip(o.id, { raft: raftAddr, grpc: grpcAddr }, o.gossip, log, p.resolver, signal);
+      // The keyring lives in the node's directory unless --gossip_keyring_file names another place.
+      const keyringFile = o.gossip.keyringFile ?? join(nodePaths(o.dataDir, o.id).root, GOSSIP_KEYRING_FILE);
+      gossipStarted = await startGossip(o.id, { raft: raftAddr, grpc: grpcAddr }, { ...o.gossip, keyringFile }, log, p.resolver, signal);
       p.gossip = gossipStarted.agent;
       p.metrics?.attachGossip(gossipStarted.agent);
       p.resolver = gossipStarted.resolver;
