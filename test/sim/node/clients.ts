@@ -19,6 +19,8 @@ export interface ClientEnv {
   readonly skipReadFence: boolean;
   /** An error no client should ever see (not a RaftkvError): the world records a violation. */
   readonly onError: (err: unknown) => void;
+  /** Every completed operation, for the trace. */
+  readonly onRecord: (op: Operation) => void;
 }
 
 type Kind = 'put' | 'cas' | 'delete' | 'get' | 'stale-get';
@@ -148,5 +150,6 @@ export class SimClients {
   private record(op: Operation): void {
     this.history.push(op);
     this.counts[op.outcome]++;
+    this.env.onRecord(op);
   }
 }

@@ -1,4 +1,5 @@
 import type { SeededRandom } from '../../../src/common/random.js';
+import { crc32c } from '../../../src/storage/crc32c.js';
 import type { LogBatchOp, LogDb } from '../../../src/storage/log-load.js';
 import { snapshotId } from '../../../src/storage/snapshot-meta.js';
 import type { PeerBook, SnapshotStore, SnapshotWriter } from '../../../src/node/ports.js';
@@ -10,6 +11,8 @@ export interface DiskFaults {
   writeLatencyMsMax: number;
   /** Broken mode: a "synced" write is not made durable (acknowledging what a crash can lose). */
   ignoreSync: boolean;
+  /** Broken mode: a flipped read comes with a matching checksum (as if the store had none). */
+  resealFlips: boolean;
 }
 
 type Image = Map<string, Buffer>;
@@ -45,8 +48,8 @@ export class SimLogDisk {
   ) {}
 
   /** A handle for one incarnation; `flipOnRead` returns one read value with a flipped bit. */
-  open(inc: Incarnation, flipOnRead: boolean): LogDb {
-    return new SimLogDb(this, inc, flipOnRead, this.rng);
+  open(inc: Incarnation, flipOnRead: boolean): SimLogDb {
+    return new SimLogDb(this, inc, flipOnRead, this.rng, this.faults.resealFlips);
   }
 
   /** The process died: unsynced writes survive only as a random prefix (the in-flight one too). */
@@ -87,25 +90,32 @@ export class SimLogDisk {
 }
 
 /** The LogDb port over a SimLogDisk, bound to one incarnation (dead: nothing answers). */
-class SimLogDb implements LogDb {
+export class SimLogDb implements LogDb {
   private flipPending: boolean;
+  /** Whether a read returned flipped bits: opening the store on it must fail. */
+  flipped = false;
 
   constructor(
     private readonly disk: SimLogDisk,
     private readonly inc: Incarnation,
     flipOnRead: boolean,
     private readonly rng: SeededRandom,
+    private readonly reseal: boolean,
   ) {
     this.flipPending = flipOnRead;
   }
 
   /** A read returns flipped bits once, in a random record (the checksums must catch it). */
-  private maybeFlip(value: Buffer): Buffer {
-    if (!this.flipPending || value.length === 0 || !this.rng.chance(0.3)) return value;
+  private maybeFlip(key: Buffer, value: Buffer): Buffer {
+    const header = this.reseal ? 5 : 0;
+    if (!this.flipPending || value.length <= header || !this.rng.chance(0.3)) return value;
     this.flipPending = false;
+    this.flipped = true;
     const copy = Buffer.from(value);
-    const bit = this.rng.int(copy.length * 8);
+    const bit = header * 8 + this.rng.int((copy.length - header) * 8);
     copy[bit >> 3]! ^= 1 << (bit & 7);
+    // The record layout of src/storage/log-codec.ts: [crc32c(key, body)][version][body].
+    if (this.reseal) copy.writeUInt32BE(crc32c(copy.subarray(4), crc32c(key)), 0);
     return copy;
   }
 
@@ -113,7 +123,7 @@ class SimLogDb implements LogDb {
     return this.inc.guard(async () =>
       keys.map((k) => {
         const v = this.disk.read(k.toString('hex'));
-        return v === undefined ? undefined : this.maybeFlip(v);
+        return v === undefined ? undefined : this.maybeFlip(k, v);
       }),
     );
   }
@@ -124,7 +134,10 @@ class SimLogDb implements LogDb {
     return {
       nextv: (size) =>
         this.inc.guard(async () => {
-          const out = rows.slice(pos, pos + size).map(([k, v]): [Buffer, Buffer] => [Buffer.from(k, 'hex'), this.maybeFlip(v)]);
+          const out = rows.slice(pos, pos + size).map(([k, v]): [Buffer, Buffer] => {
+            const key = Buffer.from(k, 'hex');
+            return [key, this.maybeFlip(key, v)];
+          });
           pos += out.length;
           return out;
         }),

@@ -43,6 +43,8 @@ export class SimHost {
   kv: SimKv | null = null;
   log: DiskStorage | null = null;
   downUntilMs = 0;
+  /** Whether the last open read flipped bits (then it must have failed with a CorruptionError). */
+  lastOpenFlipped = false;
   private readonly rate: number;
   /** The live incarnation's transport, from its creation (a crash mid-start must close it too). */
   private transport: MemoryTransport | null = null;
@@ -70,7 +72,9 @@ export class SimHost {
     const inc = new Incarnation(this.env.sched, this.rate, this.rng.int(1_000_000));
     this.inc = inc;
     try {
-      const log = await DiskStorage.openOn(this.logDisk.open(inc, flipOnRead), this.logDisk.name);
+      const db = this.logDisk.open(inc, flipOnRead);
+      this.lastOpenFlipped = false;
+      const log = await DiskStorage.openOn(db, this.logDisk.name).finally(() => (this.lastOpenFlipped = db.flipped));
       const kv = this.kvDisk.machine(inc);
       const driver = new RaftDriver(this.driverOptions(), this.ports(inc, log, kv), this.events());
       await driver.start();

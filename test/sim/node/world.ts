@@ -5,6 +5,7 @@ import type { BrokenRules } from '../../../src/raft/config.js';
 import { ConfChangeType, roleName, type ConfChange, type NodeId } from '../../../src/raft/types.js';
 import { MemoryNetwork } from '../../../src/transport/raft/memory-network.js';
 import { checkHistory } from '../../faults/checker/check.js';
+import type { Operation } from '../../faults/checker/history.js';
 import { Trace } from '../trace.js';
 import { SimClients } from './clients.js';
 import { SimHost, type HostEnv } from './host.js';
@@ -13,7 +14,8 @@ import { NodeChecker } from './node-checker.js';
 import { VirtualScheduler } from './scheduler.js';
 
 /** Deliberately broken modes: each must make a check fail (test/sim/node/broken.test.ts). */
-export type NodeBrokenMode = 'ignoreSync' | 'divergentReplica' | 'readWithoutFence' | keyof BrokenRules;
+export type NodeBrokenMode = (typeof WORLD_BROKEN_MODES)[number] | keyof BrokenRules;
+export const WORLD_BROKEN_MODES = ['ignoreSync', 'divergentReplica', 'readWithoutFence', 'resealFlips'] as const;
 
 export interface NodeSimOptions {
   readonly seed: number;
@@ -64,13 +66,13 @@ export class NodeWorld {
     this.env = {
       sched: this.sched,
       network: this.network,
-      diskFaults: { writeLatencyMsMax: 1 + this.faultRng.int(5), ignoreSync: broken === 'ignoreSync' },
+      diskFaults: { writeLatencyMsMax: 1 + this.faultRng.int(5), ignoreSync: broken === 'ignoreSync', resealFlips: broken === 'resealFlips' },
       observer: this.checker,
       onLeader: (h, l) => {
         if (l?.isSelf) this.onLeader(h, l.term);
       },
       onFatal: (h, err) => this.onFatal(h, err),
-      broken: broken && !['ignoreSync', 'divergentReplica', 'readWithoutFence'].includes(broken) ? ({ [broken]: true } as BrokenRules) : undefined,
+      broken: broken && !(WORLD_BROKEN_MODES as readonly string[]).includes(broken) ? ({ [broken]: true } as BrokenRules) : undefined,
       divergeNode: broken === 'divergentReplica' ? 1 : undefined,
     };
     this.clients = new SimClients({
@@ -80,6 +82,7 @@ export class NodeWorld {
       onAck: (index, command) => this.checker.onAck(index, command),
       skipReadFence: broken === 'readWithoutFence',
       onError: (e) => this.checker.fail(`client saw an unexpected error: ${errText(e)}`),
+      onRecord: (op) => this.event(`c${op.clientId} ${describeOp(op)}`),
     });
     const boot = new Map(Array.from({ length: options.nodes }, (_, i): [NodeId, string] => [i + 1, `sim:${i + 1}`]));
     for (const id of boot.keys()) this.addHost(id, boot);
@@ -113,13 +116,16 @@ export class NodeWorld {
   private startHost(h: SimHost, flipOnRead: boolean): void {
     h.start(flipOnRead).then(
       () => {
+        if (h.lastOpenFlipped) this.checker.fail(`corruption: n${h.id} accepted a log read with flipped bits and started, instead of stopping with a CorruptionError`);
         if (h.state === 'up') this.event(`n${h.id} up (applied ${h.kv!.appliedIndex()}, last ${h.log!.lastIndex()})`);
       },
       (e: unknown) => {
         h.downUntilMs = this.sched.nowMs + 50;
-        if (flipOnRead && e instanceof CorruptionError) {
+        if (h.lastOpenFlipped && e instanceof CorruptionError) {
           this.stats.corruptReadsCaught++;
           this.event(`n${h.id} refused to start: ${e.message}`);
+        } else if (h.lastOpenFlipped) {
+          this.checker.fail(`corruption: n${h.id} accepted a log read with flipped bits, then failed: ${errText(e)}`);
         } else this.checker.fail(`n${h.id} failed to start: ${errText(e)}`);
       },
     );
@@ -336,6 +342,13 @@ export class NodeWorld {
       stats: { ...this.stats, lostDiskWrites: lost, ops: c.ok + c.fail + c.unknown, unknownOps: c.unknown, staleGets: c.staleGets, committed: this.checker.committed.size, virtualMs: this.sched.nowMs },
     };
   }
+}
+
+function describeOp(op: Operation): string {
+  const what =
+    op.kind === 'put' ? `put ${op.key}=${op.input}` : op.kind === 'delete' ? `delete ${op.key}` : op.kind === 'cas' ? `cas ${op.key} ${op.input.expected}->${op.input.new}` : `get ${op.key}`;
+  const out = op.outcome !== 'ok' ? '' : op.kind === 'get' ? ` = ${op.output}` : op.kind === 'cas' ? ` = ${op.output}` : '';
+  return `${what} [${op.invokeMs}..${op.completeMs}] ${op.outcome}${out}${op.note ? ` (${op.note})` : ''}`;
 }
 
 function errText(e: unknown): string {
