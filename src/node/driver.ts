@@ -6,7 +6,7 @@ import { bootstrapEntries } from '../raft/bootstrap.js';
 import { decodeConfChange } from '../raft/confchange.js';
 import type { BrokenRules } from '../raft/config.js';
 import { RawNode } from '../raft/raw-node.js';
-import { ConfChangeType, EntryType, Role, roleName, type ConfChange, type Entry, type Message, type NodeId, type Ready, type BasicStatus } from '../raft/types.js';
+import { ConfChangeType, EntryType, Role, roleName, type ConfChange, type Entry, type Message, type NodeId, type Ready, type BasicStatus, type SnapshotMeta } from '../raft/types.js';
 import type { RaftTransport, TransportHandlers } from '../transport/raft/types.js';
 import { decodeMemberContext, encodeMemberContext } from './address-book.js';
 import type { NodePorts } from './ports.js';
@@ -192,28 +192,37 @@ export class RaftDriver {
     if (rd.softState) this.onSoftState();
     // The leader sends its appends before its own disk write finishes (thesis §10.2.1).
     for (const m of rd.messages) this.transport.send(m);
-    if (rd.snapshot) await this.snapshots.installReceived(rd.snapshot.meta);
+    if (rd.snapshot) await this.snapshots.restoreReceived(rd.snapshot.meta);
     // Committed entries already on this node's disk need not wait for this Ready's write: applying
     // them meanwhile takes the disk round trip off the path of every write to its caller.
     const onDisk = rd.snapshot ? 0 : countOnDisk(rd);
     const applying = this.applyEntries(rd.committedEntries.slice(0, onDisk));
     applying.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     try {
-      if (rd.entries.length > 0 || rd.hardState) {
-        await this.ports.log.persist({ entries: rd.entries, hardState: rd.hardState }, { sync: rd.mustSync });
-      }
+      await this.persist(rd);
     } catch (e) {
       await applying.catch(() => undefined);
       throw e;
     }
     for (const m of rd.messagesAfterPersist) this.transport.send(m);
-    if (rd.snapshot) this.afterSnapshotInstalled();
+    if (rd.snapshot) this.afterSnapshotInstalled(rd.snapshot.meta);
     await applying;
     await this.applyEntries(rd.committedEntries.slice(onDisk));
     for (const rs of rd.readStates) this.reads.onReadState(rs.context, rs.index);
     this.reads.release(this.ports.stateMachine.appliedIndex());
     this.raw.advance(rd);
     this.snapshots.maybeSnapshot();
+  }
+
+  /**
+   * One atomic write per Ready. A received snapshot's meta goes in the same write as the hard state
+   * (whose commit index it raises), synced: found by the whole-node simulation, a crash between two
+   * writes left a commit index below the snapshot, which the core refuses at restart.
+   */
+  private async persist(rd: Ready): Promise<void> {
+    if (!rd.snapshot && rd.entries.length === 0 && !rd.hardState) return;
+    const update = { snapshotMeta: rd.snapshot?.meta ?? null, entries: rd.entries, hardState: rd.hardState };
+    await this.ports.log.persist(update, { sync: rd.mustSync || rd.snapshot !== null });
   }
 
   private onSoftState(): void {
@@ -282,7 +291,8 @@ export class RaftDriver {
     await this.ports.peers.set(id, raftAddr);
   }
 
-  private afterSnapshotInstalled(): void {
+  private afterSnapshotInstalled(meta: SnapshotMeta): void {
+    this.snapshots.installed(meta);
     // Proposals below the snapshot index were decided elsewhere; their callers must retry.
     // The snapshot may or may not contain the entry: only a request id makes a retry safe.
     const why = new OutcomeUnknownError('a snapshot replaced the log before the entry applied; its outcome is unknown');

@@ -18,10 +18,11 @@ import type { StateMachine } from './state-machine.js';
  * only what a write has made durable. Implemented by DiskStorage (src/storage/log-store.ts).
  */
 export interface LogStore extends Storage {
-  /** Persist one Ready (entries, hard state) as one atomic write; `sync` fsyncs it. */
+  /**
+   * Persist one Ready (a received snapshot's meta, entries, hard state) as one atomic write; `sync`
+   * fsyncs it. With a snapshot meta the log restarts after it.
+   */
   persist(update: LogUpdate, opts?: WriteOptions): Promise<void>;
-  /** Install a received snapshot's meta: the log restarts after it. */
-  applySnapshotMeta(meta: SnapshotMeta): Promise<void>;
   /** Record a snapshot taken locally (its index is in the log); compaction up to it becomes allowed. */
   recordSnapshot(meta: SnapshotMeta): Promise<void>;
   /** Discard entries up to and including `index` (covered by a snapshot). */

@@ -63,10 +63,17 @@ export class SnapshotManager {
     this.log.info({ index: meta.index }, 'state machine restored from the latest snapshot');
   }
 
-  /** A snapshot received from the leader (already stored by the transport) replaces our state. */
-  async installReceived(meta: SnapshotMeta): Promise<void> {
+  /**
+   * A snapshot received from the leader (already stored by the transport) replaces the state
+   * machine. The driver then records its meta in the log, in the same write as the Ready's hard
+   * state (a crash between the two would leave a commit index below the snapshot), and calls
+   * installed().
+   */
+  async restoreReceived(meta: SnapshotMeta): Promise<void> {
     await this.restoreFrom(meta, this.stopping.signal);
-    await this.storage.applySnapshotMeta(meta);
+  }
+
+  installed(meta: SnapshotMeta): void {
     this.lastIndex = meta.index;
     this.log.info({ index: meta.index, term: meta.term }, 'installed a snapshot from the leader');
   }
