@@ -35,12 +35,21 @@ export class SimClients {
   readonly counts = { ok: 0, fail: 0, unknown: 0, staleGets: 0 };
   private opId = 0;
   private valueSeq = 0;
-  stopped = false;
+  /** Writes awaiting their outcome: at the end they enter the history as unknown (they may apply). */
+  private readonly inFlight = new Map<number, () => Operation>();
+  private stopped = false;
 
   constructor(private readonly env: ClientEnv) {}
 
   start(clients: number): void {
     for (let c = 1; c <= clients; c++) void this.loop(c);
+  }
+
+  /** Stop issuing; writes still in flight are recorded as unknown, later outcomes are ignored. */
+  stop(): void {
+    for (const unknown of this.inFlight.values()) this.record(unknown());
+    this.inFlight.clear();
+    this.stopped = true;
   }
 
   private async loop(client: number): Promise<void> {
@@ -116,15 +125,16 @@ export class SimClients {
       const lead = host.driver?.leader()?.id;
       return lead ?? 0;
     }
+    this.inFlight.set(base.id, () => op('unknown', { note: 'in flight at the end' }));
     try {
       const { index, result } = await pending;
       this.env.onAck(index, text);
-      this.record(op('ok', { output: (result as KvResult).ok, note: `n${host.id}@${index}` }));
+      this.record(op('ok', { output: (result as KvResult).ok, note: `n${host.id}@${index}` }), base.id);
     } catch (e) {
       if (!isRaftkvError(e)) throw e;
       // Another leader's entry took the index: the proposal can never apply. Anything else
       // (deadline, snapshot overtaking it) leaves the outcome unknown.
-      this.record(op(e instanceof LeadershipLostError ? 'fail' : 'unknown', { note: e.code }));
+      this.record(op(e instanceof LeadershipLostError ? 'fail' : 'unknown', { note: e.code }), base.id);
     }
     return host.id;
   }
@@ -147,7 +157,9 @@ export class SimClients {
     return ac;
   }
 
-  private record(op: Operation): void {
+  private record(op: Operation, inFlightId?: number): void {
+    if (this.stopped) return;
+    if (inFlightId !== undefined) this.inFlight.delete(inFlightId);
     this.history.push(op);
     this.counts[op.outcome]++;
     this.env.onRecord(op);

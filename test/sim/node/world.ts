@@ -265,7 +265,7 @@ export class NodeWorld {
     const failed = (): boolean => this.checker.violations.length > 0;
     await this.sched.runUntil(this.options.faultMs, failed);
     if (!failed()) await this.recover();
-    this.clients.stopped = true;
+    this.clients.stop();
     if (!failed()) this.checkHistory();
   }
 
@@ -299,8 +299,11 @@ export class NodeWorld {
     this.checkLogs();
   }
 
+  /** A write through the leader; it may be lost (the leader retired, or lost its lead): a deadline. */
   private async probe(lead: SimHost): Promise<number> {
-    const { index } = await lead.driver!.propose(encodeCommand({ op: 'put', key: 'probe', value: 'p' }), undefined);
+    const ac = new AbortController();
+    this.sched.schedule(1_000, () => ac.abort(new Error('probe deadline')));
+    const { index } = await lead.driver!.propose(encodeCommand({ op: 'put', key: 'probe', value: 'p' }), ac.signal);
     return index;
   }
 
