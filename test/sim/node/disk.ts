@@ -40,6 +40,8 @@ export class SimLogDisk {
   private inFlight: LogBatchOp[] | null = null;
   writes = 0;
   lostWrites = 0;
+  /** Test hook: sees every write as it completes. */
+  onWriteDone: ((ops: readonly LogBatchOp[], sync: boolean) => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -52,10 +54,13 @@ export class SimLogDisk {
     return new SimLogDb(this, inc, flipOnRead, this.rng, this.faults.resealFlips);
   }
 
-  /** The process died: unsynced writes survive only as a random prefix (the in-flight one too). */
-  crash(): void {
+  /**
+   * The process died: unsynced writes survive only as a random prefix (the in-flight one too), or
+   * none of them with `loseAllUnsynced`.
+   */
+  crash(loseAllUnsynced = false): void {
     const pending = this.inFlight ? [...this.unsynced, this.inFlight] : this.unsynced;
-    const kept = this.rng.int(pending.length + 1);
+    const kept = loseAllUnsynced ? 0 : this.rng.int(pending.length + 1);
     for (const ops of pending.slice(0, kept)) applyOps(this.durable, ops);
     this.lostWrites += pending.length - kept;
     this.unsynced = [];
@@ -83,9 +88,11 @@ export class SimLogDisk {
     this.inFlight = null;
     applyOps(this.current, ops);
     this.unsynced.push(ops);
-    if (!sync || this.faults.ignoreSync) return;
-    for (const w of this.unsynced) applyOps(this.durable, w);
-    this.unsynced = [];
+    if (sync && !this.faults.ignoreSync) {
+      for (const w of this.unsynced) applyOps(this.durable, w);
+      this.unsynced = [];
+    }
+    this.onWriteDone?.(ops, sync);
   }
 }
 

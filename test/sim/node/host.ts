@@ -129,15 +129,15 @@ export class SimHost {
   }
 
   /** The process dies: timers stop, the network forgets it, unsynced disk writes may be lost. */
-  crash(): void {
-    this.kill('down');
+  crash(loseAllUnsynced = false): void {
+    this.kill('down', loseAllUnsynced);
   }
 
   retire(): void {
     this.kill('retired');
   }
 
-  private kill(next: 'down' | 'retired'): void {
+  private kill(next: 'down' | 'retired', loseAllUnsynced = false): void {
     if (this.inc) this.inc.alive = false;
     void this.transport?.close();
     this.transport = null;
@@ -146,7 +146,7 @@ export class SimHost {
     this.kv = null;
     this.log = null;
     this.state = next;
-    this.logDisk.crash();
+    this.logDisk.crash(loseAllUnsynced);
     this.kvDisk.crash();
   }
 }
