@@ -179,6 +179,14 @@ export class NodeWorld {
       this.event(`PARTITION leader n${lead.id} isolated`);
       return;
     }
+    if (r.chance(0.25)) {
+      const from = ids[r.int(ids.length)]!;
+      const to = ids[r.int(ids.length)]!;
+      if (from === to) return;
+      this.network.cutLink(from, to);
+      this.event(`PARTITION one-way n${from} -/-> n${to}`);
+      return;
+    }
     for (let i = ids.length - 1; i > 0; i--) {
       const j = r.int(i + 1);
       [ids[i], ids[j]] = [ids[j]!, ids[i]!];
