@@ -8,51 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { RaftkvClient } from '../src/client/index.js';
+import { RaftkvClient, readClientTls, type ClientTls } from '../src/client/index.js';
 import { UsageError, parseArgs, type FlagKind } from '../src/cli/client-args.js';
+import { Histogram } from './bench/histogram.js';
 
 const OPS = ['put', 'get-stale', 'get-linearizable'] as const;
 type Op = (typeof OPS)[number];
 const KEY_BYTES = 16;
-/** Latency histogram: buckets grow by 2% so percentiles are within 2%; memory is fixed. */
-const BUCKET_GROWTH = 1.02;
-const BUCKET_MIN_US = 10;
-const BUCKETS = 1200; // 10 us * 1.02^1200 ≈ 200 s: covers any latency we would accept
 /** Writes in flight while pre-populating. */
 const POPULATE_CONCURRENCY = 128;
-
-class Histogram {
-  private readonly counts = new Float64Array(BUCKETS);
-  private total = 0;
-  private sumMs = 0;
-  private maxMs = 0;
-  record(ms: number): void {
-    const us = Math.max(ms * 1000, BUCKET_MIN_US);
-    const b = Math.min(BUCKETS - 1, Math.floor(Math.log(us / BUCKET_MIN_US) / Math.log(BUCKET_GROWTH)));
-    this.counts[b] = (this.counts[b] ?? 0) + 1;
-    this.total++;
-    this.sumMs += ms;
-    this.maxMs = Math.max(this.maxMs, ms);
-  }
-  /** Upper edge of the bucket holding quantile q, in ms. */
-  quantileMs(q: number): number {
-    const rank = Math.ceil(q * this.total);
-    let seen = 0;
-    for (let b = 0; b < BUCKETS; b++) {
-      seen += this.counts[b] ?? 0;
-      if (seen >= rank && seen > 0) return Math.min(this.maxMs, (BUCKET_MIN_US * BUCKET_GROWTH ** (b + 1)) / 1000);
-    }
-    return this.maxMs;
-  }
-  summary(): { p50: number; p99: number; p999: number; max: number; mean: number } {
-    const r = (x: number): number => Math.round(x * 1000) / 1000;
-    return {
-      p50: r(this.quantileMs(0.5)), p99: r(this.quantileMs(0.99)), p999: r(this.quantileMs(0.999)),
-      max: r(this.maxMs), mean: r(this.total === 0 ? 0 : this.sumMs / this.total),
-    };
-  }
-}
-
 interface Config {
   endpoints: string[];
   durationS: number;
@@ -62,18 +26,21 @@ interface Config {
   ops: Op[];
   timeoutMs: number;
   out: string | null;
+  /** --tls (the certificates of `npm start -- --tls`) or --cacert/--cert/--key. */
+  tls: ClientTls | undefined;
 }
 
 const FLAGS = new Map<string, FlagKind>([
   ['endpoints', 'string'], ['duration_s', 'int'], ['keys', 'int'], ['value_bytes', 'int'],
   ['concurrency', 'string'], ['ops', 'string'], ['timeout_ms', 'int'], ['out', 'string'], ['help', 'bool'],
+  ['tls', 'bool'], ['tls_dir', 'string'], ['cacert', 'string'], ['cert', 'string'], ['key', 'string'],
 ]);
 
 function config(argv: string[]): Config {
   const { positionals, flags } = parseArgs(argv, FLAGS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (flags.has('help')) {
-    process.stdout.write('usage: npm run bench -- [--endpoints h:p,...] [--duration_s 10] [--keys 100000] [--value_bytes 256] [--concurrency 1,16,128] [--ops put,get-stale,get-linearizable] [--timeout_ms 5000] [--out FILE]\n');
+    process.stdout.write('usage: npm run bench -- [--endpoints h:p,...] [--duration_s 10] [--keys 100000] [--value_bytes 256] [--concurrency 1,16,128] [--ops put,get-stale,get-linearizable] [--timeout_ms 5000] [--out FILE] [--tls [--tls_dir .data/local-cluster/tls] | --cacert F [--cert F --key F]]\n');
     process.exit(0);
   }
   const str = (k: string): string | undefined => { const v = flags.get(k); return typeof v === 'string' ? v : undefined; };
@@ -86,9 +53,17 @@ function config(argv: string[]): Config {
     endpoints: (str('endpoints') ?? process.env['RAFTKV_ENDPOINTS'] ?? '127.0.0.1:2379').split(','),
     durationS: num('duration_s', 10), keys: num('keys', 100_000), valueBytes: num('value_bytes', 256),
     concurrency, ops: ops as Op[], timeoutMs: num('timeout_ms', 5000), out: str('out') ?? null,
+    tls: benchTls(flags.has('tls'), str),
   };
   if (c.durationS < 1 || c.keys < 1) throw new UsageError('--duration_s and --keys must be at least 1');
   return c;
+}
+
+/** `--tls` uses the client certificate `npm start -- --tls` made; explicit files win. */
+function benchTls(tls: boolean, str: (k: string) => string | undefined): ClientTls | undefined {
+  const dir = str('tls_dir') ?? '.data/local-cluster/tls';
+  const pick = (flag: string, file: string): string | undefined => str(flag) ?? (tls ? `${dir}/${file}` : undefined);
+  return readClientTls({ cacert: pick('cacert', 'ca.crt'), cert: pick('cert', 'client.crt'), key: pick('key', 'client.key') });
 }
 
 /** 16 bytes: "k" and the zero-padded index. */
@@ -181,7 +156,7 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const client = new RaftkvClient({ endpoints: cfg.endpoints, defaultTimeoutMs: cfg.timeoutMs, writesInFlightMax: Math.max(POPULATE_CONCURRENCY, ...cfg.concurrency) });
+  const client = new RaftkvClient({ endpoints: cfg.endpoints, defaultTimeoutMs: cfg.timeoutMs, writesInFlightMax: Math.max(POPULATE_CONCURRENCY, ...cfg.concurrency), ...(cfg.tls ? { tls: cfg.tls } : {}) });
   const value = randomBytes(cfg.valueBytes);
   const results: CaseResult[] = [];
   try {

@@ -3,14 +3,19 @@
  * Prints, for 5, 50 and 500 members with memberlist LAN defaults: crash detection time (first suspect,
  * first dead, all dead: p50/p99), false positives at 5% loss and with one member stalled 3 s every
  * minute, ms/gossip rounds until a metadata update reaches everyone, and bytes/packets per member/s.
+ *
+ * `npm run sim:gossip -- --heal [--quick]` prints only the partition-heal figures: for 3, 5 and 50
+ * members, cut one member (and, from 5 up, a minority) off until both sides hold each other dead,
+ * heal, and time until every member sees every member alive again (p50/p99/max).
  */
 import { LAN_DEFAULTS } from '../src/gossip/index.js';
 import type { SimCluster, SimNode } from '../test/gossip/sim/cluster.js';
 import {
-  bytesPerMemberPerSecond, countFalsePositives, crashAndDetect, metaConvergenceMs, percentile, startCluster,
+  bytesPerMemberPerSecond, countFalsePositives, crashAndDetect, metaConvergenceMs, partitionAndHeal, percentile, startCluster,
 } from '../test/gossip/sim/scenarios.js';
 
 const quick = process.argv.includes('--quick');
+const healOnly = process.argv.includes('--heal');
 const HOUR_MS = 3_600_000;
 
 interface Plan {
@@ -86,7 +91,43 @@ function falsePositives(plan: Plan, c: SimCluster): void {
   }
 }
 
+/** Heal trials: small clusters get a fresh cluster per trial; 50 reuses one, rotating who is cut off. */
+function heal(n: number, isolatedCount: number, trials: number): void {
+  const times: number[] = [];
+  const deadMs: number[] = [];
+  let never = 0;
+  let shared: SimCluster | null = null;
+  for (let t = 0; t < trials; t++) {
+    const c: SimCluster = n >= 50 ? (shared ??= startCluster(n, { seed: 500 + n })) : startCluster(n, { seed: 7000 + 100 * n + t });
+    c.runFor(5_000 + ((t * 389) % 1000));
+    const live = c.nodes.filter((x) => !x.crashed);
+    const first = (t * 7) % live.length;
+    const isolated = Array.from({ length: isolatedCount }, (_, i) => live[(first + i) % live.length] as SimNode);
+    // Vary where in the periodic schedules the heal falls.
+    const r = partitionAndHeal(c, isolated, (t * 1237) % 5000);
+    if (r === null) continue;
+    deadMs.push(r.declaredDeadMs);
+    if (r.healMs === null) never++;
+    else times.push(r.healMs);
+    if (n >= 50) c.runFor(10_000);
+  }
+  console.log(`  ${isolatedCount} of ${n} cut off until declared dead (p50 ${fmt(percentile(deadMs, 50))}), then healed, ${trials} trials: `
+    + `alive in every member's view after p50 ${fmt(percentile(times, 50))} p99 ${fmt(percentile(times, 99))} max ${fmt(times.length > 0 ? Math.max(...times) : null)}`
+    + (never > 0 ? `; NOT HEALED within 120 s in ${never}` : ''));
+}
+
 const started = performance.now();
+if (healOnly) {
+  console.log(`gossip partition heal, memberlist LAN defaults, ${quick ? 'quick' : 'full'} run`);
+  for (const [n, cuts, trials] of [[3, [1], quick ? 20 : 200], [5, [1, 2], quick ? 20 : 200], [50, [1, 24], quick ? 5 : 30]] as const) {
+    const t0 = performance.now();
+    console.log(`\n${n} members`);
+    for (const k of cuts) heal(n, k, trials);
+    console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s wall)`);
+  }
+  console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
+  process.exit(0);
+}
 console.log(`gossip simulation, memberlist LAN defaults, ${quick ? 'quick' : 'full'} run`);
 for (const plan of plans) {
   const t0 = performance.now();

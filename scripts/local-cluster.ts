@@ -1,9 +1,14 @@
 /**
  * `npm start`: a three-node raftkv cluster on loopback, as child processes of `raftkv serve`.
  * The nodes find each other through gossip alone: all three get the same --gossip_seeds and
- * --bootstrap_expect=3 (no node is special). Ctrl-C stops all three gracefully.
+ * --bootstrap_expect=3 (no node is special). Ctrl-C, or SIGINT/SIGTERM/SIGHUP to this process alone
+ * (`npm start &` then `kill $!`), stops all three gracefully: the nodes run in their own process
+ * group, so a Ctrl-C reaches them once, through us, and not a second time from the terminal.
  *
- *   npm start [-- --data_dir=<dir>] [-- --base_port=<port>]
+ *   npm start [-- --data_dir=<dir>] [-- --base_port=<port>] [-- --tls]
+ *
+ * --tls makes a throw-away CA and certificates under <data_dir>/tls (see scripts/dev-certs.ts) and
+ * starts the nodes with client TLS, peer mTLS and HTTPS metrics; it prints the flags a client needs.
  *
  * Data goes to ./.data/local-cluster unless --data_dir is given; ports are free ones picked at start
  * unless --base_port is given (then raft = base+id, gRPC = base+100+id, gossip = base+200+id).
@@ -12,8 +17,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { devTlsFlags, devClientCredentials, devClientFlags, ensureDevPki } from './local-cluster-tls.js';
 import { freePort } from '../test/support/free-port.js';
 import { ClusterClient, type MembersResponse } from '../src/gen/raftkv/v1/cluster.js';
+import { onStopSignals } from '../src/cli/signals.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SIZE = 3;
@@ -60,13 +67,15 @@ async function main(): Promise<void> {
   const children = new Map<number, ChildProcess>();
   /** Each node's Prometheus endpoint, from its `ready` line (port 0: the OS picks). */
   const metricsAddrs = new Map<number, string>();
+  const pki = process.argv.includes('--tls') ? await ensureDevPki(dataDir, SIZE) : null;
   const spawnNode = (id: number, extra: string[]): void => {
     const a = addrs.get(id)!;
     const args = [
       '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', `--raft_id=${id}`, `--raft_addr=${a.raft}`, `--grpc_addr=${a.grpc}`,
-      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--log_level=warn', ...extra,
+      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--log_level=warn', ...(pki ? devTlsFlags(pki, id) : []), ...extra,
     ];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    // detached: a process group of its own, so the terminal's Ctrl-C does not signal it directly.
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out = (out + d.toString()).slice(-4096);
@@ -75,27 +84,44 @@ async function main(): Promise<void> {
     });
     child.on('exit', (code, sig) => {
       children.delete(id);
+      exits.set(id, sig ?? code ?? 'unknown');
       if (!stopping) console.error(`node ${id} exited (code ${code}, signal ${sig})`);
+      else if (children.size === 0) finishStop();
     });
     children.set(id, child);
   };
 
   let stopping = false;
-  let signals = 0;
-  const stopAll = (sig: NodeJS.Signals): void => {
-    signals++;
-    stopping = true;
-    console.error(signals > 1 ? 'forcing exit' : 'stopping the cluster (Ctrl-C again to force)');
-    for (const child of children.values()) child.kill(signals > 1 ? 'SIGKILL' : sig);
-    if (signals > 1) process.exit(130);
+  /** How each node ended: its exit code, or the signal that killed it. */
+  const exits = new Map<number, number | string>();
+  const finishStop = (): void => {
+    const summary = [...exits].sort(([a], [b]) => a - b).map(([id, how]) => `node ${id} ${how === 0 ? 'stopped' : `exited with ${how}`}`);
+    const graceful = [...exits.values()].every((how) => how === 0);
+    console.error(`${graceful ? 'all nodes stopped gracefully' : 'not every node stopped gracefully'}: ${summary.join(', ')}`);
+    process.exit(graceful && !failed ? 0 : 1);
   };
-  process.on('SIGINT', stopAll);
-  process.on('SIGTERM', stopAll);
+  /** Set when the cluster did not form: the exit status says so even if the nodes stop cleanly. */
+  let failed = false;
+  const stopAll = (): void => {
+    stopping = true;
+    console.error('stopping the cluster (Ctrl-C again to force)');
+    if (children.size === 0) finishStop();
+    // SIGTERM whatever the signal: the nodes' graceful path (hand off leadership, leave gossip, drain).
+    for (const child of children.values()) child.kill('SIGTERM');
+  };
+  onStopSignals({
+    graceful: () => stopAll(),
+    forced: () => {
+      console.error('forcing exit');
+      for (const child of children.values()) child.kill('SIGKILL');
+      process.exit(130);
+    },
+  });
 
   // On a restart with existing data, bootstrap_expect is ignored and the nodes simply resume.
   for (let id = 1; id <= SIZE; id++) spawnNode(id, [`--bootstrap_expect=${SIZE}`]);
 
-  const client = new ClusterClient(addrs.get(1)!.grpc, credentials.createInsecure());
+  const client = new ClusterClient(addrs.get(1)!.grpc, pki ? devClientCredentials(pki) : credentials.createInsecure());
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let members: MembersResponse | null = null;
   while (!stopping && Date.now() < deadline) {
@@ -110,23 +136,27 @@ async function main(): Promise<void> {
   if (stopping) return;
   if (!members) {
     console.error(`the cluster did not form within ${READY_TIMEOUT_MS} ms`);
-    stopAll('SIGTERM');
-    process.exitCode = 1;
+    failed = true;
+    stopAll();
     return;
   }
   const endpoints = [...addrs.values()].map((a) => a.grpc).join(',');
+  const tlsArgs = pki ? ` ${devClientFlags(pki)}` : '';
   console.log(`raftkv local cluster is up: ${SIZE} voters, leader is node ${members.header!.leaderId}; data in ${dataDir}`);
   for (const m of members.members) {
     const metrics = metricsAddrs.get(m.id);
-    console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}${metrics ? `  metrics http://${metrics}/metrics` : ''}`);
+    const pid = children.get(m.id)?.pid;
+    console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}${metrics ? `  metrics ${pki ? 'https' : 'http'}://${metrics}/metrics` : ''}${pid ? `  pid ${pid}` : ''}`);
   }
-  console.log('\nTry:');
-  console.log(`  npm run raftkv -- put --endpoints ${endpoints} greeting hello`);
-  console.log(`  npm run raftkv -- get --endpoints ${endpoints} greeting`);
+  // The built CLI (npx raftkv, after npm run build): no npm banner on stdout, and no tsx start-up cost.
+  console.log('\nTry (npm run build first):');
   console.log(`  export RAFTKV_ENDPOINTS=${endpoints}`);
+  console.log(`  npx raftkv put${tlsArgs} greeting hello`);
+  console.log(`  npx raftkv get${tlsArgs} greeting`);
+  console.log(`  npx raftkv members${tlsArgs}`);
+  if (pki) console.log(`  (TLS: every client needs ${devClientFlags(pki)}; metrics: curl --cacert ${pki.ca.cert} https://<metrics>/metrics)`);
   console.log('\nAdd a node with only the seeds: the leader adds it as a non-voter (with a fifth, both become voters):');
-  console.log(`  npm run raftkv -- serve --raft_id=4 --raft_addr=127.0.0.1:0 --grpc_addr=127.0.0.1:0 --raft_data_dir=${dataDir} --gossip_addr=127.0.0.1:0 --gossip_seeds=${seeds}`);
-  console.log(`  npm run raftkv -- members --endpoints ${endpoints}`);
+  console.log(`  npx raftkv serve --raft_id=4 --raft_addr=127.0.0.1:0 --grpc_addr=127.0.0.1:0 --raft_data_dir=${dataDir} --gossip_addr=127.0.0.1:0 --gossip_seeds=${seeds}${pki ? ' plus TLS flags as in README "Security"' : ''}`);
   console.log('\nCtrl-C stops all three nodes.');
 }
 

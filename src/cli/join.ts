@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ClusterClient, type MembersResponse } from '../gen/raftkv/v1/cluster.js';
 
@@ -15,8 +15,8 @@ export interface JoinRequest {
 }
 
 /** Asks the cluster (through any member) to add this node as a voter, retrying until it succeeds. */
-export async function joinCluster(req: JoinRequest, log: Logger, signal: AbortSignal): Promise<void> {
-  const client = new ClusterClient(req.via, credentials.createInsecure());
+export async function joinCluster(req: JoinRequest, log: Logger, signal: AbortSignal, creds: ChannelCredentials = credentials.createInsecure()): Promise<void> {
+  const client = new ClusterClient(req.via, creds);
   try {
     for (let attempt = 1, backoffMs = JOIN_BACKOFF_FIRST_MS; !signal.aborted; attempt++) {
       try {
@@ -36,8 +36,8 @@ export async function joinCluster(req: JoinRequest, log: Logger, signal: AbortSi
 }
 
 /** The members' raft addresses, asked of `via` until it answers (a joining node needs them first). */
-export async function fetchRaftPeers(via: string, log: Logger, signal: AbortSignal): Promise<Map<number, string>> {
-  const client = new ClusterClient(via, credentials.createInsecure());
+export async function fetchRaftPeers(via: string, log: Logger, signal: AbortSignal, creds: ChannelCredentials = credentials.createInsecure()): Promise<Map<number, string>> {
+  const client = new ClusterClient(via, creds);
   try {
     for (let attempt = 1, backoffMs = JOIN_BACKOFF_FIRST_MS; !signal.aborted; attempt++) {
       try {

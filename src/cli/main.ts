@@ -1,31 +1,36 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runClientCommand } from './client-commands.js';
+import { commandHelp, topLevelHelp } from './client-help.js';
+import { COMMANDS } from './client-command-table.js';
 import { UsageError } from './flags.js';
 import { EXIT, SERVE_USAGE, readServeConfig, serve } from './serve.js';
+import { exitQuietlyOnBrokenPipe, flushStdio } from './stdio.js';
 
-const USAGE = `Usage: raftkv <command> [flags]
+/** Exits once stdout and stderr are flushed (a pipe's reader may be slower than we are). */
+async function exitFlushed(code: number): Promise<never> {
+  await flushStdio();
+  process.exit(code);
+}
 
-Commands:
-  serve     run a node (raftkv serve --help lists its flags)
-  <other>   client commands (put, get, ...): raftkv <command> --help
-
-raftkv --help shows this text.`;
-
-function exit(code: number): never {
+/** The node's exit: its logger writes synchronously, and it must exit even if a pipe reader is stuck. */
+function exitNow(code: number): never {
   process.exit(code);
 }
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  // A node keeps its old behaviour on a broken pipe; a client command stops quietly.
+  if (cmd !== 'serve') exitQuietlyOnBrokenPipe();
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    exit(cmd === undefined ? EXIT.usage : EXIT.ok);
+    const about = rest[0];
+    if (about === 'serve') process.stdout.write(`${SERVE_USAGE}\n`);
+    else process.stdout.write(`${about !== undefined && Object.hasOwn(COMMANDS, about) ? commandHelp(about) : topLevelHelp()}\n`);
+    return exitFlushed(cmd === undefined ? EXIT.usage : EXIT.ok);
   }
   if (cmd === 'serve') {
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`${SERVE_USAGE}\n`);
-      exit(EXIT.ok);
+      return exitFlushed(EXIT.ok);
     }
     let cfg;
     try {
@@ -33,28 +38,15 @@ async function main(argv: string[]): Promise<void> {
     } catch (e) {
       if (!(e instanceof UsageError) && (e as { code?: unknown }).code !== 'INVALID_ARGUMENT') throw e;
       process.stderr.write(`raftkv serve: ${(e as Error).message}\n`);
-      exit(EXIT.usage);
+      return exitFlushed(EXIT.usage);
     }
-    await serve(cfg, exit);
+    await serve(cfg, exitNow);
     return;
   }
-  exit(await runClient(argv));
+  await exitFlushed(await runClientCommand(argv));
 }
 
-/** Client subcommands live in client-commands.ts (written separately); load it only when needed. */
-async function runClient(argv: string[]): Promise<number> {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const found = ['client-commands.js', 'client-commands.ts'].some((f) => existsSync(`${here}${f}`));
-  if (!found) {
-    process.stderr.write(`raftkv: unknown command "${argv[0]}" (client commands are not built in this version; see raftkv --help)\n`);
-    return EXIT.usage;
-  }
-  const specifier = './client-commands.js';
-  const mod = (await import(specifier)) as { runClientCommand: (argv: string[]) => Promise<number> };
-  return mod.runClientCommand(argv);
-}
-
-main(process.argv.slice(2)).catch((e: unknown) => {
+main(process.argv.slice(2)).catch(async (e: unknown) => {
   process.stderr.write(`raftkv: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  exit(EXIT.failed);
+  await exitFlushed(EXIT.failed);
 });

@@ -2,6 +2,8 @@ import { parsePeers, checkHostPort } from '../node/server.js';
 import { GOSSIP_PROFILES, type GossipProfile } from '../node/gossip-setup.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 import { UsageError } from './flags.js';
+import { TLS_FLAGS, tlsConfig } from './tls-flags.js';
+import type { NodeTlsOptions } from '../node/tls-setup.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -63,6 +65,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'bootstrap_expect', kind: 'int', default: 0, help: 'form a new cluster once this many fresh nodes see each other in gossip (same value on each; ignored once the node has data)', check: nonNegative },
   { name: 'gossip_key', kind: 'string', default: '', help: 'base64 32-byte key: encrypt gossip with AES-256-GCM (the same key on every node)', check: (v) => problem(() => parseGossipKey(String(v)))() },
   { name: 'metrics_addr', kind: 'string', default: '', help: 'host:port to serve Prometheus metrics on (GET /metrics); empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
+  ...TLS_FLAGS,
   { name: 'log_level', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')} (logs go to stderr as JSON)`, check: (v) => (LOG_LEVELS.includes(String(v)) ? null : `want one of ${LOG_LEVELS.join(', ')}`) },
   { name: 'tick_ms', kind: 'int', default: 100, advanced: true, help: 'raft tick length in ms; elections take about election_ticks..2*election_ticks ticks', check: positive },
   { name: 'election_ticks', kind: 'int', default: 10, advanced: true, help: 'raft election timeout in ticks', check: positive },
@@ -101,6 +104,8 @@ export interface ServeConfig {
   readonly autopilotDeadGraceMs: number;
   readonly autopilotVotersMax: number;
   readonly autopilotMinQuorum: number;
+  /** null: plaintext on every port. */
+  readonly tls: NodeTlsOptions | null;
 }
 
 export function serveConfig(f: FlagValues): ServeConfig {
@@ -130,6 +135,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     autopilotDeadGraceMs: num('autopilot_dead_grace_ms'),
     autopilotVotersMax: num('autopilot_voters_max'),
     autopilotMinQuorum: num('autopilot_min_quorum') || num('bootstrap_expect') || 3,
+    tls: tlsConfig(f),
   };
   if (cfg.dataDir === '') throw new UsageError('invalid --raft_data_dir: empty');
   if (cfg.bootstrap && cfg.join !== '') throw new UsageError('--raft_bootstrap and --join exclude each other: bootstrap the first node, join the others');

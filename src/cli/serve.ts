@@ -2,7 +2,9 @@ import { pino, type Logger } from 'pino';
 import { GOSSIP_PROFILES } from '../node/gossip-setup.js';
 import { startServer, type GossipOptions, type ServerHandle } from '../node/server.js';
 import { parseFlags, usage } from './flags.js';
+import { onStopSignals, SERVE_STOP_SIGNALS } from './signals.js';
 import { fetchRaftPeers, joinCluster } from './join.js';
+import { memberChannelCredentials } from '../node/tls-setup.js';
 import { SERVE_FLAGS, serveConfig, type ServeConfig } from './serve-flags.js';
 
 export const SERVE_USAGE = usage(
@@ -28,25 +30,25 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
   const log = pino({ level: cfg.logLevel, base: { nodeId: cfg.id } }, pino.destination({ fd: 2, sync: true }));
   const stopCtl = new AbortController();
   let handle: ServerHandle | null = null;
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    if (signals > 1) {
-      log.warn({ signal: sig }, 'second signal: exiting now');
+  onStopSignals({
+    graceful: (signal) => {
+      log.info({ signal }, 'stopping gracefully (send the signal again to force)');
+      stopCtl.abort();
+      void (handle?.stop() ?? Promise.resolve()).then(
+        () => exit(EXIT.ok),
+        (err: unknown) => {
+          log.error({ err }, 'graceful stop failed');
+          exit(EXIT.failed);
+        },
+      );
+    },
+    forced: (signal) => {
+      log.warn({ signal }, 'second signal: exiting now');
       exit(EXIT.forced);
-    }
-    log.info({ signal: sig }, 'stopping gracefully (send the signal again to force)');
-    stopCtl.abort();
-    void (handle?.stop() ?? Promise.resolve()).then(
-      () => exit(EXIT.ok),
-      (err: unknown) => {
-        log.error({ err }, 'graceful stop failed');
-        exit(EXIT.failed);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+    },
+  }, SERVE_STOP_SIGNALS);
+  // SIGHUP re-reads TLS certificates (as nginx and etcd's proxies do); without TLS it is ignored, not fatal.
+  process.on('SIGHUP', () => void handle?.reloadTls());
   try {
     handle = await start(cfg, log, stopCtl.signal);
   } catch (err) {
@@ -59,14 +61,34 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
   });
   const gossipAddr = handle.gossip?.address;
   const metricsAddr = handle.metricsAddress;
-  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}), ...(metricsAddr ? { metricsAddr } : {}) })}\n`);
+  const waitingFor = whatItWaitsFor(cfg, handle);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}), ...(metricsAddr ? { metricsAddr } : {}), ...(waitingFor ? { waitingFor } : {}) })}\n`);
+  if (waitingFor !== null) {
+    log.warn({ waitingFor }, 'not a member of any cluster yet');
+    process.stderr.write(`raftkv serve: node ${cfg.id} is not a member of any cluster yet; it waits ${waitingFor}\n`);
+  }
   if (cfg.join !== '') {
-    await joinCluster({ via: cfg.join, id: cfg.id, raftAddress: handle.raftAddress, grpcAddress: handle.grpcAddress }, log, stopCtl.signal);
+    await joinCluster({ via: cfg.join, id: cfg.id, raftAddress: handle.raftAddress, grpcAddress: handle.grpcAddress }, log, stopCtl.signal, memberChannelCredentials(cfg.tls));
   }
 }
 
+/**
+ * What a node that is in no raft configuration waits for, or null when it is a member (or will
+ * become one by itself: --join asks, --bootstrap_expect forms). Without this a node started with
+ * neither --raft_bootstrap, --join nor gossip waited forever without a word.
+ */
+function whatItWaitsFor(cfg: ServeConfig, handle: ServerHandle): string | null {
+  const conf = handle.node.stats().raft.conf;
+  if (conf.voters.length > 0 || conf.learners.length > 0 || cfg.join !== '') return null;
+  if (cfg.gossipAddr !== '') {
+    return `for the leader to add it: it announced itself over gossip (seeds ${cfg.gossipSeeds.join(',') || 'none'}); the leader's autopilot adds it as a non-voter`;
+  }
+  return `to be added by a member: run \`raftkv add-voter ${cfg.id} ${handle.raftAddress} --grpc_addr ${handle.grpcAddress}\` against the cluster, `
+    + 'or restart with --raft_bootstrap (a new cluster), --join=<member gRPC address>, or --gossip_addr and --gossip_seeds';
+}
+
 async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promise<ServerHandle> {
-  const knownRaftPeers = cfg.join !== '' ? await fetchRaftPeers(cfg.join, log, signal) : new Map<number, string>();
+  const knownRaftPeers = cfg.join !== '' ? await fetchRaftPeers(cfg.join, log, signal, memberChannelCredentials(cfg.tls)) : new Map<number, string>();
   return startServer(
     {
       id: cfg.id,
@@ -80,6 +102,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotEntries: cfg.snapshotEntries, trailingLogs: cfg.trailingLogs },
       drainGraceMs: cfg.drainGraceMs,
       ...(cfg.metricsAddr !== '' ? { metricsAddr: cfg.metricsAddr } : {}),
+      ...(cfg.tls ? { tls: cfg.tls } : {}),
       ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
     },
     signal,

@@ -7,6 +7,8 @@ import {
 } from './convert.js';
 import { Endpoints, callUnary, type UnaryMethod } from './endpoints.js';
 import { ClientClosedError } from './errors.js';
+import type { ClientTls } from './tls.js';
+import { checkKey, checkRequestBytes, checkTxn, checkValue } from './limits.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type Attempt, type RetryPolicy } from './retry.js';
 import { WriteSessions, newClientId, type WriteId } from './sessions.js';
 import { watchStream, type WatchDeps } from './watch.js';
@@ -26,6 +28,8 @@ export interface RaftkvClientOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Writes in flight at once on this client (each holds a request-id session). */
   readonly writesInFlightMax?: number;
+  /** TLS (etcdctl's --cacert/--cert/--key); absent: plaintext. */
+  readonly tls?: ClientTls;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -44,7 +48,7 @@ export class RaftkvClient {
   private closed = false;
 
   constructor(options: RaftkvClientOptions) {
-    this.endpoints = new Endpoints(options.endpoints);
+    this.endpoints = new Endpoints(options.endpoints, options.tls);
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!(this.defaultTimeoutMs > 0)) throw new InvalidArgumentError('defaultTimeoutMs must be positive');
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
@@ -53,9 +57,15 @@ export class RaftkvClient {
   }
 
   async put(key: Bytes, value: Bytes, o: CallOptions & { prevKv?: boolean } = {}): Promise<PutResult> {
-    const r = await this.write(o, (requestId) => pb.PutRequest.fromPartial({
-      key: toBuffer(key), value: toBuffer(value), prevKv: o.prevKv ?? false, requestId,
-    }), (kv) => kv.put.bind(kv));
+    const k = toBuffer(key);
+    const v = toBuffer(value);
+    checkKey(k);
+    checkValue(v);
+    const r = await this.write(o, (requestId) => {
+      const req = pb.PutRequest.fromPartial({ key: k, value: v, prevKv: o.prevKv ?? false, requestId });
+      checkRequestBytes(pb.PutRequest.encode(req).finish().length);
+      return req;
+    }, (kv) => kv.put.bind(kv));
     return fromPut(r);
   }
 
@@ -82,7 +92,12 @@ export class RaftkvClient {
       success: t.success.map(toRequestOp),
       failure: (t.failure ?? []).map(toRequestOp),
     };
-    const r = await this.write(o, (requestId) => ({ ...base, requestId }), (kv) => kv.txn.bind(kv));
+    checkTxn(base);
+    const r = await this.write(o, (requestId) => {
+      const req = pb.TxnRequest.fromPartial({ ...base, requestId });
+      checkRequestBytes(pb.TxnRequest.encode(req).finish().length);
+      return req;
+    }, (kv) => kv.txn.bind(kv));
     return { revision: revisionOf(r.header), succeeded: r.succeeded, responses: r.responses.map(fromResponseOp) };
   }
 

@@ -1,10 +1,11 @@
-import { credentials, Metadata, type CallOptions as GrpcCallOptions, type ClientOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ChannelCredentials, type CallOptions as GrpcCallOptions, type ClientOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { KVClient } from '../gen/raftkv/v1/kv.js';
 import { ClusterClient } from '../gen/raftkv/v1/cluster.js';
 import { InvalidArgumentError } from '../common/errors.js';
 import { Limits } from '../common/limits.js';
 import { ClientAbortedError } from './errors.js';
 import type { Attempt } from './retry.js';
+import { channelCredentials, type ClientTls } from './tls.js';
 
 /** Channel options: fail over fast when a node is down instead of waiting for it to come back. */
 const CHANNEL_OPTIONS: Partial<ClientOptions> = {
@@ -37,7 +38,10 @@ export class Endpoints {
   private readonly stubs: Array<Stubs | null>;
   private current = 0;
 
-  constructor(readonly addresses: readonly string[]) {
+  private readonly creds: ChannelCredentials;
+
+  constructor(readonly addresses: readonly string[], tls?: ClientTls) {
+    this.creds = channelCredentials(tls);
     if (addresses.length === 0) throw new InvalidArgumentError('at least one endpoint is required');
     for (const a of addresses) validateEndpoint(a);
     this.stubs = addresses.map(() => null);
@@ -49,9 +53,9 @@ export class Endpoints {
     let s = this.stubs[i] ?? null;
     if (s === null) {
       const address = this.addresses[i] as string;
-      const kv = new KVClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+      const kv = new KVClient(address, this.creds, CHANNEL_OPTIONS);
       // The cluster stub shares the kv stub's channel: one connection per endpoint.
-      const cluster = new ClusterClient(address, credentials.createInsecure(), { channelOverride: kv.getChannel() });
+      const cluster = new ClusterClient(address, this.creds, { channelOverride: kv.getChannel() });
       s = { kv, cluster };
       this.stubs[i] = s;
     }

@@ -1,5 +1,6 @@
 import { status as GrpcStatus, type Metadata } from '@grpc/grpc-js';
 import { ErrorCode, type RaftkvError } from '../common/errors.js';
+import { Limits } from '../common/limits.js';
 import { ClientError } from './errors.js';
 
 /**
@@ -51,12 +52,20 @@ export function errorFromGrpc(e: unknown): RaftkvError {
     return new ClientError(ErrorCode.Internal, e instanceof Error ? e.message : String(e), null, { cause: e });
   }
   const fromMeta = metadataString(e.metadata, ERROR_CODE_METADATA_KEY);
-  const code: ErrorCode = fromMeta !== null && KNOWN_CODES.has(fromMeta)
-    ? (fromMeta as ErrorCode)
-    : (STATUS_TO_CODE.get(e.code) ?? ErrorCode.Internal);
+  const ours = fromMeta !== null && KNOWN_CODES.has(fromMeta);
   const leader = Number(metadataString(e.metadata, LEADER_ID_METADATA_KEY) ?? '0');
-  const details = e.details !== undefined && e.details !== '' ? e.details : (e.message ?? `gRPC status ${e.code}`);
+  const details = cleanDetails(e.details !== undefined && e.details !== '' ? e.details : (e.message ?? `gRPC status ${e.code}`));
+  if (!ours && e.code === GrpcStatus.RESOURCE_EXHAUSTED) {
+    // Without our code it is grpc-js refusing a message over its size limit: the same on every attempt.
+    return new ClientError(ErrorCode.InvalidArgument, `request or response too large: ${details} (limits: key ${Limits.keyBytesMax}, value ${Limits.valueBytesMax}, request ${Limits.requestBytesMax} bytes)`, e.code, { cause: e });
+  }
+  const code: ErrorCode = ours ? (fromMeta as ErrorCode) : (STATUS_TO_CODE.get(e.code) ?? ErrorCode.Internal);
   return new ServerError(code, details, e.code, Number.isSafeInteger(leader) ? leader : 0);
+}
+
+/** grpc-js ends connection errors with "Resolution note: " and nothing after it when DNS had nothing to say. */
+function cleanDetails(details: string): string {
+  return details.replace(/\.?\s*Resolution note:\s*$/, '').trim();
 }
 
 function metadataString(md: Metadata | undefined, key: string): string | null {

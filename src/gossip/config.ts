@@ -33,8 +33,16 @@ export interface GossipConfig {
   readonly packetBytesMax: number;
   /** Largest encoded metadata record. */
   readonly metaBytesMax: number;
-  /** Not in memberlist (Serf's reconnect): push/pull with absent seeds and one dead member this often; 0 = off. */
+  /** Not in memberlist: push/pull with seeds we do not see alive this often (rejoin after a restart or a split); 0 = off. */
   readonly rejoinIntervalMs: number;
+  /**
+   * Not in memberlist (Serf's reconnect, at probe pace): this often, ping a random dead (never left)
+   * member with a chance of dead/live, and push/pull with it if it answers; 0 = off. This is what
+   * heals a partition: both sides learn of each other within a few intervals.
+   */
+  readonly reconnectIntervalMs: number;
+  /** Dead members are reconnect-pinged for this long after they were declared dead (Serf ReconnectTimeout). */
+  readonly reconnectTimeoutMs: number;
   /** Dead/left members are forgotten this long after their last state change. */
   readonly deadMemberRetainMs: number;
   /** A dead member's name may be claimed by a new address after this long; null = never (memberlist default). */
@@ -73,6 +81,8 @@ export const LAN_DEFAULTS: Omit<GossipConfig, 'name' | 'advertiseAddr'> = {
   packetBytesMax: Limits.gossipPacketBytesMax,
   metaBytesMax: Limits.gossipMetaBytesMax,
   rejoinIntervalMs: 30_000,
+  reconnectIntervalMs: 1000,
+  reconnectTimeoutMs: 60 * 60_000,
   deadMemberRetainMs: 60 * 60_000,
   deadNodeReclaimMs: null,
   localStallThresholdMs: 250,
@@ -91,12 +101,17 @@ export function makeGossipConfig(input: GossipConfigInput): GossipConfig {
   const positive: (keyof GossipConfig)[] = [
     'probeIntervalMs', 'probeTimeoutMs', 'suspicionMult', 'suspicionMaxTimeoutMult', 'retransmitMult',
     'gossipIntervalMs', 'awarenessMaxMultiplier', 'broadcastQueueMax', 'outboxPacketsMax',
-    'outboxEventsMax', 'relaysMax', 'membersMax', 'streamBytesMax', 'localStallThresholdMs',
+    'outboxEventsMax', 'relaysMax', 'membersMax', 'streamBytesMax', 'localStallThresholdMs', 'reconnectTimeoutMs',
   ];
   for (const key of positive) {
     const v = c[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
       throw new InvalidArgumentError(`gossip config ${key} must be a positive number, got ${String(v)}`);
+    }
+  }
+  for (const key of ['rejoinIntervalMs', 'reconnectIntervalMs', 'pushPullIntervalMs'] as const) {
+    if (!Number.isFinite(c[key]) || c[key] < 0) {
+      throw new InvalidArgumentError(`gossip config ${key} must be 0 (off) or a positive number, got ${String(c[key])}`);
     }
   }
   if (c.probeTimeoutMs >= c.probeIntervalMs) {

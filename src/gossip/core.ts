@@ -10,7 +10,7 @@ import type { Message, PushPullState } from './codec.js';
 import { makeGossipConfig } from './config.js';
 import type { GossipConfig, GossipConfigInput } from './config.js';
 import {
-  pushPullScaleMs, retransmitLimit, suspicionConfirmationsWanted, suspicionMinTimeoutMs,
+  pushPullScaleMs, reconnectChance, retransmitLimit, suspicionConfirmationsWanted, suspicionMinTimeoutMs,
 } from './formulas.js';
 import { MemberTable, viewOf } from './membership.js';
 import type { MemberRecord } from './membership.js';
@@ -45,12 +45,22 @@ interface Relay {
   deadlineMs: number;
 }
 
+/** A reconnect ping to a member we hold suspect or dead, waiting for its ack. */
+interface ReconnectPing {
+  readonly target: string;
+  readonly deadlineMs: number;
+  /** Dead targets only: an ack means a partition healed, so resync with a push/pull. */
+  readonly pushPullOnAck: boolean;
+}
+
 /** Push/pull exchanges in flight at once (memberlist caps concurrent ones at 128). */
 const STREAMS_IN_FLIGHT_MAX = 128;
 /** Share of the probe timeout a ping-req relay waits before answering nack. */
 const RELAY_NACK_WINDOW_FRACTION = 0.8;
 /** Seeds remembered for periodic rejoin. */
 const SEEDS_MAX = 64;
+/** Reconnect pings awaiting an ack at once (one is sent per reconnect interval at most). */
+const RECONNECT_PINGS_MAX = 64;
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -69,6 +79,7 @@ export class GossipCore {
     packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformedPackets: 0, oversizedPackets: 0,
     malformedStreams: 0, droppedOutPackets: 0, droppedEvents: 0, droppedBroadcasts: 0, droppedRelays: 0,
     probes: 0, probeFailures: 0, suspicionsRaised: 0, refutes: 0, localStalls: 0, pushPulls: 0,
+    reconnectPings: 0, reconnects: 0,
   };
 
   private readonly table: MemberTable;
@@ -78,6 +89,7 @@ export class GossipCore {
   private readonly suspicions = new Map<string, Suspicion>();
   private readonly relays = new Map<number, Relay>();
   private readonly streams = new Map<number, { to: string; join: boolean }>();
+  private readonly reconnectPings = new Map<number, ReconnectPing>();
   private readonly seeds: string[] = [];
   private outPackets: OutPacket[] = [];
   private outStreams: OutStream[] = [];
@@ -90,6 +102,7 @@ export class GossipCore {
   private nextGossipMs: number;
   private nextPushPullMs: number;
   private nextRejoinMs: number;
+  private nextReconnectMs: number;
   private leaving = false;
 
   constructor(input: GossipConfigInput, private readonly random: Random, meta: MemberMeta, nowMs: number) {
@@ -109,6 +122,7 @@ export class GossipCore {
     this.nextGossipMs = nowMs + random.int(c.gossipIntervalMs);
     this.nextPushPullMs = c.pushPullIntervalMs > 0 ? nowMs + c.pushPullIntervalMs + random.int(c.pushPullIntervalMs) : Infinity;
     this.nextRejoinMs = c.rejoinIntervalMs > 0 ? nowMs + c.rejoinIntervalMs + random.int(c.rejoinIntervalMs) : Infinity;
+    this.nextReconnectMs = c.reconnectIntervalMs > 0 ? nowMs + c.reconnectIntervalMs + random.int(c.reconnectIntervalMs) : Infinity;
   }
 
   // ---------------------------------------------------------------- public API
@@ -151,21 +165,24 @@ export class GossipCore {
     if (this.probe !== null) this.advanceProbe();
     if (!this.leaving && this.probe === null && this.now >= this.nextProbeMs) this.startProbe();
     this.expireRelays();
+    this.expireReconnectPings();
     this.expireSuspicions();
     if (this.now >= this.nextGossipMs) this.gossip();
     if (!this.leaving && this.now >= this.nextPushPullMs) this.periodicPushPull();
     if (!this.leaving && this.now >= this.nextRejoinMs) this.rejoin();
+    if (!this.leaving && this.now >= this.nextReconnectMs) this.reconnect();
   }
 
   /** Earliest time at which `tick` has work to do; drivers may sleep until then. */
   nextDeadlineMs(): number {
-    let t = Math.min(this.nextGossipMs, this.leaving ? Infinity : Math.min(this.nextPushPullMs, this.nextRejoinMs));
+    let t = Math.min(this.nextGossipMs, this.leaving ? Infinity : Math.min(this.nextPushPullMs, this.nextRejoinMs, this.nextReconnectMs));
     if (this.probe !== null) {
       t = Math.min(t, this.probe.indirectSent ? this.probe.deadlineMs : this.probe.ackDeadlineMs);
     } else if (!this.leaving) {
       t = Math.min(t, this.nextProbeMs);
     }
     for (const r of this.relays.values()) t = Math.min(t, r.deadlineMs);
+    for (const r of this.reconnectPings.values()) t = Math.min(t, r.deadlineMs);
     for (const s of this.suspicions.values()) t = Math.min(t, s.deadlineMs);
     return t;
   }
@@ -313,9 +330,9 @@ export class GossipCore {
     this.nextProbeMs = this.now + intervalMs;
     const ping = encodeMessage({ type: 'ping', seq, target: target.name });
     if (target.state === MemberState.Suspect) {
-      // Buddy system: tell the suspect directly, so it can refute at once.
-      const suspect = encodeMessage({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.self.name });
-      this.send(target.addr, [ping, suspect]);
+      // Buddy system: tell the suspect directly, so it can refute at once. The accusation goes before
+      // the ping, so the ack already carries the refutation back to us.
+      this.send(target.addr, [this.accusation(target), ping]);
     } else {
       this.send(target.addr, [ping]);
     }
@@ -346,10 +363,21 @@ export class GossipCore {
     }
   }
 
+  /** "You are suspected, from us": what a member needs to hear in order to refute. */
+  private accusation(target: MemberRecord): Uint8Array {
+    return encodeMessage({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.self.name });
+  }
+
   private handleAck(seq: number): void {
     if (this.probe !== null && this.probe.seq === seq) {
       this.probe = null;
       this.awareness.apply(-1);
+      return;
+    }
+    const reconnect = this.reconnectPings.get(seq);
+    if (reconnect !== undefined) {
+      this.reconnectPings.delete(seq);
+      if (reconnect.pushPullOnAck) this.reconnected(reconnect.target);
       return;
     }
     const relay = this.relays.get(seq);
@@ -457,6 +485,7 @@ export class GossipCore {
       m.state = MemberState.Alive;
       m.stateChangeMs = this.now;
     }
+    if (old === MemberState.Dead && !isNew) this.healSeen();
     if (isNew || old === MemberState.Dead || old === MemberState.Left) this.emit('join', m);
     else if (metaChanged) this.emit('update', m);
     else if (old === MemberState.Suspect) this.emit('alive', m);
@@ -504,7 +533,10 @@ export class GossipCore {
     const m = this.table.get(d.node);
     if (m === undefined || d.incarnation < m.incarnation) return;
     this.suspicions.delete(d.node);
-    if (m.state === MemberState.Dead || m.state === MemberState.Left) return;
+    // A member's own leave notice turns "dead" into "left" (we may have declared it dead while cut
+    // off from its goodbye): a departed member must read as left everywhere, and is never reconnected.
+    const lateLeave = m.state === MemberState.Dead && d.from === d.node && m !== this.self;
+    if (m.state === MemberState.Left || (m.state === MemberState.Dead && !lateLeave)) return;
     if (m === this.self && !this.leaving) {
       this.refute(d.incarnation);
       return;
@@ -544,6 +576,14 @@ export class GossipCore {
     this.emitPacket(to, encodePacket(parts.concat(extra)));
   }
 
+  /** Like send, but piggybacked broadcasts count no transmit: the member may well not hear them. */
+  private sendToDead(to: string, parts: Uint8Array[]): void {
+    let used = COMPOUND_HEADER_BYTES;
+    for (const p of parts) used += p.length + COMPOUND_PART_OVERHEAD_BYTES;
+    const extra = this.broadcasts.peek(COMPOUND_PART_OVERHEAD_BYTES, this.config.packetBytesMax - used);
+    this.emitPacket(to, encodePacket(parts.concat(extra)));
+  }
+
   private emitPacket(to: string, bytes: Uint8Array): void {
     if (this.outPackets.length >= this.config.outboxPacketsMax) {
       this.stats.droppedOutPackets++;
@@ -580,19 +620,82 @@ export class GossipCore {
 
   private periodicPushPull(): void {
     const n = this.table.size;
-    this.nextPushPullMs = this.now + pushPullScaleMs(this.config.pushPullIntervalMs, n);
+    const intervalMs = this.config.pushPullIntervalMs;
+    this.nextPushPullMs = intervalMs > 0 ? this.now + pushPullScaleMs(intervalMs, n) : Infinity;
     const [peer] = this.table.pickRandom(1, (m) => m !== this.self && m.state === MemberState.Alive);
     if (peer !== undefined) this.startStream(peer.addr, false);
   }
 
-  /** Partition healing: push/pull with seeds we do not see alive and with one dead member. */
+  /**
+   * A member we held dead is alive: a partition (or our own isolation) has healed. Its side's news
+   * spreads by gossip, but a burst of refutations after a heal crowds the broadcast queues (a newer
+   * message about a member replaces an older one), so one member here or there may miss one. An
+   * anti-entropy push/pull a probe interval from now repairs that instead of the periodic one up to a
+   * minute later; several heals seen within the interval share that one exchange.
+   */
+  private healSeen(): void {
+    if (this.leaving) return;
+    this.nextPushPullMs = Math.min(this.nextPushPullMs, this.now + this.config.probeIntervalMs);
+  }
+
+  /** Push/pull with seeds we do not see alive (we restarted, or a split left us without them). */
   private rejoin(): void {
     this.nextRejoinMs = this.now + this.config.rejoinIntervalMs;
     const liveAddrs = new Set<string>();
     for (const m of this.table.all()) if (m.state <= MemberState.Suspect) liveAddrs.add(m.addr);
     for (const seed of this.seeds) if (!liveAddrs.has(seed)) this.startStream(seed, true);
-    const [dead] = this.table.pickRandom(1, (m) => m.state === MemberState.Dead && !this.seeds.includes(m.addr));
-    if (dead !== undefined) this.startStream(dead.addr, false);
+  }
+
+  /**
+   * Partition healing (Serf's reconnect, at probe pace). A member we declared dead may only have been
+   * cut off: with chance dead/live, ping one random dead member (never a left one), accusation first,
+   * so that if it is up it refutes at once and its ack carries the refutation to us. The ping is UDP
+   * on purpose: while the cut lasts it costs one datagram, not a TCP connect hanging for its timeout.
+   * Suspects get the same buddy ping every round: a suspicion raised during a cut has spent its
+   * gossip where the suspect could not hear it, and our own probe round may be slow (Lifeguard
+   * stretches it after a cut), so without this it would run out and declare a live member dead.
+   */
+  private reconnect(): void {
+    this.nextReconnectMs = this.now + this.config.reconnectIntervalMs;
+    const [suspect] = this.table.pickRandom(1, (m) => m.state === MemberState.Suspect);
+    if (suspect !== undefined) this.sendReconnectPing(suspect, false);
+    let dead = 0;
+    let pick: MemberRecord | undefined;
+    for (const m of this.table.all()) {
+      if (m.state !== MemberState.Dead || this.now - m.stateChangeMs > this.config.reconnectTimeoutMs) continue;
+      dead++;
+      if (this.random.int(dead) === 0) pick = m; // reservoir sampling: uniform over the dead
+    }
+    if (pick === undefined || this.random.float() >= reconnectChance(dead, this.liveCount())) return;
+    this.sendReconnectPing(pick, true);
+  }
+
+  private sendReconnectPing(target: MemberRecord, dead: boolean): void {
+    if (this.reconnectPings.size >= RECONNECT_PINGS_MAX) return;
+    const seq = this.nextSeq();
+    this.reconnectPings.set(seq, { target: target.name, deadlineMs: this.now + this.config.probeIntervalMs, pushPullOnAck: dead });
+    this.stats.reconnectPings++;
+    const parts = [this.accusation(target), encodeMessage({ type: 'ping', seq, target: target.name })];
+    // A dead member may have missed everything: give it our news too (counting no transmit). A
+    // suspect is still gossiped to, so its ping stays small.
+    if (dead) this.sendToDead(target.addr, parts);
+    else this.emitPacket(target.addr, encodePacket(parts));
+  }
+
+  /**
+   * A member we held dead answered: it is reachable again. Its refutation arrives in the same packet;
+   * a push/pull now tells it everything it missed (including that we live: if it holds us dead, our
+   * state makes us refute in turn), and tells us what its side saw.
+   */
+  private reconnected(name: string): void {
+    const m = this.table.get(name);
+    if (m === undefined || m.state === MemberState.Left) return;
+    this.stats.reconnects++;
+    this.startStream(m.addr, false);
+  }
+
+  private expireReconnectPings(): void {
+    for (const [seq, r] of this.reconnectPings) if (this.now >= r.deadlineMs) this.reconnectPings.delete(seq);
   }
 
   private startStream(to: string, join: boolean): number | null {

@@ -43,3 +43,14 @@ export function pushPullScaleMs(intervalMs: number, memberCount: number): number
   const multiplier = Math.ceil(Math.log2(memberCount) - Math.log2(threshold)) + 1;
   return multiplier * intervalMs;
 }
+
+/**
+ * Chance that one member tries to reconnect to a dead member this round (Serf's reconnect): dead /
+ * live, capped at 1, live counting ourselves. Summed over the live members, each dead member is tried
+ * about once a round, and a member cut off from most of the cluster (which sees most of it dead) tries
+ * every round.
+ */
+export function reconnectChance(deadCount: number, liveCount: number): number {
+  if (deadCount <= 0) return 0;
+  return Math.min(1, deadCount / Math.max(1, liveCount));
+}

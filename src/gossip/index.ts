@@ -27,7 +27,7 @@ export type {
 } from './types.js';
 export { decodeMeta, encodeMeta } from './meta.js';
 export {
-  pushPullScaleMs, remainingSuspicionMs, retransmitLimit, suspicionConfirmationsWanted, suspicionMinTimeoutMs,
+  pushPullScaleMs, reconnectChance, remainingSuspicionMs, retransmitLimit, suspicionConfirmationsWanted, suspicionMinTimeoutMs,
 } from './formulas.js';
 export { Awareness } from './awareness.js';
 export { BroadcastQueue } from './queue.js';

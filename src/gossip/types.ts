@@ -83,4 +83,7 @@ export interface GossipStats {
   refutes: number;
   localStalls: number;
   pushPulls: number;
+  /** Pings sent to members we hold dead, and how many of them answered (partition healing). */
+  reconnectPings: number;
+  reconnects: number;
 }

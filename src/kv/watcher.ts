@@ -3,14 +3,17 @@ import { AbortedError, InvalidArgumentError, OverloadedError } from '../common/e
 import type { RaftkvError } from '../common/errors.js';
 import { WatchCompactedError, WatcherOverflowError } from './errors.js';
 import { EventHistory } from './history.js';
-import { bytesEqual, hasPrefix } from './keys.js';
+import { bytesEqual, hasPrefix, inRange } from './keys.js';
+import type { KeyRange } from './keys.js';
 import type { KvLimits } from './limits.js';
 import type { WatchEvent } from './types.js';
 
 export interface WatchOptions {
-  /** Exactly one of key and prefix; an empty prefix watches every key. */
+  /** Exactly one of key, prefix and range; an empty prefix watches every key. */
   readonly key?: Uint8Array;
   readonly prefix?: Uint8Array;
+  /** The keys of [start, end); end null: every key from start on (etcd's range_end forms). */
+  readonly range?: KeyRange;
   /** First revision to deliver; 0 or absent means "from the next write". */
   readonly startRevision?: number;
   readonly signal?: AbortSignal;
@@ -76,10 +79,13 @@ export class WatchHub {
 }
 
 function matcher(opts: WatchOptions): (e: WatchEvent) => boolean {
-  const { key, prefix } = opts;
-  if (key !== undefined && prefix === undefined) return (e) => bytesEqual(e.kv.key, key);
-  if (prefix !== undefined && key === undefined) return (e) => hasPrefix(e.kv.key, prefix);
-  throw new InvalidArgumentError('watch needs exactly one of key and prefix');
+  const { key, prefix, range } = opts;
+  const given = [key, prefix, range].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new InvalidArgumentError('watch needs exactly one of key, prefix and range');
+  if (key !== undefined) return (e) => bytesEqual(e.kv.key, key);
+  if (prefix !== undefined) return (e) => hasPrefix(e.kv.key, prefix);
+  const r = range as KeyRange;
+  return (e) => inRange(e.kv.key, r);
 }
 
 /** An async iterator of event batches (each holds whole revisions, in order). Ends by throwing a typed error. */

@@ -25,6 +25,8 @@ const COUNTERS: ReadonlyArray<readonly [keyof GossipAgentStats, string, string]>
   ['refutes', 'raftkv_gossip_refutes_total', 'Suspicions of this node that it refuted.'],
   ['localStalls', 'raftkv_gossip_local_stalls_total', 'Times this node noticed it was itself slow (Lifeguard).'],
   ['pushPulls', 'raftkv_gossip_push_pulls_total', 'Full-state push/pull exchanges over TCP.'],
+  ['reconnectPings', 'raftkv_gossip_reconnect_pings_total', 'Pings to members held suspect or dead (partition healing).'],
+  ['reconnects', 'raftkv_gossip_reconnects_total', 'Members held dead that answered a reconnect ping (a healed partition).'],
   ['malformedPackets', 'raftkv_gossip_malformed_packets_total', 'Gossip packets that could not be decoded.'],
   ['oversizedPackets', 'raftkv_gossip_oversized_packets_total', 'Gossip packets over the size limit.'],
   ['malformedStreams', 'raftkv_gossip_malformed_streams_total', 'Push/pull streams that could not be decoded.'],

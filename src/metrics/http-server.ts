@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import { MetricsListenError } from './errors.js';
 import { CONTENT_TYPE } from './format.js';
 
@@ -21,6 +23,13 @@ export interface MetricsServerOptions {
   /** Called when render() throws; the scrape answers 500. */
   readonly onError?: (err: unknown) => void;
   readonly requestTimeoutMs?: number;
+  /** HTTPS (--metrics_cert_file/--metrics_key_file); the certificate follows reloads through onChange. */
+  readonly tls?: MetricsTls;
+}
+
+export interface MetricsTls {
+  contextOptions(): SecureContextOptions;
+  onChange(listener: () => void): () => void;
 }
 
 export interface MetricsServer {
@@ -34,7 +43,14 @@ export interface MetricsServer {
 export async function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {
   const { host, port } = splitHostPort(o.addr);
   const timeoutMs = o.requestTimeoutMs ?? METRICS_REQUEST_TIMEOUT_MS;
-  const server = createServer({ maxHeaderSize: METRICS_HEADER_BYTES_MAX, requestTimeout: timeoutMs, headersTimeout: timeoutMs, keepAliveTimeout: METRICS_KEEP_ALIVE_TIMEOUT_MS }, (req, res) => handle(o, req, res));
+  const serverOptions = { maxHeaderSize: METRICS_HEADER_BYTES_MAX, requestTimeout: timeoutMs, headersTimeout: timeoutMs, keepAliveTimeout: METRICS_KEEP_ALIVE_TIMEOUT_MS };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => handle(o, req, res);
+  const tls = o.tls;
+  const server: Server = tls ? createHttpsServer({ ...serverOptions, ...tls.contextOptions() }, onRequest) : createServer(serverOptions, onRequest);
+  if (tls) {
+    const https = server as ReturnType<typeof createHttpsServer>;
+    server.once('close', tls.onChange(() => https.setSecureContext(tls.contextOptions())));
+  }
   server.maxConnections = METRICS_CONNECTIONS_MAX;
   // A connection that stops reading our response is cut after the same time.
   server.setTimeout(timeoutMs, (socket) => socket.destroy());

@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { KvStats } from '../kv/store.js';
 import { registerGossipMetrics, type GossipSource } from './gossip-collector.js';
 import { registerGrpcMetrics } from './grpc-collector.js';
-import { startMetricsServer, type MetricsServer } from './http-server.js';
+import { startMetricsServer, type MetricsServer, type MetricsTls } from './http-server.js';
 import { registerKvMetrics } from './kv-collector.js';
 import { registerProcessMetrics } from './process-collector.js';
 import { registerRaftMetrics, type RaftStatsSource } from './raft-collector.js';
 import { Registry } from './registry.js';
-import { registerTransportMetrics } from './transport-collector.js';
+import { registerPeerTlsMetrics, registerTransportMetrics, type PeerRefusalCounts } from './transport-collector.js';
 
 /** Scrapes render in well under a millisecond normally; the upper buckets catch a stalled loop. */
 const SCRAPE_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
@@ -27,13 +27,15 @@ export interface NodeMetrics {
   attachRaft(node: RaftMetricsSource): void;
   attachKv(stats: () => KvStats): void;
   attachGossip(agent: GossipSource): void;
+  /** Peers and forwarded calls refused for lack of a certificate from the peer CA. */
+  attachPeerRefusals(counts: () => PeerRefusalCounts): void;
   /** The gRPC server's per-call callback: counts each call by method and status and times it. */
   readonly observeGrpc: (method: string, code: string, seconds: number) => void;
   /** Stop serving (in-flight scrapes get `graceMs`) and stop the event-loop monitor. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startNodeMetrics(o: { addr: string; logger: Logger }): Promise<NodeMetrics> {
+export async function startNodeMetrics(o: { addr: string; logger: Logger; tls?: MetricsTls }): Promise<NodeMetrics> {
   const warned = new Set<string>();
   const registry = new Registry({
     onCollectError: (metric, err) => {
@@ -57,6 +59,7 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
         return body;
       },
       onError: (err) => o.logger.error({ err }, 'metrics scrape failed'),
+      ...(o.tls ? { tls: o.tls } : {}),
     });
   } catch (e) {
     proc.stop();
@@ -75,6 +78,7 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
     },
     attachKv: (stats) => registerKvMetrics(registry, stats),
     attachGossip: (agent) => registerGossipMetrics(registry, agent),
+    attachPeerRefusals: (counts) => registerPeerTlsMetrics(registry, counts),
     observeGrpc,
     close: async (graceMs) => {
       proc.stop();

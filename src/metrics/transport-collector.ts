@@ -69,3 +69,18 @@ export function registerTransportMetrics(r: Registry, stats: () => TransportStat
     },
   });
 }
+
+/** Refusals by where they happened (see src/transport/tls/refusals.ts); a structural copy keeps src/metrics off src/transport. */
+export type PeerRefusalCounts = Readonly<Record<'raft_inbound' | 'raft_outbound' | 'forward', number>>;
+
+/** raftkv_transport_tls_refused_total{path}: peers without a certificate from the peer CA, turned away. */
+export function registerPeerTlsMetrics(r: Registry, counts: () => PeerRefusalCounts): void {
+  r.callbackCounter({
+    name: 'raftkv_transport_tls_refused_total',
+    help: 'Raft connections (inbound, outbound) and forwarded calls refused for lack of a valid certificate from the peer CA.',
+    labelNames: ['path'],
+    collect: (e) => {
+      for (const [path, n] of Object.entries(counts())) e(n, { path });
+    },
+  });
+}

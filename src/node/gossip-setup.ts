@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AbortedError } from '../common/errors.js';
+import { PACKAGE_VERSION } from '../common/version.js';
 import { GossipCore, MemberState, type GossipConfig, type MemberMeta } from '../gossip/index.js';
 import type { NodeId } from '../raft/types.js';
 import { GossipResolver, memberNodeId } from '../resolver/gossip-resolver.js';
@@ -28,7 +29,7 @@ export interface GossipOptions {
   readonly leaveTimeoutMs?: number;
 }
 
-export const SOFTWARE_VERSION = '0.1.0';
+export const SOFTWARE_VERSION = PACKAGE_VERSION;
 
 /**
  * Named gossip timing profiles: `lan` is memberlist's LAN defaults; `test` is for loopback tests
@@ -38,7 +39,7 @@ export const GOSSIP_PROFILES = {
   lan: {},
   test: {
     probeIntervalMs: 100, probeTimeoutMs: 50, gossipIntervalMs: 30, suspicionMult: 3, pushPullIntervalMs: 2_000,
-    rejoinIntervalMs: 300, gossipToTheDeadMs: 3_000,
+    rejoinIntervalMs: 300, gossipToTheDeadMs: 3_000, reconnectIntervalMs: 100,
   },
 } as const satisfies Record<string, Partial<GossipConfig>>;
 export type GossipProfile = keyof typeof GOSSIP_PROFILES;

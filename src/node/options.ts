@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { NodeId } from '../raft/types.js';
+import type { RaftTls } from '../transport/raft/secure.js';
 import type { StateMachine } from './state-machine.js';
 
 export interface RaftNodeOptions {
@@ -20,6 +21,8 @@ export interface RaftNodeOptions {
   /** Raft address of a peer the log has not told us about yet (for example from gossip). */
   readonly resolveRaftAddress?: (id: NodeId) => string | undefined;
   readonly logger?: Logger;
+  /** Peer TLS for the raft port and dials (--peer_cert_file ...); absent: plaintext. */
+  readonly peerTls?: RaftTls;
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly heartbeatTicks?: number;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { assert } from '../common/assert.js';
 import { systemClock } from '../common/clock.js';
 import { NotLeaderError, InvalidArgumentError } from '../common/errors.js';
@@ -76,6 +76,7 @@ export class RaftNode extends EventEmitter {
             clusterId: opts.clusterId,
             host,
             port,
+            ...(opts.peerTls ? { tls: opts.peerTls } : {}),
             // Learned from the log and snapshots first; a discovery layer (gossip) fills the gaps, such
             // as the leader's address for a brand-new node that has not replayed any log yet.
             resolve: (id) => peers.get(id) ?? opts.resolveRaftAddress?.(id),
@@ -92,7 +93,7 @@ export class RaftNode extends EventEmitter {
       };
       node = new RaftNode(opts, ports);
       node.driver = new RaftDriver(
-        { ...opts, logger: (opts.logger ?? pino({ level: 'silent' })).child({ nodeId: opts.id }) },
+        { ...opts, logger: nodeLogger(opts) },
         ports,
         { onLeaderChange: (l) => node!.emit('leader-change', l), onFatal: (err) => node!.onFatal(err) },
       );
@@ -272,8 +273,14 @@ export class RaftNode extends EventEmitter {
   private async stopNow(): Promise<void> {
     await this.driver.stop();
     await this.ports.log.close();
-    this.opts.logger?.child({ nodeId: this.id }).info('raft node stopped');
+    nodeLogger(this.opts).info('raft node stopped');
   }
+}
+
+/** A logger that already names the node (the CLI puts nodeId in its base) must not get it twice. */
+function nodeLogger(opts: ResolvedNodeOptions): Logger {
+  const base = opts.logger ?? pino({ level: 'silent' });
+  return 'nodeId' in base.bindings() ? base : base.child({ nodeId: opts.id });
 }
 
 function splitHostPort(addr: string): [string, number] {

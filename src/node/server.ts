@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { PACKAGE_VERSION } from '../common/version.js';
 import { KvStore } from '../kv/store.js';
 import { encodeCommand } from '../kv/codec.js';
 import { validateCommand } from '../kv/validate.js';
@@ -17,6 +18,7 @@ import { awaitBootstrapChoice, isFreshRaftDir, publishInCluster, startGossip, ty
 import { KvStateMachine } from './kv-state-machine.js';
 import { NODE_DEFAULTS, type RaftNodeOptions } from './options.js';
 import { RaftNode } from './raft-node.js';
+import { NodeTls, type NodeTlsOptions } from './tls-setup.js';
 export type { GossipOptions } from './gossip-setup.js';
 
 export interface ServerOptions {
@@ -45,6 +47,8 @@ export interface ServerOptions {
   readonly gossip?: GossipOptions;
   /** host:port for the Prometheus endpoint (GET /metrics); absent: no endpoint. Port 0 picks a free one. */
   readonly metricsAddr?: string;
+  /** TLS per port (client gRPC, peer raft and forwarding, metrics); absent: plaintext everywhere. */
+  readonly tls?: NodeTlsOptions;
 }
 
 export interface ServerHandle {
@@ -56,6 +60,8 @@ export interface ServerHandle {
   readonly gossip: GossipAgent | null;
   /** The bound host:port of GET /metrics, or null without `metricsAddr`. */
   readonly metricsAddress: string | null;
+  /** Re-reads every TLS certificate, key and CA (SIGHUP); a part that fails keeps its old material. */
+  reloadTls(): { reloaded: string[]; failed: string[] };
   /** Graceful: hand off leadership, leave gossip, drain gRPC, stop raft, close the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -73,6 +79,7 @@ interface Parts {
   gossip: GossipAgent | null;
   autopilot: Autopilot | null;
   metrics: NodeMetrics | null;
+  tls: NodeTls | null;
   stopPublish: () => void;
 }
 
@@ -85,12 +92,17 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   const staticResolver = o.resolver ? null : new StaticResolver(o.peers ?? new Map());
-  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, stopPublish: () => undefined };
+  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, stopPublish: () => undefined };
   try {
+    // Certificates are read (and checked) before anything listens: a bad path fails the start.
+    const tls = o.tls ? new NodeTls(o.tls, log) : null;
+    p.tls = tls;
     if (o.metricsAddr !== undefined) {
       // First, so a node still waiting for --bootstrap_expect can be scraped; parts attach as they start.
-      p.metrics = await startNodeMetrics({ addr: o.metricsAddr, logger: log });
+      p.metrics = await startNodeMetrics({ addr: o.metricsAddr, logger: log, ...(tls?.metrics ? { tls: tls.metrics } : {}) });
       p.metrics.attachKv(() => store.stats());
+      // Always exported (zero without TLS), so dashboards and alerts need no per-node setup.
+      p.metrics.attachPeerRefusals(() => tls?.refusalCounts() ?? { raft_inbound: 0, raft_outbound: 0, forward: 0 });
     }
     let raftAddr = o.raftAddr;
     let grpcAddr = o.grpcAddr;
@@ -118,6 +130,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
         dataDir: o.dataDir,
         stateMachine: new KvStateMachine(store),
         logger: log,
+        ...(tls?.raft ? { peerTls: tls.raft } : {}),
         ...o.raft,
         ...(bootstrap ? { bootstrap } : {}),
         ...(gossipResolver ? { resolveRaftAddress: (id: NodeId) => gossipResolver.raftAddress(id) } : {}),
@@ -138,10 +151,10 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
     };
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, ...(o.service ? { options: o.service } : {}),
+      node, kv, resolver: p.resolver, logger: log, options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
-    }, grpcAddr, learn ? { learnAddress: learn } : {});
+    }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
     staticResolver?.set(o.id, p.grpc.address);
     if (gossipStarted) {
       p.stopPublish = publishInCluster(gossipStarted.agent, node, gossipStarted.meta);
@@ -180,6 +193,7 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
   await step(() => p.store.close());
   await step(() => p.resolver.close());
   await step(() => p.gossip?.stop());
+  await step(() => p.tls?.close());
   if (first !== null) throw first;
 }
 
@@ -214,6 +228,7 @@ function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string
     raftAddress,
     gossip: p.gossip,
     metricsAddress: p.metrics?.address ?? null,
+    reloadTls: () => p.tls?.reload() ?? { reloaded: [], failed: [] },
     stop: () => (stopping ??= stop()),
   };
 }

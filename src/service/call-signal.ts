@@ -3,8 +3,11 @@ import { RaftkvError, ErrorCode } from '../common/errors.js';
 
 export class RequestTimeoutError extends RaftkvError {
   override readonly name = 'RequestTimeoutError';
-  constructor(ms: number) {
-    super(ErrorCode.Timeout, `request did not finish within ${ms} ms`);
+  /** `ms`: the deadline that passed, as this server saw it; `bySender`: the caller's, not the server's cap. */
+  constructor(ms: number, bySender = false) {
+    super(ErrorCode.Timeout, bySender
+      ? `request did not finish before the caller's deadline (${ms} ms after it arrived here)`
+      : `request did not finish within the server's limit of ${ms} ms`);
   }
 }
 
@@ -30,20 +33,54 @@ export function callScope(call: CancellableCall, timeoutMs: number, shutdown: Ab
   const ctl = new AbortController();
   const raw = call.getDeadline();
   const callerDeadlineMs = raw instanceof Date ? raw.getTime() : raw;
-  const deadlineMs = Math.min(Number.isFinite(callerDeadlineMs) ? callerDeadlineMs : Infinity, Date.now() + timeoutMs);
+  const arrivedAtMs = Date.now();
+  const bySender = Number.isFinite(callerDeadlineMs) && callerDeadlineMs < arrivedAtMs + timeoutMs;
+  const deadlineMs = bySender ? callerDeadlineMs : arrivedAtMs + timeoutMs;
+  // Quote the deadline that applies: a caller that gave 500 ms must not read "within 30000 ms".
+  const timeout = new RequestTimeoutError(bySender ? Math.max(0, deadlineMs - arrivedAtMs) : timeoutMs, bySender);
   const onCancel = (): void => ctl.abort(new RaftkvError(ErrorCode.Aborted, 'the caller cancelled the request'));
   const onShutdown = (): void => ctl.abort(new RaftkvError(ErrorCode.Stopped, 'the server is shutting down'));
-  const timer = setTimeout(() => ctl.abort(new RequestTimeoutError(timeoutMs)), Math.max(0, deadlineMs - Date.now()));
+  const timer = setTimeout(() => ctl.abort(timeout), Math.max(0, deadlineMs - Date.now()));
   call.on('cancelled', onCancel);
-  if (shutdown.aborted) onShutdown();
-  else shutdown.addEventListener('abort', onShutdown, { once: true });
+  const offShutdown = onAbortOf(shutdown, onShutdown);
   return {
     signal: ctl.signal,
     deadlineMs,
     dispose: () => {
       clearTimeout(timer);
       call.removeListener('cancelled', onCancel);
-      shutdown.removeEventListener('abort', onShutdown);
+      offShutdown();
     },
+  };
+}
+
+/**
+ * Every call in flight waits on the server's one shutdown signal. Adding each as an 'abort' listener
+ * made Node warn (MaxListenersExceededWarning, "11 abort listeners") as soon as 11 calls overlapped,
+ * which the limit of 10 intends as a leak alarm, not a cap on concurrency. So the signal gets one
+ * listener, which fans out to a set of the calls in flight (bounded by the server's stream limit).
+ */
+const shutdownWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbortOf(signal: AbortSignal, f: () => void): () => void {
+  if (signal.aborted) {
+    f();
+    return () => undefined;
+  }
+  let waiters = shutdownWaiters.get(signal);
+  if (waiters === undefined) {
+    const set = new Set<() => void>();
+    shutdownWaiters.set(signal, set);
+    signal.addEventListener('abort', () => {
+      for (const w of [...set]) w();
+      set.clear();
+    }, { once: true });
+    waiters = set;
+  }
+  const entry = (): void => f();
+  waiters.add(entry);
+  const own = waiters;
+  return () => {
+    own.delete(entry);
   };
 }

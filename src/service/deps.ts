@@ -44,6 +44,8 @@ export interface ServiceOptions {
   /** How long a call waits for an election to finish before answering UNAVAILABLE. */
   readonly leaderWaitMs?: number;
   readonly version?: string;
+  /** The cluster's name (--cluster_id); etcd's API reports a number derived from it as cluster_id. */
+  readonly clusterName?: string;
 }
 
 export interface ServiceDeps {
@@ -66,4 +68,5 @@ export const SERVICE_DEFAULTS = {
   requestTimeoutMs: 30_000,
   leaderWaitMs: 3_000,
   version: '0.1.0',
+  clusterName: 'raftkv',
 } as const;

@@ -1,4 +1,4 @@
-import { credentials, Client, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Client, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { AddressResolver } from '../resolver/types.js';
 
 /** Marks a forwarded call: the receiver serves it itself and never forwards again (one hop). */
@@ -20,6 +20,8 @@ export class Forwarder {
   constructor(
     private readonly selfId: number,
     resolver: AddressResolver,
+    /** TLS to the other members' client ports (with this node's peer certificate); plaintext by default. */
+    private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
     // A node that moved leaves a channel to its old address behind: drop it.
     this.unsubscribe = resolver.onChange(() => this.closeUnused(new Set(resolver.entries().values())));
@@ -50,7 +52,7 @@ export class Forwarder {
       this.clients.set(addr, c);
       return c;
     }
-    c = new Client(addr, credentials.createInsecure(), { 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+    c = new Client(addr, this.channelCredentials, { 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
     this.clients.set(addr, c);
     if (this.clients.size > CHANNELS_MAX) {
       const [oldest, oc] = this.clients.entries().next().value as [string, Client];

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, status, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ChannelCredentials, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Limits } from '../common/limits.js';
 import { ClusterService } from '../gen/raftkv/v1/cluster.js';
 import { KVService } from '../gen/raftkv/v1/kv.js';
@@ -6,7 +6,9 @@ import { createClusterServer } from './cluster-service.js';
 import { SERVICE_DEFAULTS, type ObserveCall, type ServiceDeps } from './deps.js';
 import { Forwarder } from './forward.js';
 import { HealthReporter } from './health.js';
+import { createKvCore } from './kv-core.js';
 import { createKvServer } from './kv-service.js';
+import { addEtcdServices } from './etcd/index.js';
 import { tolerantDefinition } from './malformed.js';
 import { addReflection } from './reflection.js';
 import { LeaderRouter } from './router.js';
@@ -23,10 +25,16 @@ export interface RaftkvGrpcServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, extra: { learnAddress?: (id: number, grpcAddr: string) => void } = {}): Promise<RaftkvGrpcServer> {
+/** TLS for the server (see src/transport/tls/grpc.ts) and for its calls to other members. */
+export interface GrpcTlsSetup {
+  readonly serverCredentials?: ServerCredentials;
+  readonly forwardCredentials?: ChannelCredentials;
+}
+
+export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, extra: { learnAddress?: (id: number, grpcAddr: string) => void } = {}, tls: GrpcTlsSetup = {}): Promise<RaftkvGrpcServer> {
   const opts = { ...SERVICE_DEFAULTS, ...deps.options };
   const shutdownCtl = new AbortController();
-  const forwarder = new Forwarder(deps.node.id, deps.resolver);
+  const forwarder = new Forwarder(deps.node.id, deps.resolver, tls.forwardCredentials);
   const router = new LeaderRouter(deps.node, deps.resolver, forwarder, opts.leaderWaitMs);
   const ctx = { deps, router, requestTimeoutMs: opts.requestTimeoutMs, shutdown: shutdownCtl.signal, startedAtMs: Date.now(), ...extra };
 
@@ -37,12 +45,13 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
   });
   server.addService(tolerantDefinition(KVService), observed(KVService, createKvServer(ctx), deps.observe));
   server.addService(tolerantDefinition(ClusterService), observed(ClusterService, createClusterServer(ctx), deps.observe));
+  addEtcdServices(server, ctx, createKvCore(ctx), opts.clusterName, (def, impl) => observed(def, impl, deps.observe));
   const health = new HealthReporter(deps.node);
   health.addToServer(server);
   if (!addReflection(server)) deps.logger.warn('server reflection disabled: descriptor set raftkv.binpb not found');
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listenAddr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(listenAddr, tls.serverCredentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   const host = listenAddr.slice(0, listenAddr.lastIndexOf(':'));
   const address = `${host}:${port}`;

@@ -25,6 +25,7 @@ import { checkMalformed } from './malformed.js';
 import type { LeaderRouter } from './router.js';
 import { toStatus } from './status.js';
 import { serveWatch } from './watch.js';
+import { createKvCore } from './kv-core.js';
 
 export interface HandlerContext {
   readonly deps: ServiceDeps;
@@ -34,8 +35,11 @@ export interface HandlerContext {
   readonly shutdown: AbortSignal;
 }
 
-/** Runs a unary handler body with a call-scoped signal and maps any error to a gRPC status. */
-export function unary<Req, Res>(ctx: HandlerContext, body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
+/**
+ * Runs a unary handler body with a call-scoped signal and maps any error to a gRPC status with
+ * `mapError` (the etcd API passes its own mapping).
+ */
+export function unary<Req, Res>(ctx: HandlerContext, body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>, mapError: (err: unknown) => ReturnType<typeof toStatus> = toStatus) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     const scope = callScope(call, ctx.requestTimeoutMs, ctx.shutdown);
     Promise.resolve()
@@ -46,7 +50,7 @@ export function unary<Req, Res>(ctx: HandlerContext, body: (req: Req, scope: Cal
       .then(
         (res) => callback(null, res),
         (err: unknown) => {
-          const st = toStatus(err);
+          const st = mapError(err);
           if (st.code === 13) ctx.deps.logger.warn({ err, path: call.getPath() }, 'request failed');
           callback(st, null);
         },
@@ -55,40 +59,19 @@ export function unary<Req, Res>(ctx: HandlerContext, body: (req: Req, scope: Cal
   };
 }
 
-/**
- * TEST-ONLY fault injection, read once at startup: RAFTKV_TEST_BROKEN=stale-reads makes followers
- * answer LINEARIZABLE reads from local state without the ReadIndex fence. It exists so the fault
- * harness (test/faults) can prove it catches stale reads; never set it anywhere else.
- */
-const BROKEN_STALE_READS = process.env['RAFTKV_TEST_BROKEN'] === 'stale-reads';
-
 export function createKvServer(ctx: HandlerContext): KVServer {
   const { node, kv } = ctx.deps;
   const header = (revision: number): ResponseHeader => ({ revision, raftTerm: node.leader()?.term ?? node.stats().raft.term, memberId: node.id });
 
-  /** Validate, then replicate through the leader (forwarding when this node does not lead). */
-  const write = async <Req, Res>(call: ServerUnaryCall<Req, Res>, scope: CallScope, method: (typeof KVService)['put' | 'delete' | 'txn'], cmd: Command, answer: (r: CommandResult) => Res): Promise<Res> => {
-    kv.validateCommand(cmd);
-    const bytes = kv.encodeCommand(cmd);
-    return ctx.router.onLeader(scope, call.metadata, method as never, call.request, async (signal) => {
-      const { result } = await node.apply(bytes, { signal });
-      const r = result as CommandResult;
-      if (r.kind === 'invalid') throw new InvalidArgumentError(r.message);
-      return answer(r);
-    }, { idempotent: cmd.requestId !== null });
-  };
+  const core = createKvCore(ctx);
+  const write = <Req, Res>(call: ServerUnaryCall<Req, Res>, scope: CallScope, method: (typeof KVService)['put' | 'delete' | 'txn'], cmd: Command, answer: (r: CommandResult) => Res): Promise<Res> =>
+    core.write(scope, call.metadata, method as never, call.request, cmd, answer);
 
-  /** A LINEARIZABLE read fences on ReadIndex here (it works on followers), then reads locally. */
   const read = async <Res>(scope: CallScope, consistency: Consistency, local: () => Promise<Res>): Promise<Res> => {
-    if (consistency === Consistency.CONSISTENCY_STALE) return local();
-    if (consistency !== Consistency.CONSISTENCY_LINEARIZABLE && consistency !== Consistency.CONSISTENCY_UNSPECIFIED) {
+    if (consistency !== Consistency.CONSISTENCY_LINEARIZABLE && consistency !== Consistency.CONSISTENCY_UNSPECIFIED && consistency !== Consistency.CONSISTENCY_STALE) {
       throw new InvalidArgumentError(`consistency ${consistency} is not known`);
     }
-    if (BROKEN_STALE_READS && !node.isLeader()) return local(); // TEST-ONLY: see BROKEN_STALE_READS
-    return ctx.router.withLeader(scope, async (signal) => {
-      await node.readIndex({ signal });
-      return local();
-    });
+    return core.read(scope, consistency !== Consistency.CONSISTENCY_STALE, local);
   };
 
   return {

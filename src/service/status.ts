@@ -38,7 +38,10 @@ export function isRetryableCode(code: string | undefined): boolean {
 
 /** A gRPC status for any thrown value; errors that are not RaftkvErrors become INTERNAL. */
 export function toStatus(err: unknown): Partial<StatusObject> & { code: status; details: string } {
-  if (isForwardedError(err)) return { code: err.code, details: err.details, metadata: err.metadata };
+  if (isForwardedError(err)) {
+    if (raftkvCodeOf(err) !== undefined) return { code: err.code, details: err.details, metadata: err.metadata };
+    return toStatus(fromForwardingFailure(err));
+  }
   const metadata = new Metadata();
   if (err instanceof RaftkvError) {
     metadata.set(ERROR_CODE_HEADER, err.code);
@@ -59,6 +62,28 @@ function detailsOf(err: RaftkvError): string {
 /** An error returned by the leader we forwarded to: passed back to our caller unchanged. */
 export function isForwardedError(err: unknown): err is ServiceError {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number' && 'metadata' in err && err.metadata instanceof Metadata;
+}
+
+/**
+ * A forwarded call that failed without our error code failed in grpc-js itself (no connection, a
+ * dropped connection, a deadline, a message over the size limit): its texts ("No connection
+ * established. Last error: ... Resolution note: ") are not ours to pass on, so they become our typed
+ * errors, with the cause kept short.
+ */
+function fromForwardingFailure(err: ServiceError): RaftkvError {
+  const cause = err.details.replace(/\.?\s*Resolution note:\s*$/, '').trim();
+  switch (err.code) {
+    case status.UNAVAILABLE:
+      return new RaftkvError(ErrorCode.Unavailable, `could not reach the leader to forward the request (${cause}); retry`);
+    case status.DEADLINE_EXCEEDED:
+      return new RaftkvError(ErrorCode.Timeout, 'the request did not finish before its deadline while forwarded to the leader');
+    case status.CANCELLED:
+      return new RaftkvError(ErrorCode.Aborted, 'the forwarded request was cancelled');
+    case status.RESOURCE_EXHAUSTED:
+      return new RaftkvError(ErrorCode.InvalidArgument, `the leader refused the forwarded request as too large (${cause})`);
+    default:
+      return new RaftkvError(ErrorCode.Internal, `forwarding to the leader failed with gRPC status ${status[err.code] ?? err.code} (${cause})`);
+  }
 }
 
 /** The RaftkvError code a peer put in the trailing metadata of its error, if any. */

@@ -26,7 +26,6 @@ describe('argv parsing', () => {
 
   it.each([
     [['frobnicate'], /unknown command/],
-    [['put', 'k'], /usage: raftkv put KEY VALUE/],
     [['put', 'k', 'v', 'extra'], /usage: raftkv put/],
     [['get', 'k', '--bogus'], /unknown flag --bogus/],
     [['get', 'k', '--timeout_ms'], /needs a value/],
@@ -49,15 +48,45 @@ describe('argv parsing', () => {
     expect(r.stderr[0]).toMatch(message);
   });
 
-  it('--help lists every command', async () => {
-    for (const argv of [['--help'], [], ['get', '--help']]) {
+  const ALL_COMMANDS = ['put', 'get', 'del', 'range', 'cas', 'watch', 'members', 'status', 'add-voter', 'add-nonvoter', 'remove', 'transfer-leader', 'snapshot'];
+
+  it('--help lists every command, one line each', async () => {
+    for (const argv of [['--help'], [], ['help']]) {
       const r = await run(argv);
       expect(r.code).toBe(0);
-      const text = r.stdout.join('\n');
-      for (const c of ['put', 'get', 'del', 'range', 'cas', 'watch', 'members', 'status', 'add-voter', 'add-nonvoter', 'remove', 'transfer-leader', 'snapshot']) {
-        expect(text).toContain(`  ${c}`);
+      const lines = r.stdout.join('\n').split('\n');
+      for (const c of ['serve', ...ALL_COMMANDS]) {
+        expect(lines.filter((l) => new RegExp(`^  ${c} +\\S`).test(l)), c).toHaveLength(1);
       }
     }
+  });
+
+  it('<command> --help shows that command only, with its flags and an example', async () => {
+    for (const c of ALL_COMMANDS) {
+      for (const argv of [[c, '--help'], [c, '-h'], ['help', c]]) {
+        const r = await run(argv);
+        expect(r.code).toBe(0);
+        const text = r.stdout.join('\n');
+        expect(text).toMatch(new RegExp(`^Usage: raftkv ${c} `));
+        expect(text).toMatch(new RegExp(`Examples:\\n  raftkv ${c}\\b`));
+        for (const other of ALL_COMMANDS.filter((o) => o !== c && !o.startsWith(c) && !c.startsWith(o))) {
+          expect(text, `${c} --help mentions ${other}`).not.toMatch(new RegExp(`raftkv ${other}\\b`));
+        }
+      }
+    }
+    expect((await run(['range', '--help'])).stdout.join('\n')).toContain('--keys_only');
+  });
+
+  it.each([
+    [['get', 'k', '--write-out', 'yaml'], /--write-out must be one of simple, json, table/],
+    [['get', 'k', '-w', 'table', '--json'], /exclude each other/],
+    [['put', 'k'], /usage: raftkv put KEY \(VALUE \| --file PATH \| -\)/],
+    [['put', 'k', 'v', '--file', '/etc/hostname'], /either inline, with --file or as -/],
+    [['put', 'k', '--file', '/nonexistent/raftkv-value'], /cannot read --file/],
+  ])('%j is a usage error', async (argv, message) => {
+    const r = await run(argv, { RAFTKV_ENDPOINTS: '127.0.0.1:1' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.join('\n')).toMatch(message);
   });
 });
 
@@ -80,9 +109,52 @@ describe('commands against a real gRPC server', () => {
   });
 
   it('--json prints machine-readable output; endpoints may come from RAFTKV_ENDPOINTS', async () => {
-    const r = await run(['get', 'k', '--json'], { RAFTKV_ENDPOINTS: server.address });
+    for (const flags of [['--json'], ['--write-out', 'json'], ['-w', 'json'], ['--write-out=json']]) {
+      const r = await run(['get', 'k', ...flags], { RAFTKV_ENDPOINTS: server.address });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout[0] as string)).toMatchObject({ revision: 7, kv: { key: 'k', value: 'v', version: 1 } });
+    }
+  });
+
+  it('-w table prints a header row and aligned columns', async () => {
+    const r = await run(['get', 'k', '-w', 'table'], { RAFTKV_ENDPOINTS: server.address });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout[0] as string)).toMatchObject({ revision: 7, kv: { key: 'k', value: 'v', version: 1 } });
+    const [header, row] = (r.stdout[0] as string).split('\n');
+    expect(header?.split(/\s{2,}/)).toEqual(['KEY', 'VALUE', 'CREATE REV', 'MOD REV', 'VERSION']);
+    expect(row?.split(/\s+/).slice(0, 2)).toEqual(['k', 'v']);
+  });
+
+  it('put takes its value from a file or from stdin (-), beyond what argv can carry', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { Readable } = await import('node:stream');
+    const dir = await mkdtemp(`${(await import('node:os')).tmpdir()}/raftkv-cli-`);
+    try {
+      const big = Buffer.alloc(300 * 1024, 'x');
+      await writeFile(`${dir}/v`, big);
+      server.puts.length = 0;
+      expect((await run(['put', 'k', '--file', `${dir}/v`, '--endpoints', server.address])).code).toBe(0);
+      const io = { ...capture(), stdin: Readable.from([Buffer.from('from '), Buffer.from('stdin')]) };
+      expect(await runClientCommand(['put', 'k2', '-', '--endpoints', server.address], io, {})).toBe(0);
+      expect(server.puts.map((p) => p.value.length)).toEqual([big.length, 10]);
+      expect(server.puts[1]?.value.toString()).toBe('from stdin');
+      // Over the value limit: refused before anything is sent, naming the limit.
+      await writeFile(`${dir}/huge`, Buffer.alloc(2 * 1024 * 1024));
+      const huge = await run(['put', 'k', '--file', `${dir}/huge`, '--endpoints', server.address]);
+      expect(huge.code).toBe(2);
+      expect(huge.stderr.join('\n')).toMatch(/over 1048576 bytes.*valueBytesMax/);
+      expect(server.puts).toHaveLength(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an unreachable endpoint says what to do next, without an empty "Resolution note"', async () => {
+    const r = await run(['get', 'k', '--endpoints', '127.0.0.1:1', '--timeout_ms', '1500']);
+    expect(r.code).toBe(1);
+    const text = r.stderr.join('\n');
+    expect(text).toMatch(/^(UNAVAILABLE|TIMEOUT): /);
+    expect(text).not.toMatch(/Resolution note:\s*($|\))/m);
+    expect(text).toMatch(/\nhint: no member answered at 127\.0\.0\.1:1/);
   });
 
   it('a server error prints CODE: message and exits 1', async () => {

@@ -16,7 +16,6 @@ describe('gRPC status -> typed error', () => {
     [status.UNAVAILABLE, ErrorCode.Unavailable, true],
     [status.DEADLINE_EXCEEDED, ErrorCode.Timeout, false],
     [status.CANCELLED, ErrorCode.Aborted, false],
-    [status.RESOURCE_EXHAUSTED, ErrorCode.Overloaded, true],
     [status.DATA_LOSS, ErrorCode.Corrupt, false],
     [status.INTERNAL, ErrorCode.Internal, false],
     [status.UNKNOWN, ErrorCode.Internal, false],
@@ -34,6 +33,16 @@ describe('gRPC status -> typed error', () => {
     expect(e.code).toBe(ErrorCode.NotLeader);
     expect((e as ServerError).leaderIdHint).toBe(3);
     expect(isRetryable(e)).toBe(true);
+  });
+
+  it('RESOURCE_EXHAUSTED is OVERLOADED (retryable) from our server, a size error (not retried) from grpc-js', () => {
+    const busy = errorFromGrpc(grpcError(status.RESOURCE_EXHAUSTED, { 'raftkv-error-code': 'OVERLOADED' }));
+    expect(busy.code).toBe(ErrorCode.Overloaded);
+    expect(isRetryable(busy)).toBe(true);
+    const tooBig = errorFromGrpc({ code: status.RESOURCE_EXHAUSTED, details: 'Received message larger than max (2000049 vs 1572864)', metadata: new Metadata() });
+    expect(tooBig.code).toBe(ErrorCode.InvalidArgument);
+    expect(tooBig.message).toMatch(/too large: Received message larger than max.*value 1048576/);
+    expect(isRetryable(tooBig)).toBe(false);
   });
 
   it('an unknown trailer code falls back to the status', () => {

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MemberState } from '../../src/gossip/index.js';
 import { SimCluster } from './sim/cluster.js';
+import type { SimNode } from './sim/cluster.js';
 import {
-  allSee, converged, countFalsePositives, crashAndDetect, metaConvergenceMs, startCluster,
+  allAliveEverywhere, allSee, converged, countFalsePositives, crashAndDetect, metaConvergenceMs, partitionAndHeal, startCluster,
 } from './sim/scenarios.js';
+
+/** The LAN profile's bound on "alive in every member's view" after a partition heals (issue 10). */
+const HEAL_BOUND_MS = 5_000;
 
 describe('gossip simulation (deterministic, simulated time)', () => {
   it('5 members converge, detect a crash within memberlist bounds, and see a leave as left', () => {
@@ -50,6 +54,52 @@ describe('gossip simulation (deterministic, simulated time)', () => {
     c.partition(null);
     const healed = c.runUntilTrue(() => converged(c.nodes), 60_000, 100);
     expect(healed).not.toBeNull();
+  });
+
+  it('after a partition heals, members declared dead are alive in every view within 5 s (LAN defaults)', () => {
+    const heals: number[] = [];
+    for (const n of [3, 5]) {
+      for (let seed = 0; seed < 8; seed++) {
+        const c = startCluster(n, { seed: 40 + 10 * n + seed });
+        c.runFor(3_000 + 111 * seed);
+        const r = partitionAndHeal(c, [c.nodes[seed % n]!], 617 * seed);
+        expect(r).not.toBeNull();
+        expect(r!.healMs).not.toBeNull();
+        heals.push(r!.healMs!);
+      }
+    }
+    const big = startCluster(50, { seed: 41 });
+    big.runFor(3_000);
+    for (const cut of [[big.nodes[7]!], big.nodes.slice(10, 30)]) {
+      const r = partitionAndHeal(big, cut, 1_500);
+      expect(r?.healMs).not.toBeNull();
+      heals.push(r!.healMs!);
+    }
+    for (const ms of heals) expect(ms).toBeLessThan(HEAL_BOUND_MS);
+  }, 60_000);
+
+  it('a member that left while others were cut off stays left everywhere after the heal', () => {
+    const c = startCluster(5, { seed: 6 });
+    c.runFor(3_000);
+    const [, , , leaver, cut] = c.nodes as [SimNode, SimNode, SimNode, SimNode, SimNode];
+    const rest = c.nodes.filter((x) => x !== cut);
+    c.partition([rest, [cut]]);
+    leaver.core.leave();
+    c.join(leaver, []);
+    expect(c.runUntilTrue(() => leaver.core.isLeaveComplete(), 5_000)).not.toBeNull();
+    c.crash(leaver); // a leaving member stops once its goodbye has spread
+    const others = c.nodes.filter((x) => x !== leaver && x !== cut);
+    expect(c.runUntilTrue(() => allSee(others, cut.name, MemberState.Dead) && cut.core.member(leaver.name)?.state === MemberState.Dead, 120_000)).not.toBeNull();
+    const healAt = c.nowMs;
+    c.partition(null);
+    const healed = c.runUntilTrue(() => allAliveEverywhere(c.nodes.filter((x) => x !== leaver))
+      && allSee(c.nodes.filter((x) => !x.crashed), leaver.name, MemberState.Left), 30_000);
+    expect(healed).not.toBeNull();
+    expect(healed! - healAt).toBeLessThan(HEAL_BOUND_MS);
+    c.runFor(60_000);
+    expect(allSee(c.nodes.filter((x) => !x.crashed), leaver.name, MemberState.Left)).toBe(true);
+    const after = c.events.filter((e) => e.event.atMs >= healAt && e.event.member.name === leaver.name);
+    expect(after.map((e) => e.event.kind)).toEqual(['left']); // the cut-off member's late "left", nothing else
   });
 
   it('a crashed member that restarts with the same name out-bids its old incarnation and is alive again', () => {

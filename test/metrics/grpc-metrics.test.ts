@@ -2,8 +2,10 @@
  * Per-method gRPC metrics on a real single-node server: calls are counted by method and final
  * status, timed per method, and a watch stream is counted when it ends.
  */
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { Limits } from '../../src/common/limits.js';
+import { KVClient } from '../../src/gen/raftkv/v1/kv.js';
 import { waitUntil } from '../node/cluster.js';
 import { useSingleNode } from './single-node.js';
 import { scrape, value, type Scrape } from './scrape.js';
@@ -28,7 +30,14 @@ describe('gRPC request metrics', () => {
     for (let i = 0; i < puts; i++) await node.client().put(`g/${i}`, `v${i}`);
     await node.client().get('g/0');
     await node.client().get('g/1');
-    await expect(node.client().put('x'.repeat(Limits.keyBytesMax + 1), 'v')).rejects.toThrow();
+    // The client library refuses an oversized key before sending it; a raw call reaches the server.
+    const raw = new KVClient(node.server().grpcAddress, credentials.createInsecure());
+    try {
+      const req = { key: Buffer.from('x'.repeat(Limits.keyBytesMax + 1)), value: Buffer.from('v'), prevKv: false };
+      await expect(new Promise((resolve, reject) => raw.put(req, new Metadata(), (err, res) => (err ? reject(err) : resolve(res))))).rejects.toThrow(/INVALID_ARGUMENT|key/);
+    } finally {
+      raw.close();
+    }
 
     // The server observes a call before it sends the status, so the client's answer implies the count.
     const after = await scrape(addr);

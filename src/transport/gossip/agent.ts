@@ -38,6 +38,13 @@ export interface GossipAgentOptions {
   readonly inboundStreamsMax?: number;
   /** Feed event-loop delay to the core's health score (Lifeguard); default true. */
   readonly monitorEventLoop?: boolean;
+  /**
+   * Test hook (fault injection on loopback): when it returns false for a peer's gossip address, we
+   * drop every datagram to and from that peer, and push/pulls we start with it fail after the TCP
+   * timeout, as with a network cut that drops packets. Inbound push/pulls come from ephemeral ports
+   * and are not filtered, so cut both sides (every agent gets the same predicate's view).
+   */
+  readonly linkUp?: (peerAddr: string) => boolean;
 }
 
 export interface GossipAgentStats extends GossipStats {
@@ -222,6 +229,7 @@ export class GossipAgent extends EventEmitter<GossipAgentEvents> {
       return;
     }
     const from = rinfo.family === 'IPv6' ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
+    if (this.opts.linkUp?.(from) === false) return;
     core.handlePacket(from, bytes, this.clock.nowMs());
     this.pump();
   }
@@ -229,7 +237,7 @@ export class GossipAgent extends EventEmitter<GossipAgentEvents> {
   private sendPacket(to: string, bytes: Uint8Array): void {
     const udp = this.udp;
     const hp = splitHostPort(to);
-    if (udp === null || hp === null) return;
+    if (udp === null || hp === null || this.opts.linkUp?.(to) === false) return;
     const sealed = this.opts.keyring?.encrypt(bytes) ?? bytes;
     udp.send(sealed, hp.port, hp.host, (err) => {
       if (err) this.counters.sendErrors++;
@@ -281,6 +289,10 @@ export class GossipAgent extends EventEmitter<GossipAgentEvents> {
     };
     if (hp === null) {
       finish(null);
+      return;
+    }
+    if (this.opts.linkUp?.(to) === false) {
+      setTimeout(() => finish(null), this.opts.tcpTimeoutMs ?? 10_000).unref();
       return;
     }
     const socket = connect({ host: hp.host, port: hp.port });

@@ -1,5 +1,7 @@
 import type { Random } from '../../common/random.js';
 import type { NodeId } from '../../raft/types.js';
+import type { HostPort } from './address.js';
+import type { DialedSocket } from './secure.js';
 import type { TransportLimits } from './limits.js';
 import type { TransportCounters } from './stats.js';
 
@@ -14,4 +16,6 @@ export interface TransportContext {
   addressOf(peerId: NodeId): string | undefined;
   /** Counts and (outside the current call stack) tells the driver via onUnreachable. */
   reportUnreachable(peerId: NodeId): void;
+  /** Opens a connection to a peer: plain TCP, or TLS with --peer_cert_file. */
+  dial(target: HostPort, keepAlive: boolean): DialedSocket;
 }

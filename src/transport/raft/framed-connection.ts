@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { AbortedError } from '../../common/errors.js';
 import type { HostPort } from './address.js';
+import type { DialedSocket } from './secure.js';
 import { type Frame, FrameDecoder } from './frame.js';
 import { SnapshotTransferError } from './errors.js';
 
@@ -15,10 +16,14 @@ export class FramedConnection {
   private readonly frames: Frame[] = [];
   private frameArrived: (() => void) | null = null;
   private readonly failed: Promise<never>;
+  private readonly readyEvent: DialedSocket['readyEvent'];
+  private ready = false;
 
-  constructor(target: HostPort, frameBytesMax: number, idleTimeoutMs: number, signal: AbortSignal) {
-    const socket = connect({ host: target.host, port: target.port, noDelay: true });
+  constructor(target: HostPort, dial: (target: HostPort, keepAlive: boolean) => DialedSocket, frameBytesMax: number, idleTimeoutMs: number, signal: AbortSignal) {
+    const { socket, readyEvent } = dial(target, false);
     this.socket = socket;
+    this.readyEvent = readyEvent;
+    socket.once(readyEvent, () => (this.ready = true));
     socket.setTimeout(idleTimeoutMs, () => socket.destroy(new SnapshotTransferError(`no progress for ${idleTimeoutMs} ms`)));
     this.failed = new Promise<never>((_, reject) => {
       socket.on('error', (e) => reject(new SnapshotTransferError(e.message, { cause: e })));
@@ -44,8 +49,8 @@ export class FramedConnection {
   }
 
   async connected(): Promise<void> {
-    if (!this.socket.connecting) return;
-    await Promise.race([once(this.socket, 'connect'), this.failed]);
+    if (this.ready) return;
+    await Promise.race([once(this.socket, this.readyEvent), this.failed]);
   }
 
   /** Resolves once the socket can take more: at most one frame beyond the high-water mark is buffered. */

@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { NodeId } from '../../raft/types.js';
 import { parseHostPort } from './address.js';
 import { reconnectDelayMs } from './backoff.js';
@@ -89,10 +89,10 @@ export class OutboundLane {
     this.state = 'connecting';
     this.unackedSinceMs = null;
     this.ctx.counters.add('connectionsDialed');
-    const socket = connect({ host: target.host, port: target.port, noDelay: true, keepAlive: true });
+    const { socket, readyEvent } = this.ctx.dial(target, true);
     this.socket = socket;
     socket.setTimeout(this.ctx.limits.connectTimeoutMs, () => socket.destroy());
-    socket.once('connect', () => this.onConnect(socket));
+    socket.once(readyEvent, () => this.onConnect(socket));
     socket.on('drain', () => this.flush());
     socket.on('error', () => undefined); // 'close' follows and handles it
     socket.once('close', () => this.onClose(socket));

@@ -25,7 +25,7 @@ export async function sendSnapshot(ctx: SnapshotSenderContext, message: Message,
   const address = ctx.addressOf(message.to);
   if (address === undefined) throw new SnapshotTransferError(`no address for node ${message.to}`);
   const { limits } = ctx;
-  const conn = new FramedConnection(parseHostPort(address), limits.frameBytesMax, limits.snapshotIdleTimeoutMs, signal);
+  const conn = new FramedConnection(parseHostPort(address), (t, k) => ctx.dial(t, k), limits.frameBytesMax, limits.snapshotIdleTimeoutMs, signal);
   try {
     await conn.connected();
     const hello = encodeHello({ lane: Lane.Snapshot, from: ctx.localId, to: message.to, clusterId: ctx.clusterId });

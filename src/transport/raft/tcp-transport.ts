@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { AbortedError, InvalidArgumentError, StoppedError } from '../../common/errors.js';
 import { SeededRandom } from '../../common/random.js';
 import type { Message, NodeId } from '../../raft/types.js';
@@ -10,6 +10,7 @@ import { FrameError } from './errors.js';
 import { InboundConnection, type InboundContext } from './inbound-connection.js';
 import { resolveLimits, type TransportLimits } from './limits.js';
 import { OutboundLane } from './outbound-lane.js';
+import { createRaftServer, dialRaftPeer, type RaftTls } from './secure.js';
 import { sendSnapshot, type SnapshotSenderContext } from './snapshot-sender.js';
 import { TransportCounters, type TransportStats } from './stats.js';
 import type { RaftTransport, RaftTransportOptions } from './types.js';
@@ -19,6 +20,8 @@ export interface TcpTransportOptions extends RaftTransportOptions {
   readonly host: string;
   /** 0 picks a free port; see address(). */
   readonly port: number;
+  /** Peer TLS; absent: plaintext TCP. */
+  readonly tls?: RaftTls;
 }
 
 interface PeerLanes {
@@ -65,6 +68,7 @@ export class TcpTransport implements RaftTransport {
       createSnapshotSink: options.createSnapshotSink?.bind(options),
       addressOf: (peerId) => this.addresses.get(peerId) ?? this.options.resolve?.(peerId),
       reportUnreachable: (peerId) => this.reportUnreachable(peerId),
+      dial: (target, keepAlive) => dialRaftPeer(target, options.tls, keepAlive),
       deliver: (message) => this.deliver(message),
       acquireSnapshotSlot: () => this.acquireSnapshotSlot(),
       releaseSnapshotSlot: () => (this.snapshotReceives -= 1),
@@ -75,7 +79,7 @@ export class TcpTransport implements RaftTransport {
     if (this.lifetime.signal.aborted) throw new StoppedError('raft transport');
     if (this.server !== null) throw new InvalidArgumentError('raft transport already started');
     signal?.throwIfAborted();
-    const server = createServer({ noDelay: true, keepAlive: true }, (socket) => this.accept(socket));
+    const server = createRaftServer(this.options.tls, (socket) => this.accept(socket));
     this.server = server;
     server.on('error', () => undefined); // listen errors surface below; later ones are per-socket
     await new Promise<void>((resolve, reject) => {

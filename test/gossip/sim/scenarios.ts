@@ -114,3 +114,39 @@ export function percentile(values: readonly number[], p: number): number {
   const idx = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, idx)] as number;
 }
+
+/** Every live member sees every other live member strictly alive (not suspect, dead or left). */
+export function allAliveEverywhere(nodes: readonly SimNode[]): boolean {
+  const live = nodes.filter((n) => !n.crashed);
+  return live.every((o) => live.every((m) => o.core.member(m.name)?.state === MemberState.Alive));
+}
+
+export interface HealResult {
+  /** Sim time from cutting the network until the rest held the isolated members dead. */
+  readonly declaredDeadMs: number;
+  /** Sim time from the heal until every member sees every member alive; null: not within the limit. */
+  readonly healMs: number | null;
+}
+
+/**
+ * Cuts `isolated` off from the rest until the rest have declared every isolated member dead (plus
+ * `extraMs`, to vary where the heal falls in the periodic schedules), heals, and times until every
+ * member sees every member alive again. The isolated side's own view is whatever it reached by then
+ * (a lone member's Lifeguard score slows its probing, so it may still hold some of the rest alive).
+ * Returns null if the rest never declared the isolated members dead.
+ */
+export function partitionAndHeal(c: SimCluster, isolated: readonly SimNode[], extraMs: number, limitMs = 120_000): HealResult | null {
+  const rest = c.nodes.filter((n) => !n.crashed && !isolated.includes(n));
+  const t0 = c.nowMs;
+  c.partition([isolated, rest]);
+  const declared = c.runUntilTrue(() => isolated.every((i) => allSee(rest, i.name, MemberState.Dead)), limitMs, 20);
+  if (declared === null) {
+    c.partition(null);
+    return null;
+  }
+  c.runFor(extraMs);
+  c.partition(null);
+  const healedAt = c.nowMs;
+  const done = c.runUntilTrue(() => allAliveEverywhere(c.nodes), limitMs, 10);
+  return { declaredDeadMs: declared - t0, healMs: done === null ? null : done - healedAt };
+}

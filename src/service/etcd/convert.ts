@@ -1,0 +1,169 @@
+/** etcd's KV messages to and from the state machine's domain types, with etcd's request checks. */
+import { InvalidArgumentError } from '../../common/errors.js';
+import { Limits } from '../../common/limits.js';
+import {
+  Compare_CompareResult,
+  Compare_CompareTarget,
+  type Compare,
+  type DeleteRangeRequest,
+  type DeleteRangeResponse,
+  type PutRequest,
+  type PutResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type RequestOp,
+  type ResponseHeader,
+  type ResponseOp,
+  type TxnRequest,
+  type TxnResponse,
+} from '../../gen/etcd/etcdserverpb/rpc.js';
+import type { KeyValue } from '../../gen/etcd/mvccpb/kv.js';
+import type * as kv from '../../kv/types.js';
+import { EtcdError } from './errors.js';
+import { keySpan, spanContains, spanRangeOp, type KeySpan } from './keys.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export function etcdKeyValue(k: kv.KeyValue): KeyValue {
+  return { key: buf(k.key), value: buf(k.value), createRevision: k.createRevision, modRevision: k.modRevision, version: k.version, lease: 0 };
+}
+
+function buf(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** etcd's checkPutRequest; leases come with a later phase, so any lease id is "not found". */
+export function putOp(r: PutRequest): kv.PutOp {
+  if (r.key.length === 0) throw new EtcdError('keyNotProvided');
+  if (r.ignoreValue && r.value.length > 0) throw new EtcdError('valueProvided');
+  if (r.ignoreLease && r.lease !== 0) throw new EtcdError('leaseProvided');
+  if (r.lease !== 0) throw new EtcdError('leaseNotFound');
+  if (r.ignoreValue) throw new InvalidArgumentError('put.ignore_value is not supported yet');
+  return { key: r.key, value: r.value, prevKv: r.prevKv };
+}
+
+export function deleteOp(r: DeleteRangeRequest): kv.DeleteOp | null {
+  if (r.key.length === 0) throw new EtcdError('keyNotProvided');
+  const span = keySpan(r.key, r.rangeEnd);
+  if (span.kind === 'empty') return null;
+  if (span.kind === 'single') return { key: r.key, rangeEnd: EMPTY, prefix: EMPTY, prevKv: r.prevKv };
+  if (span.end === null) throw new InvalidArgumentError('delete_range with range_end "\\0" (every key from key on) is not supported yet');
+  return { key: span.start, rangeEnd: span.end, prefix: EMPTY, prevKv: r.prevKv };
+}
+
+/** A Range inside a Txn: the store's page rules; sorting, filters and revisions only at top level. */
+function txnRangeOp(r: RangeRequest): kv.RangeOp {
+  if (r.key.length === 0) throw new EtcdError('keyNotProvided');
+  if (r.revision > 0) throw new InvalidArgumentError('a range inside a txn cannot read at a revision yet');
+  if (r.sortOrder !== 0 || r.sortTarget !== 0 || r.minModRevision || r.maxModRevision || r.minCreateRevision || r.maxCreateRevision) {
+    throw new InvalidArgumentError('a range inside a txn cannot sort or filter yet');
+  }
+  const span = keySpan(r.key, r.rangeEnd);
+  if (span.kind === 'empty') throw new InvalidArgumentError('a range inside a txn must not be empty (range_end <= key)');
+  return spanRangeOp(span, { limit: r.limit, keysOnly: r.keysOnly, countOnly: r.countOnly });
+}
+
+const COMPARE_RESULTS: Record<number, kv.CompareResult> = {
+  [Compare_CompareResult.Equal]: 0,
+  [Compare_CompareResult.NotEqual]: 1,
+  [Compare_CompareResult.Less]: 2,
+  [Compare_CompareResult.Greater]: 3,
+};
+
+function compareOf(c: Compare, i: number): kv.Compare {
+  if (c.key.length === 0) throw new EtcdError('keyNotProvided');
+  if (c.rangeEnd.length > 0) throw new InvalidArgumentError(`txn.compare[${i}]: compares over a range_end are not supported yet`);
+  const result = COMPARE_RESULTS[c.result];
+  if (result === undefined) throw new InvalidArgumentError(`txn.compare[${i}].result ${c.result} is not a known comparison`);
+  const u = c.targetUnion;
+  const num = (kind: 'version' | 'createRevision' | 'modRevision'): number => {
+    if (u === undefined || u.$case !== kind) return 0;
+    return (u as unknown as Record<string, number>)[kind] ?? 0;
+  };
+  let target: kv.CompareTarget;
+  switch (c.target) {
+    case Compare_CompareTarget.Version:
+      target = { kind: 'version', version: num('version') };
+      break;
+    case Compare_CompareTarget.Create:
+      target = { kind: 'createRevision', createRevision: num('createRevision') };
+      break;
+    case Compare_CompareTarget.Mod:
+      target = { kind: 'modRevision', modRevision: num('modRevision') };
+      break;
+    case Compare_CompareTarget.Value:
+      target = { kind: 'value', value: u?.$case === 'value' ? u.value : EMPTY };
+      break;
+    default:
+      throw new InvalidArgumentError(`txn.compare[${i}]: target ${c.target} is not supported (leases come later)`);
+  }
+  return { key: c.key, result, target };
+}
+
+function requestOpOf(op: RequestOp): kv.RequestOp {
+  const r = op.request;
+  if (r?.$case === 'requestPut') return { kind: 'put', put: putOp(r.requestPut) };
+  if (r?.$case === 'requestRange') return { kind: 'range', range: txnRangeOp(r.requestRange) };
+  if (r?.$case === 'requestDeleteRange') {
+    const d = deleteOp(r.requestDeleteRange);
+    // An empty delete range deletes nothing; a range over no key keeps the response shape.
+    return d === null ? { kind: 'range', range: spanRangeOp({ kind: 'single', key: r.requestDeleteRange.key }, { limit: 0, keysOnly: true, countOnly: true }) } : { kind: 'delete', delete: d };
+  }
+  if (r?.$case === 'requestTxn') throw new InvalidArgumentError('nested txn requests are not supported yet');
+  throw new InvalidArgumentError('a txn request op has no operation');
+}
+
+/** etcd's checkTxnRequest and checkIntervals (a branch may not write a key twice), then the ops. */
+export function txnOp(r: TxnRequest): kv.TxnOp {
+  if (r.compare.length > Limits.txnOpsMax || r.success.length > Limits.txnOpsMax || r.failure.length > Limits.txnOpsMax) throw new EtcdError('tooManyOps');
+  const success = r.success.map(requestOpOf);
+  const failure = r.failure.map(requestOpOf);
+  checkBranch(success);
+  checkBranch(failure);
+  return { compare: r.compare.map(compareOf), success, failure };
+}
+
+function checkBranch(ops: readonly kv.RequestOp[]): void {
+  const puts = new Set<string>();
+  const deletes: KeySpan[] = [];
+  for (const op of ops) {
+    if (op.kind === 'put') {
+      const k = Buffer.from(op.put.key).toString('hex');
+      if (puts.has(k)) throw new EtcdError('duplicateKey');
+      puts.add(k);
+    } else if (op.kind === 'delete') {
+      deletes.push(keySpan(op.delete.key, op.delete.rangeEnd));
+    }
+  }
+  for (const op of ops) {
+    if (op.kind === 'put' && deletes.some((d) => spanContains(d, op.put.key))) throw new EtcdError('duplicateKey');
+  }
+}
+
+export function putResponse(r: kv.PutResult, header: ResponseHeader): PutResponse {
+  return { header, ...(r.prevKv ? { prevKv: etcdKeyValue(r.prevKv) } : {}) };
+}
+
+export function deleteResponse(r: kv.DeleteResult, header: ResponseHeader): DeleteRangeResponse {
+  return { header, deleted: r.deleted, prevKvs: r.prevKvs.map(etcdKeyValue) };
+}
+
+export function rangeResponse(r: Pick<kv.RangeResult, 'kvs' | 'count' | 'more'>, header: ResponseHeader): RangeResponse {
+  return { header, kvs: r.kvs.map(etcdKeyValue), more: r.more, count: r.count };
+}
+
+/** Inner responses carry a header with only the revision, as etcd's do. */
+function responseOp(req: RequestOp | undefined, r: kv.OpResult): ResponseOp {
+  const header = { clusterId: 0, memberId: 0, raftTerm: 0, revision: r.revision };
+  if (r.kind === 'put') return { response: { $case: 'responsePut', responsePut: putResponse(r, header) } };
+  if (r.kind === 'delete') return { response: { $case: 'responseDeleteRange', responseDeleteRange: deleteResponse(r, header) } };
+  if (req?.request?.$case === 'requestDeleteRange') {
+    return { response: { $case: 'responseDeleteRange', responseDeleteRange: { header, deleted: 0, prevKvs: [] } } };
+  }
+  return { response: { $case: 'responseRange', responseRange: rangeResponse(r, header) } };
+}
+
+export function txnResponse(req: TxnRequest, r: kv.TxnResult, header: ResponseHeader): TxnResponse {
+  const ops = r.succeeded ? req.success : req.failure;
+  return { header, succeeded: r.succeeded, responses: r.responses.map((x, i) => responseOp(ops[i], x)) };
+}

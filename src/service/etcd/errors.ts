@@ -1,0 +1,71 @@
+import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import { ErrorCode, RaftkvError } from '../../common/errors.js';
+import { isForwardedError, toStatus } from '../status.js';
+
+/**
+ * etcd's client-visible errors (etcd api/v3rpc/rpctypes): clients such as Go's clientv3 (etcdctl) and
+ * npm etcd3 match on these exact texts, so they are sent as the status details with these codes.
+ */
+export const EtcdErrors = {
+  keyNotProvided: [status.INVALID_ARGUMENT, 'etcdserver: key is not provided'],
+  keyNotFound: [status.INVALID_ARGUMENT, 'etcdserver: key not found'],
+  valueProvided: [status.INVALID_ARGUMENT, 'etcdserver: value is provided'],
+  leaseProvided: [status.INVALID_ARGUMENT, 'etcdserver: lease is provided'],
+  tooManyOps: [status.INVALID_ARGUMENT, 'etcdserver: too many operations in txn request'],
+  duplicateKey: [status.INVALID_ARGUMENT, 'etcdserver: duplicate key given in txn request'],
+  requestTooLarge: [status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
+  compacted: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'],
+  futureRev: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'],
+  leaseNotFound: [status.NOT_FOUND, 'etcdserver: requested lease not found'],
+  memberNotFound: [status.NOT_FOUND, 'etcdserver: member not found'],
+  notLeader: [status.FAILED_PRECONDITION, 'etcdserver: not leader'],
+  noLeader: [status.UNAVAILABLE, 'etcdserver: no leader'],
+  leaderChanged: [status.UNAVAILABLE, 'etcdserver: leader changed'],
+  stopped: [status.UNAVAILABLE, 'etcdserver: server stopped'],
+  timeout: [status.UNAVAILABLE, 'etcdserver: request timed out'],
+  tooManyRequests: [status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'],
+  corrupt: [status.DATA_LOSS, 'etcdserver: corrupt cluster'],
+} as const satisfies Record<string, readonly [status, string]>;
+
+export type EtcdErrorName = keyof typeof EtcdErrors;
+
+/** An error that reaches the client as one of etcd's own (code, text) pairs. */
+export class EtcdError extends Error {
+  override readonly name = 'EtcdError';
+  readonly grpcCode: status;
+  constructor(readonly which: EtcdErrorName) {
+    const [code, text] = EtcdErrors[which];
+    super(text);
+    this.grpcCode = code;
+  }
+}
+
+/** raftkv's error codes as the etcd error a client of etcd expects in the same situation. */
+const BY_RAFTKV_CODE: Partial<Record<ErrorCode, EtcdErrorName>> = {
+  [ErrorCode.NotLeader]: 'noLeader',
+  [ErrorCode.NoLeader]: 'noLeader',
+  [ErrorCode.ProposalDropped]: 'leaderChanged',
+  [ErrorCode.LeadershipLost]: 'leaderChanged',
+  [ErrorCode.TransferInProgress]: 'leaderChanged',
+  [ErrorCode.Timeout]: 'timeout',
+  [ErrorCode.Overloaded]: 'tooManyRequests',
+  [ErrorCode.Stopped]: 'stopped',
+  [ErrorCode.Corrupt]: 'corrupt',
+};
+
+/**
+ * The one mapping from anything an etcd handler throws to a gRPC status. etcd's own errors keep
+ * their text; raftkv errors with an etcd counterpart take its text (the raftkv code still travels in
+ * the trailing metadata, so forwarding and retries work as for raftkv.v1); the rest, mostly
+ * INVALID_ARGUMENT with a message naming the field, keep raftkv's status.
+ */
+export function toEtcdStatus(err: unknown): Partial<StatusObject> & { code: status; details: string } {
+  if (err instanceof EtcdError) return { code: err.grpcCode, details: err.message, metadata: new Metadata() };
+  if (isForwardedError(err)) return toStatus(err);
+  const base = toStatus(err);
+  if (err instanceof RaftkvError) {
+    const which = BY_RAFTKV_CODE[err.code];
+    if (which !== undefined) return { ...base, code: EtcdErrors[which][0], details: EtcdErrors[which][1] };
+  }
+  return base;
+}

@@ -1,0 +1,23 @@
+import type { Server } from '@grpc/grpc-js';
+import { ClusterService, KVService, MaintenanceService, WatchService } from '../../gen/etcd/etcdserverpb/rpc.js';
+import type { KvCore } from '../kv-core.js';
+import type { HandlerContext } from '../kv-service.js';
+import { tolerantDefinition } from '../malformed.js';
+import { createEtcdClusterServer, createEtcdMaintenanceServer } from './cluster.js';
+import { headerFactory } from './header.js';
+import { createEtcdKvServer } from './kv.js';
+import { serveEtcdWatch } from './watch.js';
+
+type Wrap = <I extends object>(def: Record<string, { path: string; requestStream: boolean; responseStream: boolean }>, impl: I) => I;
+
+/**
+ * Adds etcd's v3 services (etcdserverpb KV, Watch, Cluster, Maintenance) to `server`, over the same KV
+ * core as raftkv.v1. Methods not implemented yet answer UNIMPLEMENTED (grpc-js's default handler).
+ */
+export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCore, clusterName: string, wrap: Wrap): void {
+  const header = headerFactory(ctx.deps.node, clusterName);
+  server.addService(tolerantDefinition(KVService), wrap(KVService, createEtcdKvServer(ctx, core, header)));
+  server.addService(tolerantDefinition(WatchService), { watch: (call: Parameters<typeof serveEtcdWatch>[2]) => serveEtcdWatch(ctx, header, call) });
+  server.addService(tolerantDefinition(ClusterService), wrap(ClusterService, createEtcdClusterServer(ctx, header)));
+  server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, createEtcdMaintenanceServer(ctx, header)));
+}

@@ -1,0 +1,57 @@
+import type { ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  KVService,
+  type DeleteRangeRequest,
+  type DeleteRangeResponse,
+  type KVServer,
+  type PutRequest,
+  type PutResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type TxnRequest,
+  type TxnResponse,
+} from '../../gen/etcd/etcdserverpb/rpc.js';
+import { RaftkvError } from '../../common/errors.js';
+import type { CommandResult } from '../../kv/types.js';
+import type { CallScope } from '../call-signal.js';
+import type { KvCore } from '../kv-core.js';
+import { unary, type HandlerContext } from '../kv-service.js';
+import * as cv from './convert.js';
+import { toEtcdStatus } from './errors.js';
+import type { HeaderOf } from './header.js';
+import { etcdRange } from './range.js';
+
+/**
+ * etcdserverpb.KV over the shared KV core: the same commands, the same replication and forwarding and
+ * the same ReadIndex reads as raftkv.v1 KV; only the messages are etcd's. Compact is not served yet
+ * (grpc-js answers UNIMPLEMENTED): there is no history to compact before the MVCC phase.
+ */
+export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: HeaderOf): Omit<KVServer, 'compact'> {
+  const { kv } = ctx.deps;
+  const etcdUnary = <Req, Res>(body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => unary(ctx, body, toEtcdStatus);
+
+  return {
+    range: etcdUnary<RangeRequest, RangeResponse>((req, scope) =>
+      core.read(scope, !req.serializable, async () => {
+        const r = await etcdRange(kv, req);
+        return cv.rangeResponse(r, header(r.revision));
+      }),
+    ),
+    put: etcdUnary<PutRequest, PutResponse>((req, scope, call) =>
+      core.write(scope, call.metadata, KVService.put, req, { op: { kind: 'put', put: cv.putOp(req) }, requestId: null }, (r) => cv.putResponse(expect(r, 'put'), header(r.revision))),
+    ),
+    deleteRange: etcdUnary<DeleteRangeRequest, DeleteRangeResponse>(async (req, scope, call) => {
+      const op = cv.deleteOp(req);
+      if (op === null) return { header: header(kv.stats().revision), deleted: 0, prevKvs: [] };
+      return core.write(scope, call.metadata, KVService.deleteRange, req, { op: { kind: 'delete', delete: op }, requestId: null }, (r) => cv.deleteResponse(expect(r, 'delete'), header(r.revision)));
+    }),
+    txn: etcdUnary<TxnRequest, TxnResponse>((req, scope, call) =>
+      core.write(scope, call.metadata, KVService.txn, req, { op: { kind: 'txn', txn: cv.txnOp(req) }, requestId: null }, (r) => cv.txnResponse(req, expect(r, 'txn'), header(r.revision))),
+    ),
+  };
+}
+
+function expect<K extends CommandResult['kind']>(r: CommandResult, kind: K): Extract<CommandResult, { kind: K }> {
+  if (r.kind !== kind) throw new RaftkvError('INTERNAL', `the state machine answered "${r.kind}" to a ${kind} command`);
+  return r as Extract<CommandResult, { kind: K }>;
+}

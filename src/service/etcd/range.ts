@@ -1,0 +1,81 @@
+import { RangeRequest_SortOrder, RangeRequest_SortTarget, type RangeRequest } from '../../gen/etcd/etcdserverpb/rpc.js';
+import type { KeyValue } from '../../kv/types.js';
+import type { ServiceKv } from '../deps.js';
+import { EtcdError } from './errors.js';
+import { keySpan, spanRangeOp } from './keys.js';
+
+export interface RangeAnswer {
+  readonly revision: number;
+  readonly kvs: readonly KeyValue[];
+  readonly count: number;
+  readonly more: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * etcd's Range over the local store. The store keeps the latest version of each key only, so a read
+ * at a past revision is "compacted" (a multi-version keyspace is a later phase of issue 12). As in
+ * etcd, sorting or a min/max revision filter reads the whole range first, then filters, sorts and
+ * truncates to `limit`; `count` ignores limit and filters. One store page (KvLimits.rangeKvsMax kvs)
+ * is the most one Range returns; `more` says when the store cut it.
+ */
+export async function etcdRange(kv: ServiceKv, req: RangeRequest): Promise<RangeAnswer> {
+  if (req.key.length === 0) throw new EtcdError('keyNotProvided');
+  const span = keySpan(req.key, req.rangeEnd);
+  const order = effectiveOrder(req);
+  const filtered = req.minModRevision > 0 || req.maxModRevision > 0 || req.minCreateRevision > 0 || req.maxCreateRevision > 0;
+  const readAll = order !== RangeRequest_SortOrder.None || filtered;
+  const limit = Math.max(0, req.limit);
+  let page: RangeAnswer;
+  if (span.kind === 'empty') {
+    page = { revision: kv.stats().revision, kvs: [], count: 0, more: false };
+  } else if (span.kind === 'single') {
+    const { kv: found, revision } = await kv.get(span.key);
+    const kvs = found === null ? [] : [req.keysOnly ? { ...found, value: EMPTY } : found];
+    page = { revision, kvs, count: kvs.length, more: false };
+  } else {
+    const r = await kv.range(spanRangeOp(span, { limit: readAll ? 0 : limit, keysOnly: req.keysOnly, countOnly: req.countOnly && !readAll }));
+    page = r;
+  }
+  checkRevision(req.revision, page.revision);
+  if (!readAll) return req.countOnly ? { ...page, kvs: [] } : page;
+  let kvs = page.kvs.filter((k) => keep(req, k));
+  if (order !== RangeRequest_SortOrder.None) kvs = sortKvs(kvs, req.sortTarget, order);
+  const cut = limit > 0 && kvs.length > limit;
+  if (cut) kvs = kvs.slice(0, limit);
+  return { revision: page.revision, kvs: req.countOnly ? [] : kvs, count: page.count, more: page.more || cut };
+}
+
+/** 0 or less reads the current revision; the store has no older ones and no newer ones. */
+function checkRevision(asked: number, current: number): void {
+  if (asked <= 0 || asked === current) return;
+  throw new EtcdError(asked > current ? 'futureRev' : 'compacted');
+}
+
+/** A sort target other than KEY with order NONE means ASCEND; KEY with NONE is the natural order. */
+function effectiveOrder(req: RangeRequest): RangeRequest_SortOrder {
+  if (req.sortOrder === RangeRequest_SortOrder.None && req.sortTarget !== RangeRequest_SortTarget.Key) return RangeRequest_SortOrder.Ascend;
+  if (req.sortOrder === RangeRequest_SortOrder.Ascend && req.sortTarget === RangeRequest_SortTarget.Key) return RangeRequest_SortOrder.None;
+  return req.sortOrder;
+}
+
+function keep(req: RangeRequest, k: KeyValue): boolean {
+  if (req.minModRevision > 0 && k.modRevision < req.minModRevision) return false;
+  if (req.maxModRevision > 0 && k.modRevision > req.maxModRevision) return false;
+  if (req.minCreateRevision > 0 && k.createRevision < req.minCreateRevision) return false;
+  if (req.maxCreateRevision > 0 && k.createRevision > req.maxCreateRevision) return false;
+  return true;
+}
+
+function sortKvs(kvs: readonly KeyValue[], target: RangeRequest_SortTarget, order: RangeRequest_SortOrder): KeyValue[] {
+  const by: (a: KeyValue, b: KeyValue) => number =
+    target === RangeRequest_SortTarget.Version ? (a, b) => a.version - b.version
+    : target === RangeRequest_SortTarget.Create ? (a, b) => a.createRevision - b.createRevision
+    : target === RangeRequest_SortTarget.Mod ? (a, b) => a.modRevision - b.modRevision
+    : target === RangeRequest_SortTarget.Value ? (a, b) => Buffer.compare(a.value, b.value)
+    : (a, b) => Buffer.compare(a.key, b.key);
+  // Array.prototype.sort is stable, so equal targets stay in key order, as in etcd.
+  const sorted = [...kvs].sort(by);
+  return order === RangeRequest_SortOrder.Descend ? sorted.reverse() : sorted;
+}

@@ -1,0 +1,156 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { RaftkvError } from '../../common/errors.js';
+import { WatchCreateRequest_FilterType, type WatchCreateRequest, type WatchRequest, type WatchResponse } from '../../gen/etcd/etcdserverpb/rpc.js';
+import { Event_EventType, type Event } from '../../gen/etcd/mvccpb/kv.js';
+import type { WatchEvent } from '../../kv/types.js';
+import type { Watcher } from '../../kv/watcher.js';
+import { callScope } from '../call-signal.js';
+import type { HandlerContext } from '../kv-service.js';
+import { checkMalformed } from '../malformed.js';
+import { etcdKeyValue } from './convert.js';
+import { EtcdErrors, toEtcdStatus } from './errors.js';
+import type { HeaderOf } from './header.js';
+import { keySpan } from './keys.js';
+
+/** A watch stream never ends on its own; only the caller, the server's shutdown or an error end it. */
+const WATCH_STREAM_TIMEOUT_MS = 2 ** 31 - 1;
+/** Watches one stream may hold at once; a create beyond it is refused (created + canceled). */
+export const WATCHES_PER_STREAM_MAX = 1_000;
+/** etcd's progressReportInterval: idle progress_notify watchers hear the current revision this often. */
+export const PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+/** etcd's clientv3.InvalidWatchID: the id of a create that failed, and of stream-wide progress. */
+const NO_WATCH_ID = -1;
+
+interface OpenWatch {
+  readonly watcher: Watcher;
+  readonly abort: AbortController;
+  readonly progressNotify: boolean;
+  /** Events were sent since the last progress tick (etcd skips the notification then). */
+  sentSinceTick: boolean;
+}
+
+export interface EtcdWatchOptions {
+  readonly progressIntervalMs?: number;
+}
+
+/**
+ * etcd's bidirectional Watch over this node's store (every member serves watches from its own applied
+ * state). Creates are answered in the order they arrive, each `created` response before any event of
+ * that watch; events of one watch come in revision order without gaps, whole revisions per response.
+ */
+export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: ServerDuplexStream<WatchRequest, WatchResponse>, opts: EtcdWatchOptions = {}): void {
+  const scope = callScope(call, WATCH_STREAM_TIMEOUT_MS, ctx.shutdown);
+  const watches = new Map<number, OpenWatch>();
+  let nextId = 0;
+  let ended = false;
+  const current = (): number => ctx.deps.kv.stats().revision;
+  const send = (res: Partial<WatchResponse>): void => {
+    if (ended || call.cancelled || call.destroyed) return;
+    call.write({ header: header(current()), watchId: 0, created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false, events: [], ...res });
+  };
+
+  const cancelWatch = (id: number): boolean => {
+    const w = watches.get(id);
+    if (w === undefined) return false;
+    watches.delete(id);
+    w.abort.abort();
+    void w.watcher.return();
+    return true;
+  };
+
+  const end = (err?: unknown): void => {
+    if (ended) return;
+    for (const id of [...watches.keys()]) cancelWatch(id);
+    clearInterval(ticker);
+    scope.dispose();
+    if (err !== undefined && !call.cancelled) call.emit('error', toEtcdStatus(err));
+    else if (!call.cancelled) call.end();
+    ended = true;
+  };
+
+  const pump = async (id: number, w: OpenWatch, req: WatchCreateRequest): Promise<void> => {
+    const noPut = req.filters.includes(WatchCreateRequest_FilterType.Noput);
+    const noDelete = req.filters.includes(WatchCreateRequest_FilterType.Nodelete);
+    try {
+      for await (const batch of w.watcher) {
+        const events = batch.filter((e) => !(noPut && e.type === 0) && !(noDelete && e.type === 1)).map((e) => etcdEvent(e, req.prevKv));
+        if (events.length === 0) continue;
+        const last = batch[batch.length - 1];
+        w.sentSinceTick = true;
+        send({ header: header(Math.max(current(), last?.kv.modRevision ?? 0)), watchId: id, events });
+      }
+    } catch (err) {
+      if (w.abort.signal.aborted || !watches.has(id)) return; // cancelled by the client or the stream's end
+      watches.delete(id);
+      const name = (err as { name?: unknown }).name;
+      if (name === 'WatchCompactedError') {
+        const floor = (err as { compactRevision: number }).compactRevision;
+        send({ watchId: id, canceled: true, compactRevision: floor, cancelReason: EtcdErrors.compacted[1] });
+      } else {
+        send({ watchId: id, canceled: true, cancelReason: err instanceof RaftkvError ? err.message : String(err) });
+      }
+    }
+  };
+
+  const create = (req: WatchCreateRequest): void => {
+    const refuse = (reason: string): void => send({ watchId: NO_WATCH_ID, created: true, canceled: true, cancelReason: reason });
+    if (req.startRevision < 0) return refuse(EtcdErrors.compacted[1]);
+    if (watches.size >= WATCHES_PER_STREAM_MAX) return refuse(`too many watches on one stream (limit ${WATCHES_PER_STREAM_MAX})`);
+    let id = req.watchId;
+    if (id !== 0 && watches.has(id)) return refuse('mvcc: duplicate watch ID provided on the WatchStream');
+    if (id === 0) {
+      while (watches.has(nextId)) nextId++;
+      id = nextId++;
+    }
+    const span = keySpan(req.key.length === 0 ? Buffer.of(0) : req.key, req.rangeEnd);
+    if (span.kind === 'empty') return refuse('mvcc: watcher range is empty');
+    const abort = new AbortController();
+    let watcher: Watcher;
+    try {
+      const target = span.kind === 'single' ? { key: span.key } : { range: { start: span.start, end: span.end } };
+      watcher = ctx.deps.kv.watch({ ...target, startRevision: req.startRevision, signal: abort.signal });
+    } catch (err) {
+      return refuse(err instanceof Error ? err.message : String(err));
+    }
+    const w: OpenWatch = { watcher, abort, progressNotify: req.progressNotify, sentSinceTick: false };
+    watches.set(id, w);
+    send({ watchId: id, created: true });
+    void pump(id, w, req);
+  };
+
+  const onRequest = (req: WatchRequest): void => {
+    if (ended) return;
+    try {
+      checkMalformed(req);
+    } catch (err) {
+      end(err);
+      return;
+    }
+    const r = req.requestUnion;
+    if (r?.$case === 'createRequest') create(r.createRequest);
+    else if (r?.$case === 'cancelRequest') {
+      if (cancelWatch(r.cancelRequest.watchId)) send({ watchId: r.cancelRequest.watchId, canceled: true });
+    } else if (r?.$case === 'progressRequest') send({ watchId: NO_WATCH_ID });
+  };
+
+  const ticker = setInterval(() => {
+    for (const [id, w] of watches) {
+      if (w.progressNotify && !w.sentSinceTick) send({ watchId: id });
+      w.sentSinceTick = false;
+    }
+  }, opts.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+  ticker.unref();
+
+  call.on('data', onRequest);
+  call.on('end', () => end());
+  call.on('error', () => end());
+  scope.signal.addEventListener('abort', () => end(call.cancelled ? undefined : scope.signal.reason), { once: true });
+}
+
+function etcdEvent(e: WatchEvent, withPrevKv: boolean): Event {
+  return {
+    type: e.type === 1 ? Event_EventType.Delete : Event_EventType.Put,
+    kv: etcdKeyValue(e.kv),
+    ...(withPrevKv && e.prevKv ? { prevKv: etcdKeyValue(e.prevKv) } : {}),
+  };
+}
