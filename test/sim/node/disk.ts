@@ -13,6 +13,13 @@ export interface DiskFaults {
   ignoreSync: boolean;
   /** Broken mode: a flipped read comes with a matching checksum (as if the store had none). */
   resealFlips: boolean;
+  /** Probability that a write fails with an I/O error (the bytes may or may not have landed). */
+  writeErrorRate: number;
+}
+
+/** What the simulated disk throws for a failed write (EIO). */
+export class SimulatedWriteError extends Error {
+  override readonly name = 'SimulatedWriteError';
 }
 
 type Image = Map<string, Buffer>;
@@ -78,10 +85,10 @@ export class SimLogDisk {
     return [...this.current.entries()].filter(([k]) => k >= gte && k < lt).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  startWrite(ops: LogBatchOp[]): number {
+  startWrite(ops: LogBatchOp[]): { latencyMs: number; fails: boolean } {
     this.inFlight = ops;
     this.writes++;
-    return this.rng.int(this.faults.writeLatencyMsMax + 1);
+    return { latencyMs: this.rng.int(this.faults.writeLatencyMsMax + 1), fails: this.rng.chance(this.faults.writeErrorRate) };
   }
 
   completeWrite(ops: LogBatchOp[], sync: boolean): void {
@@ -155,9 +162,11 @@ export class SimLogDb implements LogDb {
   batch(ops: LogBatchOp[], opts: { sync: boolean }): Promise<void> {
     return this.inc.guard(
       () =>
-        new Promise<void>((resolve) => {
-          const latency = this.disk.startWrite(ops);
-          this.inc.later(latency, () => {
+        new Promise<void>((resolve, reject) => {
+          const { latencyMs, fails } = this.disk.startWrite(ops);
+          this.inc.later(latencyMs, () => {
+            // A failed write stays in flight: whether it landed is decided when the process dies.
+            if (fails) return reject(new SimulatedWriteError('EIO: simulated write failure'));
             this.disk.completeWrite(ops, opts.sync);
             resolve();
           });

@@ -21,7 +21,7 @@ describe('a follower that crashes right after installing a snapshot', () => {
     const env: HostEnv = {
       sched,
       network,
-      diskFaults: { writeLatencyMsMax: 2, ignoreSync: false, resealFlips: false },
+      diskFaults: { writeLatencyMsMax: 2, ignoreSync: false, resealFlips: false, writeErrorRate: 0 },
       observer: checker,
       onLeader: () => undefined,
       onFatal: (h, err) => checker.fail(`n${h.id} fatal: ${err.message}`),

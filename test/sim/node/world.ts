@@ -8,6 +8,7 @@ import { checkHistory } from '../../faults/checker/check.js';
 import type { Operation } from '../../faults/checker/history.js';
 import { Trace } from '../trace.js';
 import { SimClients } from './clients.js';
+import { SimulatedWriteError } from './disk.js';
 import { SimHost, type HostEnv } from './host.js';
 import { encodeCommand } from './kv-machine.js';
 import { NodeChecker } from './node-checker.js';
@@ -51,7 +52,7 @@ export class NodeWorld {
   private nextId: number;
   private healAtMs = 0;
   private faultsOn = true;
-  readonly stats = { crashes: 0, restarts: 0, corruptReadsCaught: 0, partitions: 0, confChanges: 0, transfers: 0, leaders: 0, lostDiskWrites: 0, ops: 0, unknownOps: 0 };
+  readonly stats = { crashes: 0, restarts: 0, corruptReadsCaught: 0, writeFailuresStopped: 0, partitions: 0, confChanges: 0, transfers: 0, leaders: 0, lostDiskWrites: 0, ops: 0, unknownOps: 0 };
 
   constructor(readonly options: NodeSimOptions) {
     this.rng = new SeededRandom(options.seed);
@@ -66,7 +67,12 @@ export class NodeWorld {
     this.env = {
       sched: this.sched,
       network: this.network,
-      diskFaults: { writeLatencyMsMax: 1 + this.faultRng.int(5), ignoreSync: broken === 'ignoreSync', resealFlips: broken === 'resealFlips' },
+      diskFaults: {
+        writeLatencyMsMax: 1 + this.faultRng.int(5),
+        ignoreSync: broken === 'ignoreSync',
+        resealFlips: broken === 'resealFlips',
+        writeErrorRate: this.faultRng.chance(0.3) ? 0.002 : 0,
+      },
       observer: this.checker,
       onLeader: (h, l) => {
         if (l?.isSelf) this.onLeader(h, l.term);
@@ -105,9 +111,18 @@ export class NodeWorld {
     this.checker.onLeader(h.id, term);
   }
 
+  /**
+   * A failed disk write must stop the node (the driver's fatal path; production then stops the
+   * process and a supervisor restarts it): the simulation kills the process and restarts it later.
+   * Any other fatal error is a bug.
+   */
   private onFatal(h: SimHost, err: Error): void {
-    // A fatal error is a bug in the simulated world (disks never fail writes here).
-    this.checker.fail(`n${h.id} stopped on a fatal error: ${errText(err)}`);
+    if (!(err.cause instanceof SimulatedWriteError)) {
+      this.checker.fail(`n${h.id} stopped on a fatal error: ${errText(err)}`);
+      return;
+    }
+    this.stats.writeFailuresStopped++;
+    this.crash(h, `its disk failed a write: ${err.message}`);
   }
 
   // ------------------------------------------------------------ lifecycle faults
@@ -284,6 +299,7 @@ export class NodeWorld {
     this.healAtMs = 0;
     this.network.faults.dropRate = 0;
     this.network.faults.duplicateRate = 0;
+    this.env.diskFaults.writeErrorRate = 0;
     for (const h of this.hosts.values()) if (h.state === 'down') h.downUntilMs = 0;
     this.restartDue();
     this.event('RECOVERY: faults off, network healed, all members restarting');
