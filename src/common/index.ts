@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './random.js';
 export * from './clock.js';
 export * from './limits.js';
+export * from './timers.js';

@@ -60,3 +60,9 @@ export class SeededRandom implements Random {
     return new SeededRandom(this.nextU32());
   }
 }
+
+/** The process's randomness, for production wiring only (simulations pass a SeededRandom). */
+export const systemRandom: Random = {
+  int: (n) => Math.floor(Math.random() * n),
+  float: () => Math.random(),
+};

@@ -1,10 +1,23 @@
-import type { NodeStats } from '../node/raft-node.js';
-import { Role, roleName } from '../raft/types.js';
+import { Role, roleName, type NodeId, type Status } from '../raft/types.js';
+import type { TransportStats } from '../transport/raft/stats.js';
 import type { Registry } from './registry.js';
+
+/** The node statistics the raft and transport collectors read (RaftNode's stats() provides them). */
+export interface RaftNodeStats {
+  readonly raft: Status;
+  readonly appliedIndex: number;
+  readonly logBytes: number;
+  readonly snapshotsTaken: number;
+  readonly lastSnapshotIndex: number;
+  readonly pendingProposals: number;
+  readonly pendingReads: number;
+  readonly lastContactMs: ReadonlyMap<NodeId, number>;
+  readonly transport: TransportStats;
+}
 
 /** What the raft collector reads: RaftNode, or anything with the same stats(). */
 export interface RaftStatsSource {
-  stats(): NodeStats;
+  stats(): RaftNodeStats;
 }
 
 const ROLES: readonly Role[] = Object.values(Role);
@@ -15,7 +28,7 @@ const ROLES: readonly Role[] = Object.values(Role);
  */
 export function registerRaftMetrics(r: Registry, node: RaftStatsSource): void {
   const s = r.perScrape(() => node.stats());
-  const gauge = (name: string, help: string, read: (st: NodeStats) => number): void => r.callbackGauge({ name, help, collect: (e) => e(read(s())) });
+  const gauge = (name: string, help: string, read: (st: RaftNodeStats) => number): void => r.callbackGauge({ name, help, collect: (e) => e(read(s())) });
   gauge('raftkv_raft_term', 'Current raft term.', (st) => st.raft.term);
   gauge('raftkv_raft_commit_index', 'Highest log index known to be committed.', (st) => st.raft.commit);
   gauge('raftkv_raft_applied_index', 'Highest log index applied to the state machine.', (st) => st.appliedIndex);

@@ -1,7 +1,6 @@
-import type { NodeStats } from '../node/raft-node.js';
+import type { TransportStats } from '../transport/raft/stats.js';
 import type { Registry } from './registry.js';
 
-type TransportStats = NodeStats['transport'];
 type CounterKey = { [K in keyof TransportStats]: TransportStats[K] extends number ? K : never }[keyof TransportStats];
 
 /**

@@ -1,12 +1,19 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { CorruptionError } from '../common/errors.js';
+import type { Timer, Timers } from '../common/timers.js';
 import type { ConfState, SnapshotMeta } from '../raft/types.js';
-import type { DiskStorage } from '../storage/log-store.js';
 import { snapshotId } from '../storage/snapshot-meta.js';
-import type { FileSnapshotStore } from '../storage/snapshot-store.js';
 import type { SnapshotSink as TransportSink } from '../transport/raft/types.js';
-import type { ResolvedNodeOptions } from './options.js';
+import type { LogStore, SnapshotStore } from './ports.js';
+import type { StateMachine } from './state-machine.js';
+
+/** When the manager snapshots and how much log it keeps (see RaftNodeOptions). */
+export interface SnapshotPolicy {
+  readonly snapshotEntries: number;
+  readonly snapshotIntervalMs: number;
+  readonly trailingLogs: number;
+}
 
 /** Largest address-book header in a snapshot file. */
 const HEADER_BYTES_MAX = 1024 * 1024;
@@ -22,7 +29,7 @@ const HEADER_BYTES_MAX = 1024 * 1024;
 export class SnapshotManager {
   taken = 0;
   private inProgress: Promise<number> | null = null;
-  private interval: NodeJS.Timeout | null = null;
+  private interval: Timer | null = null;
   private lastIndex: number;
   private readonly stopping = new AbortController();
   /** Supplies the conf state and address book at snapshot time. */
@@ -31,33 +38,42 @@ export class SnapshotManager {
   confNow: () => ConfState = () => ({ voters: [], learners: [] });
 
   constructor(
-    private readonly opts: ResolvedNodeOptions,
-    private readonly storage: DiskStorage,
-    private readonly store: FileSnapshotStore,
+    private readonly policy: SnapshotPolicy,
+    private readonly sm: StateMachine,
+    private readonly storage: LogStore,
+    private readonly store: SnapshotStore,
+    private readonly timers: Timers,
     private readonly log: Logger,
   ) {
     this.lastIndex = storage.snapshot().meta.index;
   }
 
   startInterval(): void {
-    this.interval = setInterval(() => {
-      if (this.opts.stateMachine.appliedIndex() > this.lastIndex) this.background();
-    }, this.opts.snapshotIntervalMs);
-    this.interval.unref();
+    const tick = (): void => {
+      if (this.sm.appliedIndex() > this.lastIndex) this.background();
+    };
+    this.interval = this.timers.every(this.policy.snapshotIntervalMs, tick, { background: true });
   }
 
   /** After a crash, the state machine may be older than the log's snapshot: reload it from the file. */
   async restoreStateMachineIfBehind(signal: AbortSignal | undefined): Promise<void> {
     const meta = this.storage.snapshot().meta;
-    if (meta.index === 0 || this.opts.stateMachine.appliedIndex() >= meta.index) return;
+    if (meta.index === 0 || this.sm.appliedIndex() >= meta.index) return;
     await this.restoreFrom(meta, signal);
     this.log.info({ index: meta.index }, 'state machine restored from the latest snapshot');
   }
 
-  /** A snapshot received from the leader (already stored by the transport) replaces our state. */
-  async installReceived(meta: SnapshotMeta): Promise<void> {
+  /**
+   * A snapshot received from the leader (already stored by the transport) replaces the state
+   * machine. The driver then records its meta in the log, in the same write as the Ready's hard
+   * state (a crash between the two would leave a commit index below the snapshot), and calls
+   * installed().
+   */
+  async restoreReceived(meta: SnapshotMeta): Promise<void> {
     await this.restoreFrom(meta, this.stopping.signal);
-    await this.storage.applySnapshotMeta(meta);
+  }
+
+  installed(meta: SnapshotMeta): void {
     this.lastIndex = meta.index;
     this.log.info({ index: meta.index, term: meta.term }, 'installed a snapshot from the leader');
   }
@@ -67,14 +83,14 @@ export class SnapshotManager {
     const file = await this.store.open(id, signal ? { signal } : {});
     const { peers, rest } = await splitHeader(file, id);
     await this.onPeers(peers);
-    const restored = await this.opts.stateMachine.restore(rest, signal ? { signal } : {});
+    const restored = await this.sm.restore(rest, signal ? { signal } : {});
     if (restored.index !== meta.index) {
       throw new CorruptionError(`snapshot ${id} holds state machine index ${restored.index}, expected ${meta.index}`);
     }
   }
 
   maybeSnapshot(): void {
-    if (this.opts.stateMachine.appliedIndex() - this.lastIndex >= this.opts.snapshotEntries) this.background();
+    if (this.sm.appliedIndex() - this.lastIndex >= this.policy.snapshotEntries) this.background();
   }
 
   private background(): void {
@@ -95,7 +111,7 @@ export class SnapshotManager {
   private async takeNow(): Promise<number> {
     const conf = this.confNow();
     const peers = this.peers();
-    const { index, stream } = await this.opts.stateMachine.snapshot();
+    const { index, stream } = await this.sm.snapshot();
     if (index <= this.storage.snapshot().meta.index) {
       stream.destroy();
       return this.storage.snapshot().meta.index;
@@ -114,7 +130,7 @@ export class SnapshotManager {
     await this.storage.recordSnapshot(meta);
     this.lastIndex = index;
     this.taken++;
-    const compactTo = index - this.opts.trailingLogs;
+    const compactTo = index - this.policy.trailingLogs;
     if (compactTo >= this.storage.firstIndex()) await this.storage.compact(compactTo);
     this.log.info({ index, term: meta.term, compactedTo: Math.max(compactTo, 0) }, 'snapshot taken');
     return index;
@@ -123,7 +139,7 @@ export class SnapshotManager {
   /** The transport streams a snapshot file to a follower. */
   async *openForSend(meta: SnapshotMeta, signal: AbortSignal): AsyncIterable<Uint8Array> {
     const file = await this.store.open(snapshotId(meta.index, meta.term), { signal });
-    for await (const chunk of file) yield chunk as Uint8Array;
+    yield* file;
   }
 
   /** Where the transport writes a snapshot arriving from the leader. */
@@ -139,7 +155,7 @@ export class SnapshotManager {
   }
 
   async stop(): Promise<void> {
-    if (this.interval) clearInterval(this.interval);
+    this.interval?.cancel();
     this.stopping.abort();
     await this.inProgress?.catch(() => undefined);
   }
@@ -154,14 +170,14 @@ function encodeHeader(peers: Record<string, string>): Uint8Array {
 }
 
 /** Read the header off the front of a snapshot file; the rest streams on to the state machine. */
-async function splitHeader(file: Readable, id: string): Promise<{ peers: Record<string, string>; rest: Readable }> {
-  const it = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+async function splitHeader(file: AsyncIterable<Uint8Array>, id: string): Promise<{ peers: Record<string, string>; rest: Readable }> {
+  const it = file[Symbol.asyncIterator]();
   let buf = Buffer.alloc(0);
   let need = 4;
   while (buf.length < need) {
     const { value, done } = await it.next();
     if (done) throw new CorruptionError(`snapshot ${id} ends inside its header`);
-    buf = Buffer.concat([buf, value]);
+    buf = Buffer.concat([buf, value as Uint8Array]);
     if (need === 4 && buf.length >= 4) {
       need = 4 + buf.readUInt32BE(0);
       if (need > HEADER_BYTES_MAX) throw new CorruptionError(`snapshot ${id} has a header of ${need} bytes`);
@@ -179,7 +195,7 @@ async function splitHeader(file: Readable, id: string): Promise<{ peers: Record<
     for (;;) {
       const { value, done } = await it.next();
       if (done) return;
-      yield value;
+      yield Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     }
   }
   return { peers: parsed.peers ?? {}, rest: Readable.from(remainder()) };

@@ -1,7 +1,7 @@
 import { assert } from '../common/assert.js';
 import { NotLeaderError, ProposalDroppedError, OverloadedError, ErrorCode, RaftkvError } from '../common/errors.js';
 import type { RaftConfig } from './config.js';
-import { decodeConfChange } from './confchange.js';
+import { checkConfChange, decodeConfChange, nextConf } from './confchange.js';
 import { RaftLog } from './log.js';
 import { VoteResult } from './quorum.js';
 import { ReadOnly } from './read-only.js';
@@ -82,9 +82,8 @@ export class Raft {
   /** Index of the latest conf change the leader proposed; none may be proposed until it is applied. */
   private pendingConfIndex = 0;
   private uncommittedBytes = 0;
+  /** ReadIndex requests: waiting for a heartbeat quorum, or for this leader's first commit. */
   private readonly readOnly = new ReadOnly();
-  /** ReadIndex requests that arrived before this leader committed an entry of its term. */
-  private pendingReadIndexMessages: Message[] = [];
   /** Proposals appended since the last Ready: broadcast once, so a loop turn's proposals batch. */
   appendBroadcastPending = false;
   /** A ReadIndex round to start at the next Ready, shared by every read queued until then. */
@@ -213,7 +212,6 @@ export class Raft {
     this.pendingConfIndex = 0;
     this.uncommittedBytes = 0;
     this.readOnly.reset();
-    this.pendingReadIndexMessages = [];
     this.readRoundPending = false;
     this.appendBroadcastPending = false;
   }
@@ -506,12 +504,12 @@ export class Raft {
   private leaderReadIndex(m: Message): void {
     if (this.trk.voters.length <= 1 || this.config.broken?.readIndexWithoutQuorum === true) {
       if (this.committedEntryInCurrentTerm() || this.trk.voters.length > 1) this.answerRead(m, this.log.committed);
-      else this.pendingReadIndexMessages.push(m);
+      else this.readOnly.defer(m);
       return;
     }
     // §6.4: the commit index is only known to be current once an entry of this term is committed.
     if (!this.committedEntryInCurrentTerm()) {
-      this.pendingReadIndexMessages.push(m);
+      this.readOnly.defer(m);
       return;
     }
     this.readOnly.add(this.log.committed, m);
@@ -520,10 +518,8 @@ export class Raft {
   }
 
   private releasePendingReadIndexMessages(): void {
-    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
-    const msgs = this.pendingReadIndexMessages;
-    this.pendingReadIndexMessages = [];
-    for (const m of msgs) this.leaderReadIndex(m);
+    if (!this.readOnly.hasDeferred() || !this.committedEntryInCurrentTerm()) return;
+    for (const m of this.readOnly.takeDeferred()) this.leaderReadIndex(m);
   }
 
   private leaderTransfer(target: NodeId): void {
@@ -700,7 +696,7 @@ export class Raft {
     if (this.leadTransferee !== NONE) throw new TransferInProgressError(this.leadTransferee);
     if (type === EntryType.ConfChange) {
       if (this.pendingConfIndex > this.log.applied) throw new ConfChangeInProgressError();
-      this.validateConfChange(decodeConfChange(data));
+      checkConfChange(this.trk.confState(), decodeConfChange(data));
     }
     if (!this.appendEntries([{ term: 0, index: 0, type, data }])) {
       throw new OverloadedError('uncommitted log', this.config.uncommittedBytesMax);
@@ -710,15 +706,6 @@ export class Raft {
     this.appendBroadcastPending = true;
     if (this.trk.voters.length === 1 && this.trk.progress.size === 1) this.appendBroadcastPending = false;
     return { index, term: this.term };
-  }
-
-  private validateConfChange(cc: ConfChange): void {
-    if (cc.type === ConfChangeType.RemoveNode && this.trk.voters.length === 1 && this.trk.isVoter(cc.nodeId)) {
-      throw new ProposalDroppedError('cannot remove the last voter');
-    }
-    if (cc.type === ConfChangeType.AddLearner && this.trk.isVoter(cc.nodeId)) {
-      throw new ProposalDroppedError(`node ${cc.nodeId} is already a voter (demotion is not supported)`);
-    }
   }
 
   readIndex(ctx: Uint8Array): void {
@@ -733,23 +720,7 @@ export class Raft {
 
   /** The driver applied a ConfChange entry: switch the configuration. */
   applyConfChange(cc: ConfChange): ConfState {
-    const conf = this.trk.confState();
-    let voters = [...conf.voters];
-    let learners = [...conf.learners];
-    switch (cc.type) {
-      case ConfChangeType.AddVoter:
-        learners = learners.filter((id) => id !== cc.nodeId);
-        if (!voters.includes(cc.nodeId)) voters.push(cc.nodeId);
-        break;
-      case ConfChangeType.AddLearner:
-        if (!voters.includes(cc.nodeId) && !learners.includes(cc.nodeId)) learners.push(cc.nodeId);
-        break;
-      case ConfChangeType.RemoveNode:
-        voters = voters.filter((id) => id !== cc.nodeId);
-        learners = learners.filter((id) => id !== cc.nodeId);
-        break;
-    }
-    this.trk.setConf({ voters, learners }, this.log.lastIndex() + 1);
+    this.trk.setConf(nextConf(this.trk.confState(), cc), this.log.lastIndex() + 1);
     if (this.role === Role.Leader) this.afterLeaderConfChange(cc);
     return this.trk.confState();
   }

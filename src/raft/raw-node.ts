@@ -18,6 +18,7 @@ import {
   type Ready,
   type SoftState,
   type Status,
+  type BasicStatus,
 } from './types.js';
 
 function sameHardState(a: HardState, b: HardState): boolean {
@@ -160,14 +161,8 @@ export class RawNode {
     }
   }
 
-  status(): Status {
+  basicStatus(): BasicStatus {
     const r = this.raft;
-    const progress = new Map<NodeId, ProgressStatus>();
-    if (r.role === Role.Leader) {
-      for (const [id, pr] of r.trk.progress) {
-        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, isLearner: pr.isLearner, recentActive: pr.recentActive, inflight: pr.inflights.count() });
-      }
-    }
     return {
       id: r.id,
       term: r.term,
@@ -178,9 +173,18 @@ export class RawNode {
       role: r.role,
       lastIndex: r.log.lastIndex(),
       firstIndex: r.log.firstIndex(),
-      conf: r.trk.confState(),
       leadTransferee: r.leadTransferee,
-      progress,
     };
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const progress = new Map<NodeId, ProgressStatus>();
+    if (r.role === Role.Leader) {
+      for (const [id, pr] of r.trk.progress) {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, isLearner: pr.isLearner, recentActive: pr.recentActive, inflight: pr.inflights.count() });
+      }
+    }
+    return { ...this.basicStatus(), conf: r.trk.confState(), progress };
   }
 }

@@ -19,6 +19,23 @@ export function contextKey(ctx: Uint8Array): string {
 export class ReadOnly {
   private readonly pending = new Map<string, PendingRead>();
   private queue: string[] = [];
+  /** Requests that wait for the new leader to commit an entry of its term (thesis §6.4). */
+  private deferred: Message[] = [];
+
+  defer(request: Message): void {
+    this.deferred.push(request);
+  }
+
+  /** Hand back the deferred requests (the leader now has a committed entry of its term). */
+  takeDeferred(): Message[] {
+    const out = this.deferred;
+    this.deferred = [];
+    return out;
+  }
+
+  hasDeferred(): boolean {
+    return this.deferred.length > 0;
+  }
 
   add(index: number, request: Message): void {
     const key = contextKey(request.context);
@@ -59,5 +76,6 @@ export class ReadOnly {
   reset(): void {
     this.pending.clear();
     this.queue = [];
+    this.deferred = [];
   }
 }

@@ -161,7 +161,8 @@ export interface ProgressStatus {
   readonly inflight: number;
 }
 
-export interface Status {
+/** What a driver reads of the core on every request: cheap (no allocation per peer). */
+export interface BasicStatus {
   readonly id: NodeId;
   readonly term: number;
   readonly vote: NodeId;
@@ -171,8 +172,11 @@ export interface Status {
   readonly role: Role;
   readonly lastIndex: number;
   readonly firstIndex: number;
-  readonly conf: ConfState;
   readonly leadTransferee: NodeId;
+}
+
+export interface Status extends BasicStatus {
+  readonly conf: ConfState;
   /** Leader only: per-peer replication progress. */
   readonly progress: ReadonlyMap<NodeId, ProgressStatus>;
 }

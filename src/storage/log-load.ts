@@ -5,7 +5,6 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClassicLevel } from 'classic-level';
 import { AbortedError, CorruptionError } from '../common/errors.js';
 import type { ConfState, Entry, HardState, SnapshotMeta } from '../raft/types.js';
 import {
@@ -24,7 +23,18 @@ import {
   type CompactionPoint,
 } from './log-codec.js';
 
-export type LogDb = ClassicLevel<Buffer, Buffer>;
+export type LogBatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+/**
+ * What the log store needs of its database: the subset of abstract-level that classic-level
+ * implements, so that a simulated disk (test/sim/node) can stand in for LevelDB.
+ */
+export interface LogDb {
+  getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
+  iterator(range: { gte: Buffer; lt: Buffer }): { nextv(size: number): Promise<[Buffer, Buffer][]>; close(): Promise<void> };
+  batch(ops: LogBatchOp[], opts: { sync: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
 
 export interface LoadedLog {
   readonly hardState: HardState;

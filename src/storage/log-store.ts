@@ -26,7 +26,7 @@ import {
   KEY_HARD_STATE,
   KEY_SNAPSHOT_META,
 } from './log-codec.js';
-import { checkQuarantine, checkRecoveryLog, hasLevelCode, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogDb } from './log-load.js';
+import { checkQuarantine, checkRecoveryLog, hasLevelCode, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogBatchOp, type LogDb } from './log-load.js';
 import { LogTail, type LogErrorFactory } from './log-tail.js';
 
 /** Writes waiting behind the one in progress; beyond this a write is rejected (OverloadedError). */
@@ -58,7 +58,7 @@ export interface WriteOptions {
   readonly sync?: boolean | undefined;
 }
 
-type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+type BatchOp = LogBatchOp;
 
 export class DiskStorage implements Storage {
   private hardState: HardState;
@@ -92,7 +92,7 @@ export class DiskStorage implements Storage {
     throwIfAborted(opts.signal, dir);
     await mkdir(dir, { recursive: true });
     await checkQuarantine(dir);
-    const db: LogDb = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     try {
       await db.open();
     } catch (err) {
@@ -101,7 +101,20 @@ export class DiskStorage implements Storage {
     }
     try {
       await checkRecoveryLog(dir);
-      return new DiskStorage(dir, db, await loadLog(db, dir, opts.signal), opts.errors);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return DiskStorage.openOn(db, dir, opts);
+  }
+
+  /**
+   * Load and verify the store in an already open database (`name` appears in errors). The whole-node
+   * simulation opens its simulated disk this way; open() is this plus LevelDB's files and checks.
+   */
+  static async openOn(db: LogDb, name: string, opts: DiskStorageOptions = {}): Promise<DiskStorage> {
+    try {
+      return new DiskStorage(name, db, await loadLog(db, name, opts.signal), opts.errors);
     } catch (err) {
       await db.close();
       throw err;

@@ -3,13 +3,17 @@
  *   npm run sim -- --seeds 100000          run seeds 1..N (across --workers processes, default 2)
  *   npm run sim -- --seed 42               replay one seed and print its trace tail
  *   npm run sim -- --seed 42 --broken voteWithoutLogCheck
+ * With --node, the same for the whole-node simulation (test/sim/node: the production driver on a
+ * simulated disk, network and clock, with KV clients); --broken also takes its world modes
+ * (ignoreSync, divergentReplica, readWithoutFence, resealFlips).
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BrokenRules } from '../../src/raft/config.js';
 import { defaultOptions, runSeed } from './cluster.js';
-import { formatFailure } from './report.js';
+import { nodeSimOptions, runNodeSeed, type NodeBrokenMode } from './node/world.js';
+import { formatFailure, type FailureReport } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,24 +24,37 @@ const { values } = parseArgs({
     broken: { type: 'string' },
     child: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    node: { type: 'boolean', default: false },
   },
 });
+
+type Outcome = FailureReport & { stats: object };
+
+/** One seed of the chosen simulation (the raft core's, or the whole node's with --node). */
+async function runOne(seed: number): Promise<Outcome> {
+  if (values.node) return runNodeSeed(nodeSimOptions(seed, values.broken ? { broken: values.broken as NodeBrokenMode } : {}));
+  const broken = brokenRules();
+  return runSeed(defaultOptions(seed, broken ? { broken } : {}));
+}
+
+function extraFlags(): string {
+  return `${values.node ? ' --node' : ''}${values.broken ? ` --broken ${values.broken}` : ''}`;
+}
 
 function brokenRules(): BrokenRules | undefined {
   if (!values.broken) return undefined;
   return { [values.broken]: true } as BrokenRules;
 }
 
-function runRange(start: number, count: number): number {
-  const broken = brokenRules();
+async function runRange(start: number, count: number): Promise<number> {
   let failures = 0;
   let unreported = 0;
   for (let seed = start; seed < start + count; seed++) {
-    const r = runSeed(defaultOptions(seed, broken ? { broken } : {}));
+    const r = await runOne(seed);
     if (r.violations.length > 0) {
       failures++;
       unreported++;
-      console.log(formatFailure(r, values.broken ? ` --broken ${values.broken}` : ''));
+      console.log(formatFailure(r, extraFlags()));
     }
     if (process.send && (seed - start) % 100 === 99) {
       process.send({ done: 100, failures: unreported });
@@ -49,17 +66,16 @@ function runRange(start: number, count: number): number {
 }
 
 if (values.seed !== undefined) {
-  const broken = brokenRules();
-  const r = runSeed(defaultOptions(Number(values.seed), broken ? { broken } : {}));
+  const r = await runOne(Number(values.seed));
   if (r.violations.length > 0) {
-    console.log(formatFailure(r));
+    console.log(formatFailure(r, extraFlags()));
     process.exitCode = 1;
   } else {
     console.log(`seed ${r.seed} ok: ${JSON.stringify(r.stats)}`);
     if (values.verbose) console.log(r.trace.join('\n'));
   }
 } else if (values.child) {
-  runRange(Number(values.start), Number(values.seeds));
+  await runRange(Number(values.start), Number(values.seeds));
 } else {
   const total = Number(values.seeds ?? '1000');
   const workers = Math.max(1, Number(values.workers));
@@ -76,7 +92,7 @@ if (values.seed !== undefined) {
       running--;
       continue;
     }
-    const args = ['--child', '--start', String(from), '--seeds', String(count), ...(values.broken ? ['--broken', values.broken] : [])];
+    const args = ['--child', '--start', String(from), '--seeds', String(count), ...(values.broken ? ['--broken', values.broken] : []), ...(values.node ? ['--node'] : [])];
     const child = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--import', 'tsx'] });
     child.on('message', (msg: { done: number; failures?: number }) => {
       done += msg.done;

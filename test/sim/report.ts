@@ -1,7 +1,13 @@
-import type { SimResult } from './cluster.js';
+/** What a failing seed of either simulation reports. */
+export interface FailureReport {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly violations: readonly string[];
+  readonly trace: readonly string[];
+}
 
 /** What a failing seed prints: the seed, a one-line replay command, the violations and the trace tail. */
-export function formatFailure(r: SimResult, extraFlags = ''): string {
+export function formatFailure(r: FailureReport, extraFlags = ''): string {
   return [
     `SIMULATION VIOLATION seed=${r.seed} nodes=${r.nodes}`,
     `replay: npm run sim -- --seed ${r.seed}${extraFlags}`,

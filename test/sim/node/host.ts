@@ -1,0 +1,152 @@
+import { pino } from 'pino';
+import type { SeededRandom } from '../../../src/common/random.js';
+import { RaftDriver, type DriverEvents, type LeaderInfo } from '../../../src/node/driver.js';
+import type { NodePorts } from '../../../src/node/ports.js';
+import type { BrokenRules } from '../../../src/raft/config.js';
+import type { NodeId } from '../../../src/raft/types.js';
+import { DiskStorage } from '../../../src/storage/log-store.js';
+import type { MemoryNetwork } from '../../../src/transport/raft/memory-network.js';
+import { MemoryTransport } from '../../../src/transport/raft/memory-transport.js';
+import { SimLogDisk, SimPeerBook, SimSnapshotDisk, type DiskFaults } from './disk.js';
+import { SimKvDisk, type KvObserver, type SimKv } from './kv-machine.js';
+import { Incarnation, type VirtualScheduler } from './scheduler.js';
+
+const silent = pino({ level: 'silent' });
+
+export const TICK_MS = 10;
+export const ELECTION_TICKS = 10;
+
+export interface HostEnv {
+  readonly sched: VirtualScheduler;
+  readonly network: MemoryNetwork;
+  readonly diskFaults: DiskFaults;
+  readonly observer: KvObserver;
+  readonly onLeader: (host: SimHost, leader: LeaderInfo | null) => void;
+  readonly onFatal: (host: SimHost, err: Error) => void;
+  readonly broken?: BrokenRules | undefined;
+  readonly divergeNode?: NodeId | undefined;
+}
+
+/**
+ * One simulated server: disks that survive crashes (raft log, snapshots, address book, KV) and, while
+ * up, one incarnation running the production RaftDriver on ports over those disks, the memory
+ * network and the node's drifting clock.
+ */
+export class SimHost {
+  readonly logDisk: SimLogDisk;
+  readonly snapDisk = new SimSnapshotDisk();
+  readonly peerBook = new SimPeerBook();
+  readonly kvDisk: SimKvDisk;
+  state: 'down' | 'starting' | 'up' | 'retired' = 'down';
+  inc: Incarnation | null = null;
+  driver: RaftDriver | null = null;
+  kv: SimKv | null = null;
+  log: DiskStorage | null = null;
+  downUntilMs = 0;
+  /** Whether the last open read flipped bits (then it must have failed with a CorruptionError). */
+  lastOpenFlipped = false;
+  private readonly rate: number;
+  /** The live incarnation's transport, from its creation (a crash mid-start must close it too). */
+  private transport: MemoryTransport | null = null;
+
+  constructor(
+    readonly id: NodeId,
+    private readonly env: HostEnv,
+    private readonly rng: SeededRandom,
+    private readonly snapshotEntries: number,
+    private readonly bootstrap: ReadonlyMap<NodeId, string> | undefined,
+  ) {
+    this.logDisk = new SimLogDisk(`sim-disk-n${id}`, env.diskFaults, rng.fork());
+    this.kvDisk = new SimKvDisk(id, rng.fork(), env.observer, env.divergeNode === id);
+    // Clock drift: up to ±5% fast or slow, so timers and leases run under skew.
+    this.rate = 0.95 + rng.float() * 0.1;
+  }
+
+  get serving(): boolean {
+    return this.state === 'up' && this.driver !== null;
+  }
+
+  /** Start an incarnation; a failed open (a corrupt read) leaves the node down and rethrows. */
+  async start(flipOnRead: boolean): Promise<void> {
+    this.state = 'starting';
+    const inc = new Incarnation(this.env.sched, this.rate, this.rng.int(1_000_000));
+    this.inc = inc;
+    try {
+      const db = this.logDisk.open(inc, flipOnRead);
+      this.lastOpenFlipped = false;
+      const log = await DiskStorage.openOn(db, this.logDisk.name).finally(() => (this.lastOpenFlipped = db.flipped));
+      const kv = this.kvDisk.machine(inc);
+      const driver = new RaftDriver(this.driverOptions(), this.ports(inc, log, kv), this.events());
+      await driver.start();
+      if (!inc.alive) return;
+      [this.log, this.kv, this.driver] = [log, kv, driver];
+      this.state = 'up';
+    } catch (e) {
+      if (inc.alive) this.kill('down');
+      throw e;
+    }
+  }
+
+  private driverOptions(): ConstructorParameters<typeof RaftDriver>[0] {
+    return {
+      id: this.id,
+      tickMs: TICK_MS,
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: 1,
+      pendingProposalsMax: 64,
+      pendingReadsMax: 64,
+      snapshotEntries: this.snapshotEntries,
+      snapshotIntervalMs: 2_000,
+      trailingLogs: this.rng.int(8),
+      bootstrap: this.bootstrap,
+      logger: silent,
+      broken: this.env.broken,
+    };
+  }
+
+  private ports(inc: Incarnation, log: DiskStorage, kv: SimKv): NodePorts {
+    return {
+      log,
+      snapshots: this.snapDisk.store(inc),
+      peers: this.peerBook.book(inc),
+      stateMachine: kv,
+      createTransport: (handlers) => {
+        this.transport = new MemoryTransport(this.env.network, { ...handlers, localId: this.id, clusterId: 'sim' });
+        return this.transport;
+      },
+      raftAddress: () => `sim:${this.id}`,
+      clock: inc,
+      timers: inc,
+      random: this.rng.fork(),
+    };
+  }
+
+  private events(): DriverEvents {
+    return {
+      onLeaderChange: (l) => this.env.onLeader(this, l),
+      onFatal: (err) => this.env.onFatal(this, err),
+    };
+  }
+
+  /** The process dies: timers stop, the network forgets it, unsynced disk writes may be lost. */
+  crash(loseAllUnsynced = false): void {
+    this.kill('down', loseAllUnsynced);
+  }
+
+  retire(): void {
+    this.kill('retired');
+  }
+
+  private kill(next: 'down' | 'retired', loseAllUnsynced = false): void {
+    if (this.inc) this.inc.alive = false;
+    void this.transport?.close();
+    this.transport = null;
+    this.inc = null;
+    this.driver = null;
+    this.kv = null;
+    this.log = null;
+    this.state = next;
+    this.logDisk.crash(loseAllUnsynced);
+    this.kvDisk.crash();
+  }
+}

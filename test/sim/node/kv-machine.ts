@@ -1,0 +1,171 @@
+import { Readable } from 'node:stream';
+import type { SeededRandom } from '../../../src/common/random.js';
+import type { StateMachine } from '../../../src/node/state-machine.js';
+import type { Incarnation } from './scheduler.js';
+
+/** A KV command, as clients propose it (JSON in the entry). */
+export type KvCommand =
+  | { readonly op: 'put'; readonly key: string; readonly value: string }
+  | { readonly op: 'del'; readonly key: string }
+  | { readonly op: 'cas'; readonly key: string; readonly expect: string | null; readonly value: string };
+
+export interface KvResult {
+  /** cas: whether the swap happened; put/del: true. */
+  readonly ok: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeCommand(c: KvCommand): Uint8Array {
+  return encoder.encode(JSON.stringify(c));
+}
+
+interface KvState {
+  applied: number;
+  data: Map<string, string>;
+}
+
+/** Observes every apply: the world checks replicas agree (same index, same command, same state). */
+export interface KvObserver {
+  onApplied(nodeId: number, index: number, command: string, stateHash: number): void;
+  onRestored(nodeId: number, index: number, stateHash: number): void;
+}
+
+/**
+ * The simulation's replicated state machine: a deterministic in-memory KV map with put, delete and
+ * compare-and-swap, durable the way KvStore on LevelDB is: each apply is one unsynced write, so a
+ * crash keeps the state as of some recent applied index (never a torn one) and raft replays the rest.
+ * (KvStore itself is bound to classic-level directories and file renames; see docs/ARCHITECTURE.md.)
+ */
+export class SimKvDisk {
+  /** The state as of the last write the disk kept; `pending` are writes a crash may lose. */
+  private flushed: KvState = { applied: 0, data: new Map() };
+  private pending: KvState[] = [];
+
+  constructor(
+    readonly nodeId: number,
+    private readonly rng: SeededRandom,
+    private readonly observer: KvObserver,
+    /** Broken mode: this replica mis-applies some puts (the state hashes must catch it). */
+    private readonly diverge: boolean,
+  ) {}
+
+  crash(): void {
+    const kept = this.rng.int(this.pending.length + 1);
+    if (kept > 0) this.flushed = this.pending[kept - 1]!;
+    this.pending = [];
+  }
+
+  private record(s: KvState): void {
+    this.pending.push(s);
+    // The page cache is written back now and then: older writes become durable.
+    if (this.pending.length > 4 + this.rng.int(16)) {
+      this.flushed = this.pending[this.pending.length - 1]!;
+      this.pending = [];
+    }
+  }
+
+  /** The state machine port for one incarnation: starts from what the disk kept. */
+  machine(inc: Incarnation): SimKv {
+    const last = this.pending[this.pending.length - 1] ?? this.flushed;
+    return new SimKv(this, inc, { applied: last.applied, data: new Map(last.data) });
+  }
+
+  // ---- used by SimKv ----
+
+  write(state: KvState): void {
+    this.record({ applied: state.applied, data: new Map(state.data) });
+  }
+
+  applyCommand(state: KvState, index: number, data: Uint8Array): KvResult {
+    const text = decoder.decode(data);
+    const c = JSON.parse(text) as KvCommand;
+    let ok = true;
+    if (c.op === 'put') state.data.set(c.key, this.diverge && index % 7 === 0 ? `${c.value}!` : c.value);
+    else if (c.op === 'del') state.data.delete(c.key);
+    else if ((state.data.get(c.key) ?? null) === c.expect) state.data.set(c.key, c.value);
+    else ok = false;
+    state.applied = index;
+    this.observer.onApplied(this.nodeId, index, text, hashState(state));
+    return { ok };
+  }
+
+  noop(state: KvState, index: number): void {
+    state.applied = index;
+    this.observer.onApplied(this.nodeId, index, 'noop', hashState(state));
+  }
+
+  restored(state: KvState): void {
+    this.observer.onRestored(this.nodeId, state.applied, hashState(state));
+  }
+}
+
+export class SimKv implements StateMachine {
+  constructor(
+    private readonly disk: SimKvDisk,
+    private readonly inc: Incarnation,
+    private state: KvState,
+  ) {}
+
+  appliedIndex(): number {
+    return this.state.applied;
+  }
+
+  /** A local read (stale unless behind a read fence). */
+  get(key: string): string | null {
+    return this.state.data.get(key) ?? null;
+  }
+
+  apply(index: number, data: Uint8Array): Promise<unknown> {
+    return this.inc.guard(async () => {
+      const r = this.disk.applyCommand(this.state, index, data);
+      this.disk.write(this.state);
+      return r;
+    });
+  }
+
+  applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<unknown[]> {
+    return this.inc.guard(async () => {
+      const results = entries.map((e) => this.disk.applyCommand(this.state, e.index, e.data));
+      this.disk.write(this.state);
+      return results;
+    });
+  }
+
+  applyNoop(index: number): Promise<void> {
+    return this.inc.guard(async () => {
+      this.disk.noop(this.state, index);
+      this.disk.write(this.state);
+    });
+  }
+
+  snapshot(): Promise<{ index: number; stream: Readable }> {
+    return this.inc.guard(async () => {
+      const body = JSON.stringify({ applied: this.state.applied, data: [...this.state.data.entries()] });
+      return { index: this.state.applied, stream: Readable.from([Buffer.from(body)]) };
+    });
+  }
+
+  restore(stream: Readable): Promise<{ index: number }> {
+    return this.inc.guard(async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(Buffer.from(c as Uint8Array));
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { applied: number; data: [string, string][] };
+      this.state = { applied: parsed.applied, data: new Map(parsed.data) };
+      this.disk.write(this.state);
+      this.disk.restored(this.state);
+      return { index: this.state.applied };
+    });
+  }
+}
+
+/** FNV-1a over the sorted entries: equal states hash equal on every replica. */
+export function hashState(s: KvState): number {
+  let h = 0x811c9dc5;
+  const mix = (text: string): void => {
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  };
+  for (const k of [...s.data.keys()].sort()) mix(`${k}=${s.data.get(k)!};`);
+  return h;
+}
