@@ -91,6 +91,8 @@ export interface KeyValue {
   modRevision: number;
   /** Number of writes since creation: 1 after the first put. */
   version: number;
+  /** The lease the key is attached to (etcd's Lease API); absent when none. */
+  lease?: number | undefined;
 }
 
 export interface PutRequest {
@@ -98,7 +100,19 @@ export interface PutRequest {
   value: Buffer;
   /** Return the previous key-value, if any, in the response. */
   prevKv: boolean;
-  requestId?: RequestId | undefined;
+  requestId?:
+    | RequestId
+    | undefined;
+  /** Attach the key to this lease (granted through etcd's Lease API); absent or 0: no lease. */
+  lease?:
+    | number
+    | undefined;
+  /** Keep the key's current value (the key must exist), as etcd's ignore_value. */
+  ignoreValue?:
+    | boolean
+    | undefined;
+  /** Keep the key's current lease (the key must exist), as etcd's ignore_lease. */
+  ignoreLease?: boolean | undefined;
 }
 
 export interface PutResponse {
@@ -522,7 +536,14 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
 };
 
 function createBaseKeyValue(): KeyValue {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), createRevision: 0, modRevision: 0, version: 0 };
+  return {
+    key: Buffer.alloc(0),
+    value: Buffer.alloc(0),
+    createRevision: 0,
+    modRevision: 0,
+    version: 0,
+    lease: undefined,
+  };
 }
 
 export const KeyValue: MessageFns<KeyValue> = {
@@ -541,6 +562,9 @@ export const KeyValue: MessageFns<KeyValue> = {
     }
     if (message.version !== 0) {
       writer.uint32(40).uint64(message.version);
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(48).uint64(message.lease);
     }
     return writer;
   },
@@ -598,6 +622,14 @@ export const KeyValue: MessageFns<KeyValue> = {
             message.version = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -625,6 +657,7 @@ export const KeyValue: MessageFns<KeyValue> = {
         ? globalThis.Number(object.mod_revision)
         : 0,
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
     };
   },
 
@@ -645,6 +678,9 @@ export const KeyValue: MessageFns<KeyValue> = {
     if (message.version !== 0) {
       obj.version = Math.round(message.version);
     }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
     return obj;
   },
 
@@ -658,12 +694,21 @@ export const KeyValue: MessageFns<KeyValue> = {
     message.createRevision = object.createRevision ?? 0;
     message.modRevision = object.modRevision ?? 0;
     message.version = object.version ?? 0;
+    message.lease = object.lease ?? undefined;
     return message;
   },
 };
 
 function createBasePutRequest(): PutRequest {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), prevKv: false, requestId: undefined };
+  return {
+    key: Buffer.alloc(0),
+    value: Buffer.alloc(0),
+    prevKv: false,
+    requestId: undefined,
+    lease: undefined,
+    ignoreValue: undefined,
+    ignoreLease: undefined,
+  };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -679,6 +724,15 @@ export const PutRequest: MessageFns<PutRequest> = {
     }
     if (message.requestId !== undefined) {
       RequestId.encode(message.requestId, writer.uint32(34).fork()).join();
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(40).uint64(message.lease);
+    }
+    if (message.ignoreValue !== undefined) {
+      writer.uint32(48).bool(message.ignoreValue);
+    }
+    if (message.ignoreLease !== undefined) {
+      writer.uint32(56).bool(message.ignoreLease);
     }
     return writer;
   },
@@ -728,6 +782,30 @@ export const PutRequest: MessageFns<PutRequest> = {
             message.requestId = RequestId.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ignoreValue = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ignoreLease = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -754,6 +832,17 @@ export const PutRequest: MessageFns<PutRequest> = {
         : isSet(object.request_id)
         ? RequestId.fromJSON(object.request_id)
         : undefined,
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
+      ignoreValue: isSet(object.ignoreValue)
+        ? globalThis.Boolean(object.ignoreValue)
+        : isSet(object.ignore_value)
+        ? globalThis.Boolean(object.ignore_value)
+        : undefined,
+      ignoreLease: isSet(object.ignoreLease)
+        ? globalThis.Boolean(object.ignoreLease)
+        : isSet(object.ignore_lease)
+        ? globalThis.Boolean(object.ignore_lease)
+        : undefined,
     };
   },
 
@@ -771,6 +860,15 @@ export const PutRequest: MessageFns<PutRequest> = {
     if (message.requestId !== undefined) {
       obj.requestId = RequestId.toJSON(message.requestId);
     }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
+    if (message.ignoreValue !== undefined) {
+      obj.ignoreValue = message.ignoreValue;
+    }
+    if (message.ignoreLease !== undefined) {
+      obj.ignoreLease = message.ignoreLease;
+    }
     return obj;
   },
 
@@ -785,6 +883,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     message.requestId = (object.requestId !== undefined && object.requestId !== null)
       ? RequestId.fromPartial(object.requestId)
       : undefined;
+    message.lease = object.lease ?? undefined;
+    message.ignoreValue = object.ignoreValue ?? undefined;
+    message.ignoreLease = object.ignoreLease ?? undefined;
     return message;
   },
 };
