@@ -28,6 +28,11 @@ export function requestIdOf(id: RequestId | undefined): kv.RequestId | null {
 }
 
 export function putOp(r: PutRequest): kv.PutOp {
+  // Leases are served through etcd's API (Lease, and its KV.Put); raftkv.v1 does not map the
+  // state machine's lease refusals, so it refuses the fields rather than ignoring them.
+  if ((r.lease ?? 0) !== 0 || r.ignoreValue === true || r.ignoreLease === true) {
+    throw new InvalidArgumentError('put.lease, put.ignore_value and put.ignore_lease are served by the etcd API (etcdserverpb.KV/Put), not by raftkv.v1');
+  }
   return { key: r.key, value: r.value, prevKv: r.prevKv };
 }
 

@@ -25,21 +25,28 @@ import { keySpan, spanContains, spanRangeOp, type KeySpan } from './keys.js';
 const EMPTY = Buffer.alloc(0);
 
 export function etcdKeyValue(k: kv.KeyValue): KeyValue {
-  return { key: buf(k.key), value: buf(k.value), createRevision: k.createRevision, modRevision: k.modRevision, version: k.version, lease: 0 };
+  return { key: buf(k.key), value: buf(k.value), createRevision: k.createRevision, modRevision: k.modRevision, version: k.version, lease: k.lease ?? 0 };
 }
 
 function buf(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** etcd's checkPutRequest; leases come with a later phase, so any lease id is "not found". */
+/**
+ * etcd's checkPutRequest. Whether the lease exists, and whether the key exists for ignore_value /
+ * ignore_lease, the state machine decides when it applies the put (a `rejected` result).
+ */
 export function putOp(r: PutRequest): kv.PutOp {
   if (r.key.length === 0) throw new EtcdError('keyNotProvided');
   if (r.ignoreValue && r.value.length > 0) throw new EtcdError('valueProvided');
   if (r.ignoreLease && r.lease !== 0) throw new EtcdError('leaseProvided');
-  if (r.lease !== 0) throw new EtcdError('leaseNotFound');
-  if (r.ignoreValue) throw new InvalidArgumentError('put.ignore_value is not supported yet');
-  return { key: r.key, value: r.value, prevKv: r.prevKv };
+  if (r.lease < 0) throw new EtcdError('leaseNotFound');
+  return {
+    key: r.key, value: r.value, prevKv: r.prevKv,
+    ...(r.lease !== 0 ? { lease: r.lease } : {}),
+    ...(r.ignoreValue ? { ignoreValue: true } : {}),
+    ...(r.ignoreLease ? { ignoreLease: true } : {}),
+  };
 }
 
 export function deleteOp(r: DeleteRangeRequest): kv.DeleteOp | null {

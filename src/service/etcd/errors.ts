@@ -1,5 +1,6 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ErrorCode, RaftkvError } from '../../common/errors.js';
+import type { RejectReason } from '../../kv/types.js';
 import { isForwardedError, toStatus } from '../status.js';
 
 /**
@@ -17,6 +18,8 @@ export const EtcdErrors = {
   compacted: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'],
   futureRev: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'],
   leaseNotFound: [status.NOT_FOUND, 'etcdserver: requested lease not found'],
+  leaseExists: [status.FAILED_PRECONDITION, 'etcdserver: lease already exists'],
+  leaseTtlTooLarge: [status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'],
   memberNotFound: [status.NOT_FOUND, 'etcdserver: member not found'],
   notLeader: [status.FAILED_PRECONDITION, 'etcdserver: not leader'],
   noLeader: [status.UNAVAILABLE, 'etcdserver: no leader'],
@@ -39,6 +42,14 @@ export class EtcdError extends Error {
     this.grpcCode = code;
   }
 }
+
+/** A command the state machine refused because of the state, as etcd's error for it. */
+export function rejectionError(reason: RejectReason): EtcdError {
+  return new EtcdError(REJECTIONS[reason]);
+}
+
+/** By RejectReason's numbers (src/kv/types.ts; a value import of src/kv is not allowed here). */
+const REJECTIONS: Record<RejectReason, EtcdErrorName> = { 1: 'leaseNotFound', 2: 'leaseExists', 3: 'keyNotFound' };
 
 /** raftkv's error codes as the etcd error a client of etcd expects in the same situation. */
 const BY_RAFTKV_CODE: Partial<Record<ErrorCode, EtcdErrorName>> = {
