@@ -21,6 +21,7 @@ import type { KeyValue } from '../../gen/etcd/mvccpb/kv.js';
 import type * as kv from '../../kv/types.js';
 import { EtcdError } from './errors.js';
 import { keySpan, spanContains, spanRangeOp, type KeySpan } from './keys.js';
+import { readsWholeRange, shapeRange } from './range.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -58,16 +59,19 @@ export function deleteOp(r: DeleteRangeRequest): kv.DeleteOp | null {
   return { key: span.start, rangeEnd: span.end, prefix: EMPTY, prevKv: r.prevKv };
 }
 
-/** A Range inside a Txn: the store's page rules; sorting, filters and revisions only at top level. */
+/**
+ * A Range inside a Txn: the store's page rules. With sorting or min/max revision filters the state
+ * machine reads the whole range (one store page) and the response is filtered, sorted and cut to
+ * `limit` here (shapeRange), as a top-level Range is; clientv3's Mutex and Election need that
+ * (their owner read is prefix + sort by create revision + limit 1, inside a Txn).
+ */
 function txnRangeOp(r: RangeRequest): kv.RangeOp {
   if (r.key.length === 0) throw new EtcdError('keyNotProvided');
   if (r.revision > 0) throw new InvalidArgumentError('a range inside a txn cannot read at a revision yet');
-  if (r.sortOrder !== 0 || r.sortTarget !== 0 || r.minModRevision || r.maxModRevision || r.minCreateRevision || r.maxCreateRevision) {
-    throw new InvalidArgumentError('a range inside a txn cannot sort or filter yet');
-  }
   const span = keySpan(r.key, r.rangeEnd);
   if (span.kind === 'empty') throw new InvalidArgumentError('a range inside a txn must not be empty (range_end <= key)');
-  return spanRangeOp(span, { limit: r.limit, keysOnly: r.keysOnly, countOnly: r.countOnly });
+  const whole = readsWholeRange(r);
+  return spanRangeOp(span, { limit: whole ? 0 : r.limit, keysOnly: r.keysOnly, countOnly: r.countOnly && !whole });
 }
 
 const COMPARE_RESULTS: Record<number, kv.CompareResult> = {
@@ -167,7 +171,9 @@ function responseOp(req: RequestOp | undefined, r: kv.OpResult): ResponseOp {
   if (req?.request?.$case === 'requestDeleteRange') {
     return { response: { $case: 'responseDeleteRange', responseDeleteRange: { header, deleted: 0, prevKvs: [] } } };
   }
-  return { response: { $case: 'responseRange', responseRange: rangeResponse(r, header) } };
+  const rr = req?.request?.$case === 'requestRange' ? req.request.requestRange : null;
+  const shaped = rr !== null && readsWholeRange(rr) ? shapeRange(rr, r) : r;
+  return { response: { $case: 'responseRange', responseRange: rangeResponse(shaped, header) } };
 }
 
 export function txnResponse(req: TxnRequest, r: kv.TxnResult, header: ResponseHeader): TxnResponse {

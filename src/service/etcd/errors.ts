@@ -28,6 +28,13 @@ export const EtcdErrors = {
   timeout: [status.UNAVAILABLE, 'etcdserver: request timed out'],
   tooManyRequests: [status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'],
   corrupt: [status.DATA_LOSS, 'etcdserver: corrupt cluster'],
+  // The concurrency recipes' errors, which etcd's Lock and Election servers return as plain errors
+  // (gRPC code Unknown), with clientv3/concurrency's texts.
+  lockSessionExpired: [status.UNKNOWN, 'mutex: session is expired'],
+  electionNotLeader: [status.UNKNOWN, 'election: not leader'],
+  electionNoLeader: [status.UNKNOWN, 'election: no leader'],
+  electionSessionExpired: [status.UNKNOWN, 'election: session is expired'],
+  missingLeaderKey: [status.UNKNOWN, '"leader" field must be provided'],
 } as const satisfies Record<string, readonly [status, string]>;
 
 export type EtcdErrorName = keyof typeof EtcdErrors;
