@@ -10,6 +10,7 @@ import {
 } from '../../gen/etcd/etcdserverpb/rpc.js';
 import type { EventType, KeyValue } from '../../kv/types.js';
 import type { CallScope } from '../call-signal.js';
+import { SERVICE_DEFAULTS } from '../deps.js';
 import type { KvCore } from '../kv-core.js';
 import type { HandlerContext } from '../kv-service.js';
 import * as cv from './convert.js';
@@ -48,13 +49,25 @@ export class Recipes {
     return this.ctx.deps.kv.stats().revision;
   }
 
-  txn(scope: CallScope, req: TxnRequest): Promise<TxnResponse> {
+  /**
+   * One write or read of a recipe, bounded like any request although the call around it (Lock,
+   * Campaign) may wait much longer: a forwarded step must not carry that call's far deadline
+   * (grpc-js overflows a timeout near 2^31 ms into an immediate DEADLINE_EXCEEDED).
+   */
+  private step(scope: CallScope): CallScope {
+    const ms = this.ctx.deps.options?.requestTimeoutMs ?? SERVICE_DEFAULTS.requestTimeoutMs;
+    return { signal: AbortSignal.any([scope.signal, AbortSignal.timeout(ms)]), deadlineMs: Math.min(scope.deadlineMs, Date.now() + ms), dispose: () => undefined };
+  }
+
+  txn(outer: CallScope, req: TxnRequest): Promise<TxnResponse> {
+    const scope = this.step(outer);
     return this.core.write(scope, new Metadata(), KVService.txn, req, { op: { kind: 'txn', txn: cv.txnOp(req) }, requestId: null }, (r) =>
       cv.txnResponse(req, expect(r, 'txn'), this.header(r.revision)),
     );
   }
 
-  deleteKey(scope: CallScope, key: Uint8Array): Promise<DeleteRangeResponse> {
+  deleteKey(outer: CallScope, key: Uint8Array): Promise<DeleteRangeResponse> {
+    const scope = this.step(outer);
     const req = DeleteRangeRequest.fromPartial({ key: Buffer.from(key) });
     const op = cv.deleteOp(req);
     if (op === null) throw new Error('unreachable: a single-key delete is never empty');
@@ -100,8 +113,8 @@ export class Recipes {
   }
 
   /** Every key under `prefix` (values left out), read linearizably; and the revision of the read. */
-  async keysUnder(scope: CallScope, prefix: Uint8Array): Promise<{ kvs: KeyValue[]; revision: number }> {
-    return this.core.read(scope, true, async () => {
+  async keysUnder(outer: CallScope, prefix: Uint8Array): Promise<{ kvs: KeyValue[]; revision: number }> {
+    return this.core.read(this.step(outer), true, async () => {
       const kvs: KeyValue[] = [];
       let startAfter: Uint8Array = EMPTY;
       let revision = 0;
