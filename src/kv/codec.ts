@@ -212,7 +212,9 @@ function writeCompare(w: BinaryWriter, c: Compare): void {
   if (t.kind === 'value') putBytesAlways(w, 3, t.value);
   else if (t.kind === 'version') putUintAlways(w, 4, t.version);
   else if (t.kind === 'createRevision') putUintAlways(w, 5, t.createRevision);
-  else putUintAlways(w, 6, t.modRevision);
+  else if (t.kind === 'modRevision') putUintAlways(w, 6, t.modRevision);
+  else putUintAlways(w, 7, t.lease);
+  if (c.rangeEnd !== undefined) putBytesAlways(w, 8, c.rangeEnd);
 }
 
 function toCompareResult(n: number): CompareResult {
@@ -222,6 +224,7 @@ function toCompareResult(n: number): CompareResult {
 
 function readCompare(r: BinaryReader, end: number): Compare {
   let key = EMPTY, result: CompareResult = CompareResult.Equal, target: CompareTarget | null = null;
+  let rangeEnd: Uint8Array | undefined;
   readFields(r, end, (f, t) => {
     if (f === 1 && t === LD) key = readBytes(r);
     else if (f === 2 && t === VI) result = toCompareResult(r.int32());
@@ -229,10 +232,12 @@ function readCompare(r: BinaryReader, end: number): Compare {
     else if (f === 4 && t === VI) target = { kind: 'version', version: readUint(r) };
     else if (f === 5 && t === VI) target = { kind: 'createRevision', createRevision: readUint(r) };
     else if (f === 6 && t === VI) target = { kind: 'modRevision', modRevision: readUint(r) };
+    else if (f === 7 && t === VI) target = { kind: 'lease', lease: readUint(r) };
+    else if (f === 8 && t === LD) rangeEnd = readBytes(r);
     else return false;
     return true;
   });
-  return { key, result, target };
+  return rangeEnd === undefined ? { key, result, target } : { key, result, target, rangeEnd };
 }
 
 function writeRequestOp(w: BinaryWriter, op: RequestOp): void {

@@ -184,8 +184,19 @@ class Executor {
     return readRange(this.db, this.overlay, op, this.limits);
   }
 
+  /** etcd's applyCompare: over a range, every key must satisfy it; no key compares as a missing one. */
   async compare(c: Compare): Promise<boolean> {
-    const kv = await this.get(c.key);
+    if (c.rangeEnd === undefined) return this.compareKv(c, await this.get(c.key));
+    const range: KeyRange = { start: c.key, end: c.rangeEnd.length > 0 ? c.rangeEnd : null };
+    let any = false;
+    for await (const kv of scan(this.db, this.overlay, { range, after: null })) {
+      any = true;
+      if (!this.compareKv(c, kv)) return false;
+    }
+    return any || this.compareKv(c, null);
+  }
+
+  private compareKv(c: Compare, kv: KeyValue | null): boolean {
     const t = c.target;
     if (t === null) return false;
     let cmp: number;
@@ -194,7 +205,8 @@ class Executor {
       cmp = compareBytes(kv.value, t.value);
     } else if (t.kind === 'version') cmp = (kv?.version ?? 0) - t.version;
     else if (t.kind === 'createRevision') cmp = (kv?.createRevision ?? 0) - t.createRevision;
-    else cmp = (kv?.modRevision ?? 0) - t.modRevision;
+    else if (t.kind === 'modRevision') cmp = (kv?.modRevision ?? 0) - t.modRevision;
+    else cmp = (kv?.lease ?? 0) - t.lease;
     switch (c.result) {
       case CompareResult.Equal:
         return cmp === 0;

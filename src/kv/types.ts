@@ -71,12 +71,18 @@ export type CompareTarget =
   | { readonly kind: 'value'; readonly value: Uint8Array }
   | { readonly kind: 'version'; readonly version: number }
   | { readonly kind: 'createRevision'; readonly createRevision: number }
-  | { readonly kind: 'modRevision'; readonly modRevision: number };
+  | { readonly kind: 'modRevision'; readonly modRevision: number }
+  | { readonly kind: 'lease'; readonly lease: number };
 
 export interface Compare {
   readonly key: Uint8Array;
   readonly result: CompareResult;
   readonly target: CompareTarget | null;
+  /**
+   * Absent: compare `key` alone. Present: every key of [key, rangeEnd) must satisfy it (empty:
+   * every key from `key` on); a range without keys compares as one missing key.
+   */
+  readonly rangeEnd?: Uint8Array;
 }
 
 export type RequestOp =

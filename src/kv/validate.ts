@@ -111,6 +111,10 @@ export function validateRange(op: RangeOp, where = 'range'): void {
 
 function validateCompare(c: Compare, where: string): void {
   validateKey(c.key, `${where}.key`);
+  if (c.rangeEnd !== undefined && c.rangeEnd.length > 0) {
+    checkKeyLength(c.rangeEnd, `${where}.range_end`);
+    if (compareBytes(c.rangeEnd, c.key) <= 0) throw new InvalidArgumentError(`${where}.range_end must sort after key (the range is [key, range_end))`);
+  }
   if (c.target === null) throw new InvalidArgumentError(`${where} has no target (value, version, create_revision or mod_revision)`);
   if (c.target.kind === 'value' && c.target.value.length > Limits.valueBytesMax) {
     throw new InvalidArgumentError(`${where}.value is ${c.target.value.length} bytes; the limit is ${Limits.valueBytesMax}`);

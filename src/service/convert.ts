@@ -60,7 +60,8 @@ function compareOf(c: Compare, i: number): kv.Compare {
   else if (t?.$case === 'version') target = { kind: 'version', version: t.version };
   else if (t?.$case === 'createRevision') target = { kind: 'createRevision', createRevision: t.createRevision };
   else if (t?.$case === 'modRevision') target = { kind: 'modRevision', modRevision: t.modRevision };
-  return { key: c.key, result, target };
+  else if (t?.$case === 'lease') target = { kind: 'lease', lease: t.lease };
+  return c.rangeEnd === undefined ? { key: c.key, result, target } : { key: c.key, result, target, rangeEnd: c.rangeEnd };
 }
 
 function requestOpOf(op: RequestOp, where: string): kv.RequestOp {

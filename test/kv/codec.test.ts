@@ -29,6 +29,12 @@ const samples: Command[] = [
   { op: { kind: 'put', put: { key: b('k'), value: b('v'), prevKv: false, ignoreLease: true } }, requestId: null },
   { op: { kind: 'leaseGrant', leaseGrant: { id: 0x3ceea241e5d7, ttlSeconds: 10 } }, requestId: null },
   { op: { kind: 'leaseRevoke', leaseRevoke: { id: 1 } }, requestId: null },
+  txnCmd({
+    compare: [
+      { key: b('a'), result: CompareResult.Equal, target: { kind: 'lease', lease: 0 }, rangeEnd: b('b') },
+      { key: b('a'), result: CompareResult.Greater, target: { kind: 'version', version: 1 }, rangeEnd: new Uint8Array(0) },
+    ],
+  }),
 ];
 
 describe('command codec', () => {

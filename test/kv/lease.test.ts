@@ -111,4 +111,26 @@ describe('leases in the state machine', () => {
     expect(r).toMatchObject({ kind: 'leaseRevoke', deleted: 1 });
     expect((await target.get(b('held'))).kv).toBeNull();
   });
+
+  it('compares on a lease and over a key range (every key must hold; no key compares as missing)', async () => {
+    const { st, apply } = await fresh();
+    await apply(grant(4, 10));
+    await apply(put('r/a', '1', { lease: 4 }));
+    await apply(put('r/b', '1', { lease: 4 }));
+    const cmp = (c: Record<string, unknown>): Command => txnCmd({ compare: [c as never], success: [{ kind: 'put', put: { key: b('ok'), value: b('1'), prevKv: false } }] });
+    const succeeded = async (c: Record<string, unknown>): Promise<boolean> => ((await apply(cmp(c))) as { succeeded: boolean }).succeeded;
+    expect(await succeeded({ key: b('r/a'), result: 0, target: { kind: 'lease', lease: 4 } })).toBe(true);
+    expect(await succeeded({ key: b('r/a'), result: 0, target: { kind: 'lease', lease: 5 } })).toBe(false);
+    expect(await succeeded({ key: b('nope'), result: 0, target: { kind: 'lease', lease: 0 } })).toBe(true);
+    expect(await succeeded({ key: b('r/'), result: 0, target: { kind: 'lease', lease: 4 }, rangeEnd: b('r0') })).toBe(true);
+    await apply(put('r/c', '2'));
+    expect(await succeeded({ key: b('r/'), result: 0, target: { kind: 'lease', lease: 4 }, rangeEnd: b('r0') })).toBe(false);
+    expect(await succeeded({ key: b('r/'), result: 1, target: { kind: 'value', value: b('3') }, rangeEnd: b('r0') })).toBe(true);
+    // An empty range compares as one missing key: create == 0 holds, a value compare never does.
+    expect(await succeeded({ key: b('x/'), result: 0, target: { kind: 'createRevision', createRevision: 0 }, rangeEnd: b('x0') })).toBe(true);
+    expect(await succeeded({ key: b('x/'), result: 1, target: { kind: 'value', value: b('3') }, rangeEnd: b('x0') })).toBe(false);
+    // Empty rangeEnd: every key from key on.
+    expect(await succeeded({ key: b('r/b'), result: 3, target: { kind: 'version', version: 0 }, rangeEnd: new Uint8Array(0) })).toBe(true);
+    expect(st.revision()).toBeGreaterThan(0);
+  });
 });

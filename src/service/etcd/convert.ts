@@ -83,7 +83,7 @@ const COMPARE_RESULTS: Record<number, kv.CompareResult> = {
 
 function compareOf(c: Compare, i: number): kv.Compare {
   if (c.key.length === 0) throw new EtcdError('keyNotProvided');
-  if (c.rangeEnd.length > 0) throw new InvalidArgumentError(`txn.compare[${i}]: compares over a range_end are not supported yet`);
+  const rangeEnd = compareRangeEnd(c, i);
   const result = COMPARE_RESULTS[c.result];
   if (result === undefined) throw new InvalidArgumentError(`txn.compare[${i}].result ${c.result} is not a known comparison`);
   const u = c.targetUnion;
@@ -105,10 +105,21 @@ function compareOf(c: Compare, i: number): kv.Compare {
     case Compare_CompareTarget.Value:
       target = { kind: 'value', value: u?.$case === 'value' ? u.value : EMPTY };
       break;
+    case Compare_CompareTarget.Lease:
+      target = { kind: 'lease', lease: u?.$case === 'lease' ? u.lease : 0 };
+      break;
     default:
-      throw new InvalidArgumentError(`txn.compare[${i}]: target ${c.target} is not supported (leases come later)`);
+      throw new InvalidArgumentError(`txn.compare[${i}]: target ${c.target} is not a known compare target`);
   }
-  return { key: c.key, result, target };
+  return rangeEnd === undefined ? { key: c.key, result, target } : { key: c.key, result, target, rangeEnd };
+}
+
+/** etcd's range_end forms for a compare: none (one key), `"\0"` (every key from key on), or an end. */
+function compareRangeEnd(c: Compare, i: number): Uint8Array | undefined {
+  const span = keySpan(c.key, c.rangeEnd);
+  if (span.kind === 'single') return undefined;
+  if (span.kind === 'empty') throw new InvalidArgumentError(`txn.compare[${i}].range_end must sort after key (or be "\\0" for every key from key on)`);
+  return span.end ?? EMPTY;
 }
 
 function requestOpOf(op: RequestOp): kv.RequestOp {

@@ -186,7 +186,15 @@ export interface Compare {
     | { $case: "version"; version: number }
     | { $case: "createRevision"; createRevision: number }
     | { $case: "modRevision"; modRevision: number }
+    | //
+    /** The lease id the key is attached to (0: none). */
+    { $case: "lease"; lease: number }
     | undefined;
+  /**
+   * Compare every key of [key, range_end) instead of `key` alone; present but empty: every key from
+   * `key` on. All of them must satisfy the comparison; no key at all compares as a missing key.
+   */
+  rangeEnd?: Buffer | undefined;
 }
 
 export enum Compare_Result {
@@ -1757,7 +1765,7 @@ export const RangeResponse: MessageFns<RangeResponse> = {
 };
 
 function createBaseCompare(): Compare {
-  return { key: Buffer.alloc(0), result: 0, target: undefined };
+  return { key: Buffer.alloc(0), result: 0, target: undefined, rangeEnd: undefined };
 }
 
 export const Compare: MessageFns<Compare> = {
@@ -1781,6 +1789,12 @@ export const Compare: MessageFns<Compare> = {
       case "modRevision":
         writer.uint32(48).uint64(message.target.modRevision);
         break;
+      case "lease":
+        writer.uint32(56).uint64(message.target.lease);
+        break;
+    }
+    if (message.rangeEnd !== undefined) {
+      writer.uint32(66).bytes(message.rangeEnd);
     }
     return writer;
   },
@@ -1846,6 +1860,22 @@ export const Compare: MessageFns<Compare> = {
             message.target = { $case: "modRevision", modRevision: longToNumber(reader.uint64()) };
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.target = { $case: "lease", lease: longToNumber(reader.uint64()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.rangeEnd = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1874,6 +1904,13 @@ export const Compare: MessageFns<Compare> = {
         ? { $case: "modRevision", modRevision: globalThis.Number(object.modRevision) }
         : isSet(object.mod_revision)
         ? { $case: "modRevision", modRevision: globalThis.Number(object.mod_revision) }
+        : isSet(object.lease)
+        ? { $case: "lease", lease: globalThis.Number(object.lease) }
+        : undefined,
+      rangeEnd: isSet(object.rangeEnd)
+        ? Buffer.from(bytesFromBase64(object.rangeEnd))
+        : isSet(object.range_end)
+        ? Buffer.from(bytesFromBase64(object.range_end))
         : undefined,
     };
   },
@@ -1894,6 +1931,11 @@ export const Compare: MessageFns<Compare> = {
       obj.createRevision = Math.round(message.target.createRevision);
     } else if (message.target?.$case === "modRevision") {
       obj.modRevision = Math.round(message.target.modRevision);
+    } else if (message.target?.$case === "lease") {
+      obj.lease = Math.round(message.target.lease);
+    }
+    if (message.rangeEnd !== undefined) {
+      obj.rangeEnd = base64FromBytes(message.rangeEnd);
     }
     return obj;
   },
@@ -1930,7 +1972,14 @@ export const Compare: MessageFns<Compare> = {
         }
         break;
       }
+      case "lease": {
+        if (object.target?.lease !== undefined && object.target?.lease !== null) {
+          message.target = { $case: "lease", lease: object.target.lease };
+        }
+        break;
+      }
     }
+    message.rangeEnd = object.rangeEnd ?? undefined;
     return message;
   },
 };
