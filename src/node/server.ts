@@ -10,7 +10,9 @@ import { StaticResolver } from '../resolver/static.js';
 export { parsePeers, checkHostPort } from '../resolver/static.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
-import type { ServiceOptions } from '../service/deps.js';
+import type { ServiceLeases, ServiceOptions } from '../service/deps.js';
+import { systemClock } from '../common/clock.js';
+import { Lessor } from './lessor.js';
 import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
 import type { GossipAgent } from '../transport/gossip/index.js';
@@ -84,6 +86,7 @@ interface Parts {
   autopilot: Autopilot | null;
   metrics: NodeMetrics | null;
   tls: NodeTls | null;
+  lessor: Lessor | null;
   stopPublish: () => void;
 }
 
@@ -96,7 +99,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   const staticResolver = o.resolver ? null : new StaticResolver(o.peers ?? new Map());
-  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, stopPublish: () => undefined };
+  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, lessor: null, stopPublish: () => undefined };
   try {
     // Certificates are read (and checked) before anything listens: a bad path fails the start.
     const tls = o.tls ? new NodeTls(o.tls, log) : null;
@@ -155,6 +158,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       watch: (opts: Parameters<KvStore['watch']>[0]) => store.watch(opts),
       stats: () => store.stats(),
     };
+    p.lessor = startLessor(node, store, log, { ...NODE_DEFAULTS, ...o.raft });
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
     const gossipAgent = gossipStarted?.agent;
     const gossipDeps = gossipAgent ? {
@@ -165,7 +169,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       }),
     } : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
@@ -203,6 +207,7 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
   await step(() => p.stopPublish());
   await step(() => p.autopilot?.stop());
   await step(() => p.grpc?.shutdown(drainGraceMs));
+  await step(() => p.lessor?.stop());
   await step(() => p.node?.stop());
   await step(() => p.store.close());
   await step(() => p.resolver.close());
@@ -244,6 +249,31 @@ function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string
     metricsAddress: p.metrics?.address ?? null,
     reloadTls: () => p.tls?.reload() ?? { reloaded: [], failed: [] },
     stop: () => (stopping ??= stop()),
+  };
+}
+
+/** The lease timer of this node: it expires leases (by proposing revocations) while this node leads. */
+function startLessor(node: RaftNode, store: KvStore, log: Logger, timing: { tickMs: number; electionTicks: number }): Lessor {
+  const lessor = new Lessor({
+    clock: systemClock,
+    leases: () => store.leases(),
+    onLeaseChange: (l) => store.onLeaseChange(l),
+    isLeader: () => node.isLeader(),
+    onLeaderChange: (l) => (node.on('leader-change', l), () => void node.off('leader-change', l)),
+    proposeRevoke: async (id, signal) => void (await node.apply(encodeCommand({ op: { kind: 'leaseRevoke', leaseRevoke: { id } }, requestId: null }), { signal })),
+    logger: log,
+  }, timing);
+  lessor.start();
+  return lessor;
+}
+
+function leasesForService(lessor: Lessor, store: KvStore): ServiceLeases {
+  return {
+    minTtlSeconds: lessor.minTtlSeconds,
+    renew: (id) => lessor.renew(id),
+    timeToLive: (id) => lessor.timeToLive(id),
+    list: () => lessor.list(),
+    keys: (id) => store.leaseKeys(id),
   };
 }
 
