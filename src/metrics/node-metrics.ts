@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { KvStats } from '../kv/store.js';
 import { registerGossipMetrics, type GossipSource } from './gossip-collector.js';
 import { registerGrpcMetrics } from './grpc-collector.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startMetricsServer, type MetricsServer } from './http-server.js';
 import { registerKvMetrics } from './kv-collector.js';
 import { registerProcessMetrics } from './process-collector.js';
@@ -29,6 +30,11 @@ export interface NodeMetrics {
   attachGossip(agent: GossipSource): void;
   /** The gRPC server's per-call callback: counts each call by method and status and times it. */
   readonly observeGrpc: (method: string, code: string, seconds: number) => void;
+  /**
+   * Serve more paths on this listener (the cluster page when --http_addr equals --metrics_addr);
+   * `route` returns true when it answered.
+   */
+  addRoutes(route: (req: IncomingMessage, res: ServerResponse) => boolean): void;
   /** Stop serving (in-flight scrapes get `graceMs`) and stop the event-loop monitor. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
@@ -44,19 +50,22 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
     },
   });
   const proc = registerProcessMetrics(registry);
+  registry.collectDefaultMetrics();
   const observeGrpc = registerGrpcMetrics(registry);
   const scrapeSeconds = registry.histogram({ name: 'raftkv_metrics_scrape_duration_seconds', help: 'Time to collect and render one scrape, in seconds.', buckets: SCRAPE_SECONDS_BUCKETS });
+  let extraRoutes: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
   let s: MetricsServer;
   try {
     s = await startMetricsServer({
       addr: o.addr,
-      render: () => {
+      render: async () => {
         const t0 = performance.now();
-        const body = registry.exposition();
+        const body = await registry.exposition();
         scrapeSeconds.observe((performance.now() - t0) / 1000);
         return body;
       },
       onError: (err) => o.logger.error({ err }, 'metrics scrape failed'),
+      extraRoutes: (req, res) => extraRoutes?.(req, res) ?? false,
     });
   } catch (e) {
     proc.stop();
@@ -76,6 +85,9 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
     attachKv: (stats) => registerKvMetrics(registry, stats),
     attachGossip: (agent) => registerGossipMetrics(registry, agent),
     observeGrpc,
+    addRoutes: (route) => {
+      extraRoutes = route;
+    },
     close: async (graceMs) => {
       proc.stop();
       await s.close(graceMs);

@@ -75,10 +75,10 @@ describe('raftkv serve --metrics_addr (3 nodes)', () => {
     expect(value(after, 'raftkv_transport_sent_bytes_total')).toBeGreaterThan(0);
     expect(value(after, 'raftkv_metrics_collect_errors_total')).toBe(0);
 
-    // The README's Metrics section lists exactly the families a gossip-enabled node exposes.
+    // The README's Metrics section lists exactly the families a gossip-enabled node exposes (prom-client's defaults included).
     const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('\n## Metrics\n'), readme.indexOf('\n## ', readme.indexOf('\n## Metrics\n') + 1));
-    const documented = new Set([...section.matchAll(/`(raftkv_[a-z0-9_]+)/g)].map((m) => m[1]!));
+    const documented = new Set([...section.matchAll(/`((?:raftkv|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!));
     expect([...after.families.keys()].sort()).toEqual([...documented].sort());
   }, 90_000);
 });
