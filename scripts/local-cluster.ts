@@ -60,11 +60,13 @@ async function main(): Promise<void> {
   const children = new Map<number, ChildProcess>();
   /** Each node's Prometheus endpoint, from its `ready` line (port 0: the OS picks). */
   const metricsAddrs = new Map<number, string>();
+  /** Each node's cluster page (the same listener as its metrics: --http_addr equals --metrics_addr). */
+  const httpAddrs = new Map<number, string>();
   const spawnNode = (id: number, extra: string[]): void => {
     const a = addrs.get(id)!;
     const args = [
       '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', `--raft_id=${id}`, `--raft_addr=${a.raft}`, `--grpc_addr=${a.grpc}`,
-      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--log_level=warn', ...extra,
+      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--http_addr=127.0.0.1:0', '--log_level=warn', ...extra,
     ];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -72,6 +74,8 @@ async function main(): Promise<void> {
       out = (out + d.toString()).slice(-4096);
       const m = /"metricsAddr":"([^"]+)"/.exec(out);
       if (m) metricsAddrs.set(id, m[1]!);
+      const h = /"httpAddr":"([^"]+)"/.exec(out);
+      if (h) httpAddrs.set(id, h[1]!);
     });
     child.on('exit', (code, sig) => {
       children.delete(id);
@@ -120,6 +124,8 @@ async function main(): Promise<void> {
     const metrics = metricsAddrs.get(m.id);
     console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}${metrics ? `  metrics http://${metrics}/metrics` : ''}`);
   }
+  const page = httpAddrs.get(members.header!.leaderId) ?? [...httpAddrs.values()][0];
+  if (page) console.log(`\nCluster page (any node serves it): http://${page}/`);
   console.log('\nTry:');
   console.log(`  npm run raftkv -- put --endpoints ${endpoints} greeting hello`);
   console.log(`  npm run raftkv -- get --endpoints ${endpoints} greeting`);

@@ -59,7 +59,8 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
   });
   const gossipAddr = handle.gossip?.address;
   const metricsAddr = handle.metricsAddress;
-  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}), ...(metricsAddr ? { metricsAddr } : {}) })}\n`);
+  const httpAddr = handle.httpAddress;
+  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}), ...(metricsAddr ? { metricsAddr } : {}), ...(httpAddr ? { httpAddr } : {}) })}\n`);
   if (cfg.join !== '') {
     await joinCluster({ via: cfg.join, id: cfg.id, raftAddress: handle.raftAddress, grpcAddress: handle.grpcAddress }, log, stopCtl.signal);
   }
@@ -80,6 +81,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotEntries: cfg.snapshotEntries, trailingLogs: cfg.trailingLogs },
       drainGraceMs: cfg.drainGraceMs,
       ...(cfg.metricsAddr !== '' ? { metricsAddr: cfg.metricsAddr } : {}),
+      ...(cfg.httpAddr !== '' ? { httpAddr: cfg.httpAddr } : {}),
       ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
     },
     signal,

@@ -23,8 +23,8 @@ export interface RaftMetricsSource extends RaftStatsSource {
  */
 export interface NodeMetrics {
   readonly registry: Registry;
-  /** The bound host:port of GET /metrics. */
-  readonly address: string;
+  /** The bound host:port of GET /metrics; null when started without an address (registry only, for the cluster page). */
+  readonly address: string | null;
   attachRaft(node: RaftMetricsSource): void;
   attachKv(stats: () => KvStats): void;
   attachGossip(agent: GossipSource): void;
@@ -39,7 +39,7 @@ export interface NodeMetrics {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startNodeMetrics(o: { addr: string; logger: Logger }): Promise<NodeMetrics> {
+export async function startNodeMetrics(o: { addr: string | null; logger: Logger }): Promise<NodeMetrics> {
   const warned = new Set<string>();
   const registry = new Registry({
     onCollectError: (metric, err) => {
@@ -54,9 +54,9 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
   const observeGrpc = registerGrpcMetrics(registry);
   const scrapeSeconds = registry.histogram({ name: 'raftkv_metrics_scrape_duration_seconds', help: 'Time to collect and render one scrape, in seconds.', buckets: SCRAPE_SECONDS_BUCKETS });
   let extraRoutes: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
-  let s: MetricsServer;
+  let s: MetricsServer | null = null;
   try {
-    s = await startMetricsServer({
+    if (o.addr !== null) s = await startMetricsServer({
       addr: o.addr,
       render: async () => {
         const t0 = performance.now();
@@ -73,7 +73,7 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
   }
   return {
     registry,
-    address: s.address,
+    address: s?.address ?? null,
     attachRaft: (node) => {
       // One stats() per scrape, shared by the raft and transport families.
       const stats = registry.perScrape(() => node.stats());
@@ -90,7 +90,7 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger }): Pro
     },
     close: async (graceMs) => {
       proc.stop();
-      await s.close(graceMs);
+      await s?.close(graceMs);
     },
   };
 }

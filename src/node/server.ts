@@ -11,6 +11,7 @@ import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.j
 import type { ServiceOptions } from '../service/deps.js';
 import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
+import { ClusterPage, startUiHttpServer, type UiHttpServer } from '../ui/index.js';
 import type { GossipAgent } from '../transport/gossip/index.js';
 import { Autopilot } from './autopilot.js';
 import { awaitBootstrapChoice, isFreshRaftDir, publishInCluster, startGossip, type GossipOptions } from './gossip-setup.js';
@@ -45,6 +46,11 @@ export interface ServerOptions {
   readonly gossip?: GossipOptions;
   /** host:port for the Prometheus endpoint (GET /metrics); absent: no endpoint. Port 0 picks a free one. */
   readonly metricsAddr?: string;
+  /**
+   * host:port for the live cluster page (GET /); absent: no page. The same address as metricsAddr
+   * serves both from one listener. Port 0 picks a free one.
+   */
+  readonly httpAddr?: string;
 }
 
 export interface ServerHandle {
@@ -56,6 +62,8 @@ export interface ServerHandle {
   readonly gossip: GossipAgent | null;
   /** The bound host:port of GET /metrics, or null without `metricsAddr`. */
   readonly metricsAddress: string | null;
+  /** The bound host:port of the cluster page, or null without `httpAddr`. */
+  readonly httpAddress: string | null;
   /** Graceful: hand off leadership, leave gossip, drain gRPC, stop raft, close the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -73,6 +81,8 @@ interface Parts {
   gossip: GossipAgent | null;
   autopilot: Autopilot | null;
   metrics: NodeMetrics | null;
+  page: ClusterPage | null;
+  pageServer: UiHttpServer | null;
   stopPublish: () => void;
 }
 
@@ -85,13 +95,16 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   const staticResolver = o.resolver ? null : new StaticResolver(o.peers ?? new Map());
-  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, stopPublish: () => undefined };
+  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, page: null, pageServer: null, stopPublish: () => undefined };
   try {
-    if (o.metricsAddr !== undefined) {
+    if (o.metricsAddr !== undefined || o.httpAddr !== undefined) {
       // First, so a node still waiting for --bootstrap_expect can be scraped; parts attach as they start.
-      p.metrics = await startNodeMetrics({ addr: o.metricsAddr, logger: log });
+      // The cluster page's charts read the gRPC metrics, so they are kept (without a listener) for it too.
+      p.metrics = await startNodeMetrics({ addr: o.metricsAddr ?? null, logger: log });
       p.metrics.attachKv(() => store.stats());
     }
+    const httpAddress = o.httpAddr === undefined ? null : await startPage(o, p, log);
+    p.page?.attachKv(store);
     let raftAddr = o.raftAddr;
     let grpcAddr = o.grpcAddr;
     let bootstrap: ReadonlyMap<NodeId, string> | undefined = o.bootstrap ? new Map([[o.id, o.raftAddr]]) : undefined;
@@ -100,9 +113,10 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       // Gossip publishes our addresses before raft and gRPC listen, so port 0 is settled here.
       raftAddr = await concreteAddress(raftAddr);
       grpcAddr = await concreteAddress(grpcAddr);
-      gossipStarted = await startGossip(o.id, { raft: raftAddr, grpc: grpcAddr }, o.gossip, log, p.resolver, signal);
+      gossipStarted = await startGossip(o.id, { raft: raftAddr, grpc: grpcAddr, http: httpAddress }, o.gossip, log, p.resolver, signal);
       p.gossip = gossipStarted.agent;
       p.metrics?.attachGossip(gossipStarted.agent);
+      p.page?.attachGossip(gossipStarted.agent);
       p.resolver = gossipStarted.resolver;
       const expect = o.gossip.bootstrapExpect ?? 0;
       if (!o.bootstrap && expect > 0 && (await isFreshRaftDir(o.dataDir, o.id))) {
@@ -126,6 +140,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
     );
     p.node = node;
     p.metrics?.attachRaft(node);
+    p.page?.attachRaft(node);
     for (const [id, addr] of o.knownRaftPeers ?? []) if (id !== o.id) await node.setPeerAddress(id, addr);
     const raftAddress = node.raftAddress();
     const kv = {
@@ -153,8 +168,8 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       });
       p.autopilot.start();
     }
-    log.info({ raftAddr: raftAddress, grpcAddr: p.grpc.address, gossipAddr: p.gossip?.address, metricsAddr: p.metrics?.address }, 'server started');
-    return makeHandle(o, log, p, raftAddress);
+    log.info({ raftAddr: raftAddress, grpcAddr: p.grpc.address, gossipAddr: p.gossip?.address, metricsAddr: p.metrics?.address ?? undefined, httpAddr: httpAddress ?? undefined }, 'server started');
+    return makeHandle(o, log, p, raftAddress, httpAddress);
   } catch (e) {
     await teardown(p, 0).catch(() => undefined);
     throw e;
@@ -171,7 +186,9 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
       first ??= e;
     }
   };
-  // Metrics first (not in reverse order): scrapes must not read parts that are being closed.
+  // Metrics and the page first (not in reverse order): they must not read parts that are being closed.
+  await step(() => p.page?.close());
+  await step(() => p.pageServer?.close());
   await step(() => p.metrics?.close());
   await step(() => p.stopPublish());
   await step(() => p.autopilot?.stop());
@@ -183,7 +200,7 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
   if (first !== null) throw first;
 }
 
-function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string): ServerHandle {
+function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string, httpAddress: string | null): ServerHandle {
   const node = p.node!;
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
@@ -214,8 +231,29 @@ function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string
     raftAddress,
     gossip: p.gossip,
     metricsAddress: p.metrics?.address ?? null,
+    httpAddress,
     stop: () => (stopping ??= stop()),
   };
+}
+
+/**
+ * The cluster page on its own listener, or on the metrics listener when both addresses are the
+ * same. Returns the page's bound host:port.
+ */
+async function startPage(o: ServerOptions, p: Parts, log: Logger): Promise<string> {
+  const r = { ...NODE_DEFAULTS, ...o.raft };
+  const make = (httpAddr: string): ClusterPage => new ClusterPage({ logger: log, httpAddr, contactWarnMs: r.tickMs * r.electionTicks, metrics: p.metrics?.registry ?? null });
+  if (o.httpAddr === o.metricsAddr && p.metrics?.address) {
+    const page = make(p.metrics.address);
+    p.page = page;
+    p.metrics.addRoutes((req, res) => page.handle(req, res));
+    return p.metrics.address;
+  }
+  let page: ClusterPage | null = null;
+  p.pageServer = await startUiHttpServer(o.httpAddr!, (req, res) => page?.handle(req, res) ?? false);
+  page = make(p.pageServer.address);
+  p.page = page;
+  return p.pageServer.address;
 }
 
 /**
