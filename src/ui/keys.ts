@@ -13,7 +13,8 @@ export class KeyQueryError extends Error {}
 export interface KeyPage {
   /** The revision of the local store the page was read at (stale: this node's applied state). */
   readonly revision: number;
-  readonly count: number;
+  /** Keys from this page's first to the end of the prefix (the store counts from the cursor on). */
+  readonly remaining: number;
   readonly more: boolean;
   /** Pass back as `after` for the next page (base64url of the last key); empty at the end. */
   readonly next: string;
@@ -46,7 +47,7 @@ export async function readKeyPage(kv: KvSource, q: URLSearchParams): Promise<Key
   const empty = new Uint8Array(0);
   const r = await kv.range({ prefix, start: empty, end: empty, limit: Math.min(limit, KEYS_PAGE_MAX), startAfter: Buffer.from(after, 'base64url'), keysOnly: false, countOnly: false });
   return {
-    revision: r.revision, count: r.count, more: r.more,
+    revision: r.revision, remaining: r.count, more: r.more,
     next: r.more ? Buffer.from(r.nextStartAfter).toString('base64url') : '',
     kvs: r.kvs.map((kv) => {
       const key = show(kv.key);

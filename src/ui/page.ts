@@ -32,6 +32,8 @@ export interface PageState {
   readonly waiting: string | null;
   readonly events: readonly ClusterEvent[];
   readonly rates: readonly RatePoint[];
+  /** A follower's page: the leader's rates (most writes are served there), when its page answered. */
+  readonly leaderRates: readonly RatePoint[] | null;
   /** Replication progress, when this node leads; what a follower's page asks for. */
   readonly progress: readonly ProgressRow[];
   readonly atMs: number;
@@ -70,7 +72,7 @@ export class ClusterPage {
   private readonly rates: RateSampler;
   private readonly clients = new Set<ServerResponse>();
   private readonly assetCache = new Map<string, Buffer>();
-  private leaderProgress: { leaderId: number; rows: readonly ProgressRow[] } | null = null;
+  private leaderProgress: { leaderId: number; rows: readonly ProgressRow[]; rates: readonly RatePoint[] } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   /** When the page or /api/state was last read: a follower only asks the leader while someone looks. */
@@ -131,7 +133,7 @@ export class ClusterPage {
     });
     return {
       view, waiting: stats === null ? 'raft has not started yet (waiting for gossip peers or a join)' : null,
-      events: this.events.recent(EVENTS_SENT_MAX), rates: this.rates.history(),
+      events: this.events.recent(EVENTS_SENT_MAX), rates: this.rates.history(), leaderRates: this.leaderProgress?.rates ?? null,
       progress: stats && stats.raft.role === Role.Leader ? progressRows(stats) : [], atMs: Date.now(),
     };
   }
@@ -177,7 +179,8 @@ export class ClusterPage {
       if (!res.ok || body.length > LEADER_STATE_BYTES_MAX) throw new Error(`leader page answered ${res.status} (${body.length} bytes)`);
       const s = JSON.parse(body) as Partial<PageState>;
       const rows = Array.isArray(s.progress) ? s.progress : [];
-      this.leaderProgress = s.view?.node.id === leaderId && s.view.node.role === 'leader' ? { leaderId, rows } : null;
+      const rates = Array.isArray(s.rates) ? s.rates : [];
+      this.leaderProgress = s.view?.node.id === leaderId && s.view.node.role === 'leader' ? { leaderId, rows, rates } : null;
     } catch (err) {
       this.o.logger.debug({ err, addr }, 'could not read the leader page');
       this.leaderProgress = null;

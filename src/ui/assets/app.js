@@ -75,7 +75,7 @@
     const learners = v.members.filter((m) => m.suffrage === 'learner').length;
     $('member-sub').textContent = `${voters.length} voters${learners ? ` · ${learners} learners` : ''}${v.gossipEnabled ? ` · ${alive} alive in gossip` : ''}`;
     $('self-role').textContent = n.role;
-    $('self-sub').textContent = `node ${n.id}${n.gossipHealthScore !== null ? ` · gossip health ${n.gossipHealthScore}` : ''} · ${n.pendingProposals} pending writes`;
+    $('self-sub').textContent = `${n.pendingProposals} pending writes${n.gossipHealthScore !== null ? ` · gossip health ${n.gossipHealthScore}` : ''}`;
     document.title = `raftkv · ${n.leaderId === 0 ? 'no leader' : `leader node ${n.leaderId}`} · node ${n.id}`;
   }
 
@@ -123,17 +123,24 @@
     };
     return new uPlot(opts, [[], ...series.map(() => [])], $(id));
   }
-  function renderCharts(rates) {
+  /** The leader's value at each of this node's sample times (their clocks tick apart, so within a second). */
+  function alignTo(t, other, field) {
+    const byT = new Map(other.map((p) => [p.t, p[field]]));
+    return t.map((x) => (byT.has(x) ? byT.get(x) : byT.has(x - 1) ? byT.get(x - 1) : byT.has(x + 1) ? byT.get(x + 1) : null));
+  }
+  function renderCharts(rates, leaderRates, leaderId) {
     if (typeof uPlot === 'undefined') return;
     if (!charts.throughput) {
       charts.throughput = makeChart('chart-throughput', [
         { label: 'writes applied/s', color: '#3558d6', fill: 'rgba(53,88,214,0.08)' },
-        { label: 'gRPC calls/s (this node)', color: '#1f9d55' },
-        { label: 'errors/s', color: '#c53030' },
+        { label: 'gRPC calls/s here', color: '#1f9d55' },
+        { label: 'gRPC calls/s at leader', color: '#8a5cf6' },
+        { label: 'errors/s here', color: '#c53030' },
       ], 'per second');
       charts.latency = makeChart('chart-latency', [
-        { label: 'p50 ms', color: '#1f9d55' },
-        { label: 'p99 ms', color: '#b7791f', fill: 'rgba(183,121,31,0.08)' },
+        { label: 'p50 here', color: '#1f9d55' },
+        { label: 'p99 here', color: '#b7791f', fill: 'rgba(183,121,31,0.08)' },
+        { label: 'p99 at leader', color: '#8a5cf6' },
       ], 'ms');
       new ResizeObserver(() => {
         charts.throughput.setSize({ width: chartWidth('chart-throughput'), height: 220 });
@@ -141,8 +148,15 @@
       }).observe($('chart-throughput'));
     }
     const t = rates.map((p) => p.t);
-    charts.throughput.setData([t, rates.map((p) => p.appliedPerSec), rates.map((p) => p.requestsPerSec), rates.map((p) => p.errorsPerSec)]);
-    charts.latency.setData([t, rates.map((p) => p.p50Ms), rates.map((p) => p.p99Ms)]);
+    const lr = leaderRates || [];
+    charts.throughput.setData([t, rates.map((p) => p.appliedPerSec), rates.map((p) => p.requestsPerSec), alignTo(t, lr, 'requestsPerSec'), rates.map((p) => p.errorsPerSec)]);
+    charts.latency.setData([t, rates.map((p) => p.p50Ms), rates.map((p) => p.p99Ms), alignTo(t, lr, 'p99Ms')]);
+    // Series without data (this node leads, or serves no calls) are hidden from the legend's clutter.
+    charts.throughput.setSeries(3, { show: leaderRates !== null });
+    charts.latency.setSeries(3, { show: leaderRates !== null });
+    $('latency-note').textContent = leaderRates !== null
+      ? `gRPC calls finished here and at the leader (node ${leaderId}), watch streams left out`
+      : 'gRPC calls finished on this node, watch streams left out';
   }
 
   // ---- events ----
@@ -163,7 +177,7 @@
     lastState = s;
     renderSummary(s);
     renderMembers(s.view);
-    renderCharts(s.rates);
+    renderCharts(s.rates, s.leaderRates, s.view ? s.view.node.leaderId : 0);
     renderEvents(s.events);
   }
 
@@ -209,7 +223,8 @@
     if (rows.length === 0) rows.push(el('tr', { class: 'empty' }, [el('td', { colspan: '5', text: 'No keys with this prefix.' })]));
     $('keys').tBodies[0].replaceChildren(...rows);
     const first = keys.page * Number($('keys-limit').value);
-    status.textContent = body.count === 0 ? `0 keys at revision ${num(body.revision)}` : `${num(first + 1)}–${num(first + body.kvs.length)} of ${num(body.count)} keys at revision ${num(body.revision)}`;
+    const total = first + body.remaining;
+    status.textContent = total === 0 ? `no keys at revision ${num(body.revision)}` : `${num(first + 1)}–${num(first + body.kvs.length)} of ${num(total)} keys at revision ${num(body.revision)}`;
     keys.cursors[keys.page + 1] = body.next;
     $('keys-next').disabled = !body.more;
     $('keys-prev').disabled = keys.page === 0;
