@@ -75,7 +75,8 @@
     const learners = v.members.filter((m) => m.suffrage === 'learner').length;
     $('member-sub').textContent = `${voters.length} voters${learners ? ` · ${learners} learners` : ''}${v.gossipEnabled ? ` · ${alive} alive in gossip` : ''}`;
     $('self-role').textContent = n.role;
-    $('self-sub').textContent = `${n.pendingProposals} pending writes${n.gossipHealthScore !== null ? ` · gossip health ${n.gossipHealthScore}` : ''}`;
+    $('self-sub').textContent = `${n.pendingProposals} pending${n.gossipHealthScore !== null ? ` · health score ${n.gossipHealthScore}` : ''}`;
+    $('self-sub').title = 'writes waiting to apply; Lifeguard health score (0 is healthy)';
     document.title = `raftkv · ${n.leaderId === 0 ? 'no leader' : `leader node ${n.leaderId}`} · node ${n.id}`;
   }
 
