@@ -103,9 +103,28 @@ export class ClusterPage {
     this.kv = kv;
   }
 
-  /** Answers the page's paths; false for any other path (the caller answers 404). */
+  /**
+   * Answers the page's paths; false for any other path (the caller answers 404). Never throws: a
+   * malformed request target or a part that fails while the node stops gets an error answer.
+   */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = new URL(req.url ?? '/', 'http://page.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://page.invalid');
+    } catch {
+      send(res, 400, 'text/plain; charset=utf-8', 'malformed request target\n');
+      return true;
+    }
+    try {
+      return this.route(url, req, res);
+    } catch (err) {
+      this.o.logger.warn({ err, path: url.pathname }, 'cluster page request failed');
+      send(res, 500, 'text/plain; charset=utf-8', 'the cluster page could not answer\n');
+      return true;
+    }
+  }
+
+  private route(url: URL, req: IncomingMessage, res: ServerResponse): boolean {
     const asset = ASSETS.get(url.pathname);
     const api = url.pathname.startsWith('/api/') ? url.pathname : null;
     if (!asset && api === null) return false;
@@ -192,9 +211,10 @@ export class ClusterPage {
       send(res, 503, 'text/plain; charset=utf-8', `too many open cluster pages (at most ${SSE_CLIENTS_MAX})\n`);
       return;
     }
+    const first = JSON.stringify(this.state());
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     // The browser reconnects on its own after this long when the stream breaks.
-    res.write(`retry: ${UI_TICK_MS}\nevent: state\ndata: ${JSON.stringify(this.state())}\n\n`);
+    res.write(`retry: ${UI_TICK_MS}\nevent: state\ndata: ${first}\n\n`);
     this.clients.add(res);
     const drop = (): void => {
       this.clients.delete(res);

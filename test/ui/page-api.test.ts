@@ -5,6 +5,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,20 @@ describe('cluster page sharing the metrics listener', () => {
     expect(s.view!.progressSource.kind).toBe('self');
     expect(s.progress.map((p) => p.id)).toEqual([1]);
     expect(s.events.some((e) => e.kind === 'leader' && e.text === `node 1 is leader (term ${s.view!.node.term})`)).toBe(true);
+  });
+
+  it('answers a malformed request target with 400 and keeps serving', async () => {
+    const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))];
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = connect(port, host, () => sock.write('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => (text += d));
+      sock.on('end', () => resolve(text));
+      sock.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await call(addr, '/api/state')).status).toBe(200);
   });
 
   it('refuses writes and unknown paths', async () => {
