@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RaftkvClient } from '../../src/client/index.js';
 import { startServer, type ServerHandle } from '../../src/node/server.js';
 import { KEYS_PAGE_MAX, PREFIX_BYTES_MAX, VALUE_PREVIEW_BYTES } from '../../src/ui/keys.js';
-import type { PageState } from '../../src/ui/page.js';
+import { SSE_CLIENTS_MAX, type PageState } from '../../src/ui/page.js';
 import { waitUntil } from '../node/cluster.js';
 
 const dirs: string[] = [];
@@ -181,6 +181,18 @@ describe('cluster page on its own listener', () => {
     expect((await call(addr, '/')).status).toBe(200);
     expect((await call(addr, '/metrics')).status).toBe(404);
     await waitUntil(async () => (await state(addr)).view?.node.role === 'leader', 10_000, 'node 1 to lead');
+    // Open pages are bounded: one stream beyond SSE_CLIENTS_MAX is refused, and a closed one frees its place.
+    const streams: AbortController[] = [];
+    const open = async (): Promise<number> => {
+      const ac = new AbortController();
+      streams.push(ac);
+      return (await fetch(`http://${addr}/api/events`, { signal: ac.signal })).status;
+    };
+    for (let i = 0; i < SSE_CLIENTS_MAX; i++) expect(await open()).toBe(200);
+    expect(await open()).toBe(503);
+    streams.shift()!.abort();
+    await waitUntil(async () => (await open()) === 200, 5_000, 'a closed stream to free its place');
+    for (const ac of streams) ac.abort();
     await server.stop();
     await expect(call(addr, '/')).rejects.toThrow();
   });
