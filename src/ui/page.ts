@@ -171,9 +171,9 @@ export class ClusterPage {
     this.ticking = true;
     try {
       const stats = this.raft?.stats();
+      await this.rates.sample(Date.now(), stats?.appliedIndex ?? null);
       if (stats) {
         this.events.observe(stats);
-        await this.rates.sample(Date.now(), stats.appliedIndex);
         const viewed = this.clients.size > 0 || Date.now() - this.viewedAtMs < VIEWED_RECENTLY_MS;
         if (viewed) await this.refreshLeaderProgress(stats.raft.role === Role.Leader ? 0 : stats.raft.lead);
       }

@@ -6,8 +6,8 @@ export const RATE_POINTS_MAX = 120;
 export interface RatePoint {
   /** Unix seconds. */
   readonly t: number;
-  /** Log entries this node applied per second: the cluster's committed write rate. */
-  readonly appliedPerSec: number;
+  /** Log entries this node applied per second: the cluster's committed write rate (null before raft runs). */
+  readonly appliedPerSec: number | null;
   /** gRPC calls this node finished per second (watch streams left out), and those that failed. */
   readonly requestsPerSec: number | null;
   readonly errorsPerSec: number | null;
@@ -70,11 +70,15 @@ export function quantileFromBuckets(q: number, before: ReadonlyMap<number, numbe
 /** Samples the applied index and the gRPC metrics once per tick and keeps the recent rates. */
 export class RateSampler {
   private readonly points: RatePoint[] = [];
-  private prev: { atMs: number; applied: number; grpc: GrpcTotals | null } | null = null;
+  private prev: { atMs: number; applied: number | null; grpc: GrpcTotals | null } | null = null;
 
   constructor(private readonly metrics: MetricsSource | null) {}
 
-  async sample(nowMs: number, appliedIndex: number): Promise<void> {
+  /**
+   * Called every tick from the page's start, before raft runs too (`appliedIndex` null): the first
+   * calls a node serves then count against a baseline taken before them.
+   */
+  async sample(nowMs: number, appliedIndex: number | null): Promise<void> {
     const grpc = this.metrics ? await grpcTotals(this.metrics) : null;
     const p = this.prev;
     this.prev = { atMs: nowMs, applied: appliedIndex, grpc };
@@ -83,7 +87,7 @@ export class RateSampler {
     const toMs = (s: number | null): number | null => (s === null ? null : Math.round(s * 1e6) / 1e3);
     this.points.push({
       t: Math.round(nowMs / 1000),
-      appliedPerSec: Math.max(0, appliedIndex - p.applied) / secs,
+      appliedPerSec: appliedIndex !== null && p.applied !== null ? Math.max(0, appliedIndex - p.applied) / secs : null,
       requestsPerSec: grpc && p.grpc ? (grpc.requests - p.grpc.requests) / secs : null,
       errorsPerSec: grpc && p.grpc ? (grpc.errors - p.grpc.errors) / secs : null,
       p50Ms: grpc && p.grpc ? toMs(quantileFromBuckets(0.5, p.grpc.buckets, grpc.buckets)) : null,

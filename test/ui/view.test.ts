@@ -4,7 +4,9 @@ import { MemberState, type MemberView } from '../../src/gossip/types.js';
 import type { NodeStats } from '../../src/node/raft-node.js';
 import { ProgressState, Role, type ProgressStatus } from '../../src/raft/types.js';
 import { EventLog, EVENTS_MAX } from '../../src/ui/events.js';
-import { quantileFromBuckets } from '../../src/ui/rates.js';
+import { registerGrpcMetrics } from '../../src/metrics/grpc-collector.js';
+import { Registry } from '../../src/metrics/registry.js';
+import { quantileFromBuckets, RateSampler } from '../../src/ui/rates.js';
 import { buildView, HTTP_ADDR_TAG, LAG_WARN_ENTRIES } from '../../src/ui/view.js';
 
 /** Node stats as RaftNode.stats() returns them, for the fields the page reads. */
@@ -92,5 +94,26 @@ describe('quantileFromBuckets', () => {
   it('is null without observations and the last finite bound beyond it', () => {
     expect(quantileFromBuckets(0.5, before, before)).toBeNull();
     expect(quantileFromBuckets(0.99, before, new Map([[0.001, 0], [0.01, 0], [0.1, 0], [Infinity, 3]]))).toBe(0.1);
+  });
+});
+
+describe('RateSampler', () => {
+  it('counts calls made before raft runs against a baseline taken at the start, and leaves out watches', async () => {
+    const r = new Registry();
+    const observe = registerGrpcMetrics(r);
+    const sampler = new RateSampler(r);
+    await sampler.sample(1_000, null); // the page starts before raft does
+    for (let i = 0; i < 8; i++) observe('Put', 'OK', 0.004);
+    observe('Put', 'UNAVAILABLE', 0.2);
+    observe('Watch', 'CANCELLED', 60);
+    await sampler.sample(3_000, 100);
+    await sampler.sample(4_000, 130);
+    const [first, second] = sampler.history();
+    expect(first).toMatchObject({ t: 3, appliedPerSec: null, requestsPerSec: 4.5, errorsPerSec: 0.5 });
+    expect(first!.p50Ms).toBeGreaterThan(2.5);
+    expect(first!.p50Ms).toBeLessThanOrEqual(5);
+    expect(first!.p99Ms).toBeGreaterThan(100);
+    expect(first!.p99Ms).toBeLessThanOrEqual(250);
+    expect(second).toMatchObject({ t: 4, appliedPerSec: 30, requestsPerSec: 0, p50Ms: null });
   });
 });
