@@ -67,6 +67,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'gossip_key', kind: 'string', default: '', help: 'base64 32-byte key: encrypt gossip with AES-256-GCM (the same key on every node)', check: (v) => problem(() => parseGossipKey(String(v)))() },
   { name: 'metrics_addr', kind: 'string', default: '', help: 'host:port to serve Prometheus metrics on (GET /metrics); empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   ...TLS_FLAGS,
+  { name: 'http_addr', kind: 'string', default: '', help: 'host:port for the live cluster page (open http://<addr>/ in a browser); may equal --metrics_addr; empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'log_level', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')} (logs go to stderr as JSON)`, check: (v) => (LOG_LEVELS.includes(String(v)) ? null : `want one of ${LOG_LEVELS.join(', ')}`) },
   { name: 'tick_ms', kind: 'int', default: 100, advanced: true, help: 'raft tick length in ms; elections take about election_ticks..2*election_ticks ticks', check: positive },
   { name: 'election_ticks', kind: 'int', default: 10, advanced: true, help: 'raft election timeout in ticks', check: positive },
@@ -91,6 +92,8 @@ export interface ServeConfig {
   readonly logLevel: string;
   /** '' when off. */
   readonly metricsAddr: string;
+  /** '' when off. */
+  readonly httpAddr: string;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotEntries: number;
@@ -123,6 +126,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     join: str('join'),
     logLevel: str('log_level'),
     metricsAddr: str('metrics_addr'),
+    httpAddr: str('http_addr'),
     tickMs: num('tick_ms'),
     electionTicks: num('election_ticks'),
     snapshotEntries: num('snapshot_entries'),

@@ -12,6 +12,7 @@ import { GossipAgent } from '../transport/gossip/index.js';
 import type { AutopilotConfig } from './autopilot-decide.js';
 import { GossipKeyring } from './gossip-keyring.js';
 import { chooseBootstrap, IN_CLUSTER_TAG, IN_CLUSTER_VALUE, type BootstrapChoice } from './bootstrap-expect.js';
+import { HTTP_ADDR_TAG } from '../ui/view.js';
 import type { RaftNode } from './raft-node.js';
 
 export interface GossipOptions {
@@ -53,9 +54,11 @@ export type GossipProfile = keyof typeof GOSSIP_PROFILES;
 const IN_CLUSTER_CHECK_MS = 200;
 
 /** Starts the agent with our addresses in the metadata and begins joining the seeds. */
-export async function startGossip(id: NodeId, addrs: { raft: string; grpc: string }, o: GossipOptions, log: Logger, fallback: AddressResolver, signal?: AbortSignal): Promise<{ agent: GossipAgent; resolver: GossipResolver; meta: MemberMeta; keyring: GossipKeyring | null }> {
+/** `addrs.http`: the cluster page's address, published as a tag so other members' pages can link to it and ask it. */
+export async function startGossip(id: NodeId, addrs: { raft: string; grpc: string; http?: string | null }, o: GossipOptions, log: Logger, fallback: AddressResolver, signal?: AbortSignal): Promise<{ agent: GossipAgent; resolver: GossipResolver; meta: MemberMeta; keyring: GossipKeyring | null }> {
   const { host, port } = splitHostPort(o.bindAddr);
-  const meta: MemberMeta = { nodeId: String(id), raftAddr: addrs.raft, grpcAddr: addrs.grpc, version: SOFTWARE_VERSION, tags: {} };
+  const tags = addrs.http ? { [HTTP_ADDR_TAG]: addrs.http } : {};
+  const meta: MemberMeta = { nodeId: String(id), raftAddr: addrs.raft, grpcAddr: addrs.grpc, version: SOFTWARE_VERSION, tags };
   const keyring = await GossipKeyring.openIfAny(o.keyringFile ?? null, o.key ?? null);
   if (keyring !== null) log.info({ keys: keyring.fingerprints(), file: o.keyringFile }, 'gossip encryption on');
   const agent = new GossipAgent({
