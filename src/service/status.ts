@@ -3,6 +3,8 @@ import { ErrorCode, RaftkvError } from '../common/errors.js';
 
 /** Trailing metadata: the RaftkvError code, so a forwarder and clients can act on the exact cause. */
 export const ERROR_CODE_HEADER = 'raftkv-error-code';
+/** Trailing metadata: the error is one of etcd's own (src/service/etcd/errors.ts), answered by a member. */
+export const ETCD_ERROR_HEADER = 'raftkv-etcd-error';
 /** Trailing metadata: the leader id hint of a NOT_LEADER error. */
 export const LEADER_ID_HEADER = 'raftkv-leader-id';
 
@@ -40,7 +42,8 @@ export function isRetryableCode(code: string | undefined): boolean {
 /** A gRPC status for any thrown value; errors that are not RaftkvErrors become INTERNAL. */
 export function toStatus(err: unknown): Partial<StatusObject> & { code: status; details: string } {
   if (isForwardedError(err)) {
-    if (raftkvCodeOf(err) !== undefined) return { code: err.code, details: err.details, metadata: err.metadata };
+    // A member's own answer (ours or etcd's) passes back unchanged; only grpc-js's failures are rewritten.
+    if (raftkvCodeOf(err) !== undefined || err.metadata.get(ETCD_ERROR_HEADER).length > 0) return { code: err.code, details: err.details, metadata: err.metadata };
     return toStatus(fromForwardingFailure(err));
   }
   const metadata = new Metadata();

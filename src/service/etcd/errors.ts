@@ -1,7 +1,7 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ErrorCode, RaftkvError } from '../../common/errors.js';
 import type { RejectReason } from '../../kv/types.js';
-import { isForwardedError, toStatus } from '../status.js';
+import { ETCD_ERROR_HEADER, isForwardedError, toStatus } from '../status.js';
 
 /**
  * etcd's client-visible errors (etcd api/v3rpc/rpctypes): clients such as Go's clientv3 (etcdctl) and
@@ -78,7 +78,12 @@ const BY_RAFTKV_CODE: Partial<Record<ErrorCode, EtcdErrorName>> = {
  * INVALID_ARGUMENT with a message naming the field, keep raftkv's status.
  */
 export function toEtcdStatus(err: unknown): Partial<StatusObject> & { code: status; details: string } {
-  if (err instanceof EtcdError) return { code: err.grpcCode, details: err.message, metadata: new Metadata() };
+  if (err instanceof EtcdError) {
+    // Marked, so that a follower that forwarded the request passes it back to the client unchanged.
+    const metadata = new Metadata();
+    metadata.set(ETCD_ERROR_HEADER, '1');
+    return { code: err.grpcCode, details: err.message, metadata };
+  }
   if (isForwardedError(err)) return toStatus(err);
   const base = toStatus(err);
   if (err instanceof RaftkvError) {
