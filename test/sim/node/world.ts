@@ -73,7 +73,13 @@ export class NodeWorld {
         resealFlips: broken === 'resealFlips',
         writeErrorRate: this.faultRng.chance(0.3) ? 0.002 : 0,
       },
-      observer: this.checker,
+      observer: {
+        onApplied: (node, index, command, hash) => this.checker.onApplied(node, index, command, hash),
+        onRestored: (node, index, hash) => {
+          this.event(`n${node} restored its state machine from a snapshot at index ${index}`);
+          this.checker.onRestored(node, index, hash);
+        },
+      },
       onLeader: (h, l) => {
         if (l?.isSelf) this.onLeader(h, l.term);
       },
