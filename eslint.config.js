@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const LAYERS = ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'kv', 'service', 'metrics', 'node', 'cli', 'client'];
+const LAYERS = ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'kv', 'service', 'metrics', 'ui', 'node', 'cli', 'client'];
 
 /** layer -> { code: layers it may import, types: layers it may import types from } */
 const ALLOWED = {
@@ -17,7 +17,9 @@ const ALLOWED = {
   service: { code: ['common', 'resolver', 'gen'], types: ['raft', 'kv', 'storage', 'node'] },
   // Metrics reads the others' stats() at scrape time: their types, plus the pure cores' name helpers.
   metrics: { code: ['common', 'raft', 'gossip'], types: ['transport', 'kv', 'node'] },
-  node: { code: ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'kv', 'service', 'metrics', 'gen'], types: [] },
+  // The cluster page reads node, gossip, kv and metrics through narrow read-only interfaces (src/ui/sources.ts).
+  ui: { code: ['common', 'raft', 'gossip'], types: ['node', 'kv', 'metrics', 'transport'] },
+  node: { code: ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'kv', 'service', 'metrics', 'ui', 'gen'], types: [] },
   cli: { code: ['common', 'node', 'client', 'gen'], types: [] },
   client: { code: ['common', 'gen'], types: [] },
 };
@@ -75,4 +77,12 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'only src/cli calls process.exit' }] },
   },
   { files: ['src/raft/**/*.ts', 'src/gossip/**/*.ts'], rules: PURE_CORE_RULES },
+  {
+    // The cluster page's browser script: plain JavaScript served as is (no build step).
+    files: ['src/ui/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly', uPlot: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Date: 'readonly', Intl: 'readonly', ResizeObserver: 'readonly' },
+    },
+  },
 );

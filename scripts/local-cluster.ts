@@ -68,11 +68,13 @@ async function main(): Promise<void> {
   /** Each node's Prometheus endpoint, from its `ready` line (port 0: the OS picks). */
   const metricsAddrs = new Map<number, string>();
   const pki = process.argv.includes('--tls') ? await ensureDevPki(dataDir, SIZE) : null;
+  /** Each node's cluster page (the same listener as its metrics: --http_addr equals --metrics_addr). */
+  const httpAddrs = new Map<number, string>();
   const spawnNode = (id: number, extra: string[]): void => {
     const a = addrs.get(id)!;
     const args = [
       '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', `--raft_id=${id}`, `--raft_addr=${a.raft}`, `--grpc_addr=${a.grpc}`,
-      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--log_level=warn', ...(pki ? devTlsFlags(pki, id) : []), ...extra,
+      `--raft_data_dir=${dataDir}`, `--gossip_addr=${a.gossip}`, `--gossip_seeds=${seeds}`, '--metrics_addr=127.0.0.1:0', '--http_addr=127.0.0.1:0', '--log_level=warn', ...(pki ? devTlsFlags(pki, id) : []), ...extra,
     ];
     // detached: a process group of its own, so the terminal's Ctrl-C does not signal it directly.
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
@@ -81,6 +83,8 @@ async function main(): Promise<void> {
       out = (out + d.toString()).slice(-4096);
       const m = /"metricsAddr":"([^"]+)"/.exec(out);
       if (m) metricsAddrs.set(id, m[1]!);
+      const h = /"httpAddr":"([^"]+)"/.exec(out);
+      if (h) httpAddrs.set(id, h[1]!);
     });
     child.on('exit', (code, sig) => {
       children.delete(id);
@@ -148,6 +152,8 @@ async function main(): Promise<void> {
     const pid = children.get(m.id)?.pid;
     console.log(`  node ${m.id}: gRPC ${m.grpcAddress || addrs.get(m.id)?.grpc}  raft ${m.raftAddress}${metrics ? `  metrics ${pki ? 'https' : 'http'}://${metrics}/metrics` : ''}${pid ? `  pid ${pid}` : ''}`);
   }
+  const page = httpAddrs.get(members.header!.leaderId) ?? [...httpAddrs.values()][0];
+  if (page) console.log(`\nCluster page (any node serves it): ${pki ? 'https' : 'http'}://${page}/`);
   // The built CLI (npx raftkv, after npm run build): no npm banner on stdout, and no tsx start-up cost.
   console.log('\nTry (npm run build first):');
   console.log(`  export RAFTKV_ENDPOINTS=${endpoints}`);

@@ -195,6 +195,27 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       return 0;
     },
   },
+  keyring: {
+    usage: 'keyring list | install KEY | use KEY | remove KEY [--local_only]',
+    summary: 'gossip encryption keys on every alive member (as consul keyring); rotate: install, use, remove the old',
+    examples: [
+      'raftkv keyring list',
+      'K=$(openssl rand -base64 32); raftkv keyring install "$K" && raftkv keyring use "$K" && raftkv keyring remove "$OLD"',
+    ],
+    arity: [1, 2],
+    flags: { local_only: { kind: 'bool', help: 'only the answering member' } },
+    run: async (ctx) => {
+      const op = pos(ctx, 0);
+      if (op !== 'list' && op !== 'install' && op !== 'use' && op !== 'remove') throw new UsageError(`keyring: want list, install, use or remove, got ${JSON.stringify(op)}`);
+      if ((op === 'list') !== (ctx.args.positionals.length === 1)) throw new UsageError(op === 'list' ? 'keyring list takes no key' : `keyring ${op} needs a KEY (base64 of 32 bytes)`);
+      const r = await ctx.client.keyring(op, op === 'list' ? '' : pos(ctx, 1), { ...ctx.call, localOnly: has(ctx, 'local_only') });
+      if (json(ctx)) ctx.io.out(toJson(r));
+      else for (const m of r.members) ctx.io.out(`member ${m.id}: ${m.ok ? 'ok' : `FAILED: ${m.error}`}${m.fingerprints.length > 0 ? `; keys ${m.fingerprints.map((f, i) => (i === 0 ? `${f} (primary)` : f)).join(', ')}` : ''}`);
+      const failed = r.members.filter((m) => !m.ok).length;
+      if (failed > 0) ctx.io.err(`${failed} of ${r.members.length} members failed; fix them and run the same command again (it is idempotent)`);
+      return failed > 0 ? 1 : 0;
+    },
+  },
   snapshot: {
     usage: 'snapshot',
     summary: 'take a snapshot on the answering node now and compact the log behind it',

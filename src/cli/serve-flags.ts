@@ -63,9 +63,11 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'gossip_addr', kind: 'string', default: '', help: 'host:port for gossip (UDP + TCP); enables discovery and automatic membership', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'gossip_seeds', kind: 'string', default: '', help: 'gossip addresses of some members, host:port,... (may include this node\'s own); needs --gossip_addr', check: (v) => problem(() => parseSeeds(String(v)))() },
   { name: 'bootstrap_expect', kind: 'int', default: 0, help: 'form a new cluster once this many fresh nodes see each other in gossip (same value on each; ignored once the node has data)', check: nonNegative },
+  { name: 'gossip_keyring_file', kind: 'string', default: '', help: 'the gossip keyring across restarts (JSON array of base64 keys, primary first; default <raft_data_dir>/<raft_id>/gossip-keyring.json); once it exists it wins over --gossip_key; change it with `raftkv keyring`' },
   { name: 'gossip_key', kind: 'string', default: '', help: 'base64 32-byte key: encrypt gossip with AES-256-GCM (the same key on every node)', check: (v) => problem(() => parseGossipKey(String(v)))() },
   { name: 'metrics_addr', kind: 'string', default: '', help: 'host:port to serve Prometheus metrics on (GET /metrics); empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   ...TLS_FLAGS,
+  { name: 'http_addr', kind: 'string', default: '', help: 'host:port for the live cluster page (open http://<addr>/ in a browser); may equal --metrics_addr; empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'log_level', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')} (logs go to stderr as JSON)`, check: (v) => (LOG_LEVELS.includes(String(v)) ? null : `want one of ${LOG_LEVELS.join(', ')}`) },
   { name: 'tick_ms', kind: 'int', default: 100, advanced: true, help: 'raft tick length in ms; elections take about election_ticks..2*election_ticks ticks', check: positive },
   { name: 'election_ticks', kind: 'int', default: 10, advanced: true, help: 'raft election timeout in ticks', check: positive },
@@ -90,6 +92,8 @@ export interface ServeConfig {
   readonly logLevel: string;
   /** '' when off. */
   readonly metricsAddr: string;
+  /** '' when off. */
+  readonly httpAddr: string;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotEntries: number;
@@ -99,6 +103,7 @@ export interface ServeConfig {
   readonly gossipSeeds: string[];
   readonly bootstrapExpect: number;
   readonly gossipKey: Uint8Array | null;
+  readonly gossipKeyringFile: string;
   readonly gossipProfile: GossipProfile;
   readonly autopilotStabilizationMs: number;
   readonly autopilotDeadGraceMs: number;
@@ -121,6 +126,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     join: str('join'),
     logLevel: str('log_level'),
     metricsAddr: str('metrics_addr'),
+    httpAddr: str('http_addr'),
     tickMs: num('tick_ms'),
     electionTicks: num('election_ticks'),
     snapshotEntries: num('snapshot_entries'),
@@ -130,6 +136,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     gossipSeeds: parseSeeds(str('gossip_seeds')),
     bootstrapExpect: num('bootstrap_expect'),
     gossipKey: parseGossipKey(str('gossip_key')),
+    gossipKeyringFile: str('gossip_keyring_file'),
     gossipProfile: str('gossip_profile') as GossipProfile,
     autopilotStabilizationMs: num('autopilot_stabilization_ms'),
     autopilotDeadGraceMs: num('autopilot_dead_grace_ms'),
@@ -143,6 +150,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     if (cfg.gossipSeeds.length > 0) throw new UsageError('--gossip_seeds needs --gossip_addr (this node\'s own gossip address)');
     if (cfg.bootstrapExpect > 0) throw new UsageError('--bootstrap_expect needs --gossip_addr and --gossip_seeds');
     if (cfg.gossipKey !== null) throw new UsageError('--gossip_key needs --gossip_addr');
+    if (cfg.gossipKeyringFile !== '') throw new UsageError('--gossip_keyring_file needs --gossip_addr');
   }
   if (cfg.bootstrap && cfg.bootstrapExpect > 0) throw new UsageError('--raft_bootstrap and --bootstrap_expect exclude each other: pick one way to form the cluster');
   return cfg;

@@ -61,8 +61,9 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
   });
   const gossipAddr = handle.gossip?.address;
   const metricsAddr = handle.metricsAddress;
+  const httpAddr = handle.httpAddress;
   const waitingFor = whatItWaitsFor(cfg, handle);
-  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}), ...(metricsAddr ? { metricsAddr } : {}), ...(waitingFor ? { waitingFor } : {}) })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', id: cfg.id, raftAddr: handle.raftAddress, grpcAddr: handle.grpcAddress, ...(gossipAddr ? { gossipAddr } : {}), ...(metricsAddr ? { metricsAddr } : {}), ...(httpAddr ? { httpAddr } : {}), ...(waitingFor ? { waitingFor } : {}) })}\n`);
   if (waitingFor !== null) {
     log.warn({ waitingFor }, 'not a member of any cluster yet');
     process.stderr.write(`raftkv serve: node ${cfg.id} is not a member of any cluster yet; it waits ${waitingFor}\n`);
@@ -103,6 +104,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       drainGraceMs: cfg.drainGraceMs,
       ...(cfg.metricsAddr !== '' ? { metricsAddr: cfg.metricsAddr } : {}),
       ...(cfg.tls ? { tls: cfg.tls } : {}),
+      ...(cfg.httpAddr !== '' ? { httpAddr: cfg.httpAddr } : {}),
       ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
     },
     signal,
@@ -114,6 +116,7 @@ function gossipOptions(cfg: ServeConfig): GossipOptions {
     bindAddr: cfg.gossipAddr,
     seeds: cfg.gossipSeeds,
     ...(cfg.gossipKey ? { key: cfg.gossipKey } : {}),
+    ...(cfg.gossipKeyringFile !== '' ? { keyringFile: cfg.gossipKeyringFile } : {}),
     config: GOSSIP_PROFILES[cfg.gossipProfile],
     bootstrapExpect: cfg.bootstrapExpect,
     autopilot: { stabilizationMs: cfg.autopilotStabilizationMs, deadGraceMs: cfg.autopilotDeadGraceMs, votersMax: cfg.autopilotVotersMax, minQuorum: cfg.autopilotMinQuorum },

@@ -14,7 +14,7 @@ import { WriteSessions, newClientId, type WriteId } from './sessions.js';
 import { watchStream, type WatchDeps } from './watch.js';
 import type {
   Bytes, CallOptions, CasResult, ConfChangeResult, Consistency, DeleteResult, DeleteTarget, GetResult,
-  MembersResult, PutResult, RangeOptions, RangeResult, RangeTarget, SnapshotResult, StatusResult,
+  KeyringOperation, KeyringResult, MembersResult, PutResult, RangeOptions, RangeResult, RangeTarget, SnapshotResult, StatusResult,
   TransferResult, TxnRequest, TxnResult, WatchBatch, WatchOptions, WatchTarget,
 } from './types.js';
 
@@ -166,6 +166,18 @@ export class RaftkvClient {
   async snapshot(o: CallOptions = {}): Promise<SnapshotResult> {
     const r = await this.clusterCall(o, cpb.SnapshotRequest.fromPartial({}), (c) => c.snapshot.bind(c));
     return { header: fromClusterHeader(r.header), index: r.index, term: r.term, sizeBytes: r.sizeBytes };
+  }
+
+  /**
+   * Gossip keys on every alive member (or only the answering one with `localOnly`), as `consul
+   * keyring`: list, install a key, use it (make it primary), remove one. Every operation is
+   * idempotent, so retries are safe; the answer lists each member's outcome.
+   */
+  async keyring(op: KeyringOperation, key = '', o: CallOptions & { localOnly?: boolean } = {}): Promise<KeyringResult> {
+    const ops = { list: cpb.KeyringOp.KEYRING_OP_LIST, install: cpb.KeyringOp.KEYRING_OP_INSTALL, use: cpb.KeyringOp.KEYRING_OP_USE, remove: cpb.KeyringOp.KEYRING_OP_REMOVE };
+    const req = cpb.KeyringRequest.fromPartial({ op: ops[op], key, localOnly: o.localOnly ?? false });
+    const r = await this.clusterCall(o, req, (c) => c.keyring.bind(c));
+    return { header: fromClusterHeader(r.header), members: r.members.map((m) => ({ id: m.id, grpcAddress: m.grpcAddress, ok: m.ok, error: m.error, fingerprints: [...m.fingerprints] })) };
   }
 
   /** Closes every connection; calls in flight fail, new calls throw ClientClosedError. */

@@ -183,3 +183,20 @@ export interface SnapshotResult {
   readonly term: number;
   readonly sizeBytes: number;
 }
+
+export type KeyringOperation = 'list' | 'install' | 'use' | 'remove';
+
+/** One member's answer to a keyring request. */
+export interface KeyringMemberResult {
+  readonly id: number;
+  readonly grpcAddress: string;
+  readonly ok: boolean;
+  readonly error: string;
+  /** Fingerprints of its installed gossip keys (SHA-256, first 8 bytes, hex), primary first. */
+  readonly fingerprints: readonly string[];
+}
+
+export interface KeyringResult {
+  readonly header: ClusterHeader;
+  readonly members: readonly KeyringMemberResult[];
+}

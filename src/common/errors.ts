@@ -18,6 +18,7 @@ export const ErrorCode = {
   Unavailable: 'UNAVAILABLE',
   NotFound: 'NOT_FOUND',
   Internal: 'INTERNAL',
+  FailedPrecondition: 'FAILED_PRECONDITION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

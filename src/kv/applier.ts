@@ -6,7 +6,8 @@ import type { DedupeTable } from './dedupe.js';
 import { execute, overlayWrites } from './execute.js';
 import type { KvLimits } from './limits.js';
 import type { Overlay } from './scan.js';
-import type { CommandResult, InvalidResult, RequestId, WatchEvent } from './types.js';
+import { LeaseStage } from './leases.js';
+import type { CommandResult, InvalidResult, LeaseRecord, RequestId, WatchEvent } from './types.js';
 import { validateCommand } from './validate.js';
 
 export interface ApplyBase {
@@ -15,6 +16,7 @@ export interface ApplyBase {
   readonly keys: number;
   readonly dedupe: DedupeTable;
   readonly limits: KvLimits;
+  readonly leases: ReadonlyMap<number, LeaseRecord>;
 }
 
 /** Everything one batch of applies must write and announce once the write is done. */
@@ -24,6 +26,8 @@ export interface AppliedBatch {
   readonly keys: number;
   /** Events per revision, in order, to publish after the write. */
   readonly published: ReadonlyArray<readonly [number, readonly WatchEvent[]]>;
+  /** The batch's lease changes, to commit to memory after the write. */
+  readonly leases: LeaseStage;
 }
 
 /**
@@ -34,6 +38,7 @@ export interface AppliedBatch {
  */
 export class BatchApplier {
   private readonly overlay: Overlay = new Map();
+  private readonly leases: LeaseStage;
   private readonly dedupeOps: DbOp[] = [];
   private readonly published: Array<readonly [number, readonly WatchEvent[]]> = [];
   /** Results remembered earlier in this batch, not yet in the db. */
@@ -44,6 +49,7 @@ export class BatchApplier {
   constructor(private readonly base: ApplyBase) {
     this.revision = base.revision;
     this.keys = base.keys;
+    this.leases = new LeaseStage(base.db, base.leases);
   }
 
   async add(index: number, data: Uint8Array): Promise<CommandResult> {
@@ -65,7 +71,7 @@ export class BatchApplier {
       }
     }
     assert(cmd.op !== null, 'validated command has an op');
-    const ex = await execute(this.base.db, this.overlay, this.revision, cmd.op, this.base.limits);
+    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, cmd.op, this.base.limits);
     this.revision = ex.revision;
     this.keys += ex.keysDelta;
     if (ex.events.length > 0) this.published.push([ex.revision, ex.events]);
@@ -74,7 +80,8 @@ export class BatchApplier {
   }
 
   finish(): AppliedBatch {
-    return { ops: [...overlayWrites(this.overlay), ...this.dedupeOps], revision: this.revision, keys: this.keys, published: this.published };
+    const ops = [...overlayWrites(this.overlay), ...this.leases.writes(), ...this.dedupeOps];
+    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases };
   }
 
   private invalid(message: string): InvalidResult {

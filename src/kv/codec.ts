@@ -8,17 +8,22 @@ import type {
   DeleteOp,
   DeleteResult,
   KeyValue,
+  LeaseGrantOp,
+  LeaseGrantResult,
+  LeaseRevokeOp,
+  LeaseRevokeResult,
   OpResult,
   PutOp,
   PutResult,
   RangeOp,
   RangeResult,
   RequestId,
+  RejectedResult,
   RequestOp,
   TxnOp,
   TxnResult,
 } from './types.js';
-import { CompareResult } from './types.js';
+import { CompareResult, RejectReason } from './types.js';
 import {
   BinaryReader,
   BinaryWriter,
@@ -51,20 +56,22 @@ export function writeKeyValue(w: BinaryWriter, kv: KeyValue): void {
   putUint(w, 3, kv.createRevision);
   putUint(w, 4, kv.modRevision);
   putUint(w, 5, kv.version);
+  if (kv.lease !== undefined && kv.lease !== 0) putUintAlways(w, 6, kv.lease);
 }
 
 export function readKeyValue(r: BinaryReader, end: number): KeyValue {
-  let key = EMPTY, value = EMPTY, createRevision = 0, modRevision = 0, version = 0;
+  let key = EMPTY, value = EMPTY, createRevision = 0, modRevision = 0, version = 0, lease = 0;
   readFields(r, end, (f, t) => {
     if (f === 1 && t === LD) key = readBytes(r);
     else if (f === 2 && t === LD) value = readBytes(r);
     else if (f === 3 && t === VI) createRevision = readUint(r);
     else if (f === 4 && t === VI) modRevision = readUint(r);
     else if (f === 5 && t === VI) version = readUint(r);
+    else if (f === 6 && t === VI) lease = readUint(r);
     else return false;
     return true;
   });
-  return { key, value, createRevision, modRevision, version };
+  return lease === 0 ? { key, value, createRevision, modRevision, version } : { key, value, createRevision, modRevision, version, lease };
 }
 
 export function encodeKeyValue(kv: KeyValue): Uint8Array {
@@ -102,18 +109,52 @@ function writePut(w: BinaryWriter, op: PutOp): void {
   putBytes(w, 1, op.key);
   putBytes(w, 2, op.value);
   putBool(w, 3, op.prevKv);
+  // proto3 `optional` fields: written only when set to a non-default value, so a put without a
+  // lease encodes exactly as before leases existed.
+  if (op.lease !== undefined && op.lease !== 0) putUintAlways(w, 5, op.lease);
+  putBool(w, 6, op.ignoreValue === true);
+  putBool(w, 7, op.ignoreLease === true);
 }
 
 function readPut(r: BinaryReader, end: number): PutOp {
-  let key = EMPTY, value = EMPTY, prevKv = false;
+  let key = EMPTY, value = EMPTY, prevKv = false, lease = 0, ignoreValue = false, ignoreLease = false;
   readFields(r, end, (f, t) => {
     if (f === 1 && t === LD) key = readBytes(r);
     else if (f === 2 && t === LD) value = readBytes(r);
     else if (f === 3 && t === VI) prevKv = r.bool();
+    else if (f === 5 && t === VI) lease = readUint(r);
+    else if (f === 6 && t === VI) ignoreValue = r.bool();
+    else if (f === 7 && t === VI) ignoreLease = r.bool();
     else return false;
     return true;
   });
-  return { key, value, prevKv };
+  return {
+    key, value, prevKv,
+    ...(lease !== 0 ? { lease } : {}),
+    ...(ignoreValue ? { ignoreValue } : {}),
+    ...(ignoreLease ? { ignoreLease } : {}),
+  };
+}
+
+function readLeaseGrant(r: BinaryReader, end: number): LeaseGrantOp {
+  let id = 0, ttlSeconds = 0;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === VI) id = readUint(r);
+    else if (f === 2 && t === VI) ttlSeconds = readUint(r);
+    else return false;
+    return true;
+  });
+  return { id, ttlSeconds };
+}
+
+function readLeaseRevoke(r: BinaryReader, end: number): LeaseRevokeOp {
+  let id = 0;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === VI) id = readUint(r);
+    else return false;
+    return true;
+  });
+  return { id };
 }
 
 function writeDelete(w: BinaryWriter, op: DeleteOp): void {
@@ -171,7 +212,9 @@ function writeCompare(w: BinaryWriter, c: Compare): void {
   if (t.kind === 'value') putBytesAlways(w, 3, t.value);
   else if (t.kind === 'version') putUintAlways(w, 4, t.version);
   else if (t.kind === 'createRevision') putUintAlways(w, 5, t.createRevision);
-  else putUintAlways(w, 6, t.modRevision);
+  else if (t.kind === 'modRevision') putUintAlways(w, 6, t.modRevision);
+  else putUintAlways(w, 7, t.lease);
+  if (c.rangeEnd !== undefined) putBytesAlways(w, 8, c.rangeEnd);
 }
 
 function toCompareResult(n: number): CompareResult {
@@ -181,6 +224,7 @@ function toCompareResult(n: number): CompareResult {
 
 function readCompare(r: BinaryReader, end: number): Compare {
   let key = EMPTY, result: CompareResult = CompareResult.Equal, target: CompareTarget | null = null;
+  let rangeEnd: Uint8Array | undefined;
   readFields(r, end, (f, t) => {
     if (f === 1 && t === LD) key = readBytes(r);
     else if (f === 2 && t === VI) result = toCompareResult(r.int32());
@@ -188,10 +232,12 @@ function readCompare(r: BinaryReader, end: number): Compare {
     else if (f === 4 && t === VI) target = { kind: 'version', version: readUint(r) };
     else if (f === 5 && t === VI) target = { kind: 'createRevision', createRevision: readUint(r) };
     else if (f === 6 && t === VI) target = { kind: 'modRevision', modRevision: readUint(r) };
+    else if (f === 7 && t === VI) target = { kind: 'lease', lease: readUint(r) };
+    else if (f === 8 && t === LD) rangeEnd = readBytes(r);
     else return false;
     return true;
   });
-  return { key, result, target };
+  return rangeEnd === undefined ? { key, result, target } : { key, result, target, rangeEnd };
 }
 
 function writeRequestOp(w: BinaryWriter, op: RequestOp): void {
@@ -241,6 +287,8 @@ export function encodeCommand(cmd: Command): Uint8Array {
   if (op?.kind === 'put') putMessage(w, 1, (w) => writePut(w, op.put));
   else if (op?.kind === 'delete') putMessage(w, 2, (w) => writeDelete(w, op.delete));
   else if (op?.kind === 'txn') putMessage(w, 3, (w) => writeTxn(w, op.txn));
+  else if (op?.kind === 'leaseGrant') putMessage(w, 5, (w) => (putUint(w, 1, op.leaseGrant.id), putUint(w, 2, op.leaseGrant.ttlSeconds)));
+  else if (op?.kind === 'leaseRevoke') putMessage(w, 6, (w) => putUint(w, 1, op.leaseRevoke.id));
   const id = cmd.requestId;
   if (id !== null) putMessage(w, 4, (w) => writeRequestId(w, id));
   return w.finish();
@@ -256,6 +304,8 @@ export function decodeCommand(bytes: Uint8Array): Command {
       else if (f === 2 && t === LD) op = { kind: 'delete', delete: readNested(r, readDelete) };
       else if (f === 3 && t === LD) op = { kind: 'txn', txn: readNested(r, readTxn) };
       else if (f === 4 && t === LD) requestId = readNested(r, readRequestId);
+      else if (f === 5 && t === LD) op = { kind: 'leaseGrant', leaseGrant: readNested(r, readLeaseGrant) };
+      else if (f === 6 && t === LD) op = { kind: 'leaseRevoke', leaseRevoke: readNested(r, readLeaseRevoke) };
       else return false;
       return true;
     });
@@ -385,12 +435,54 @@ function readTxnResult(r: BinaryReader, end: number): TxnResult {
   return { kind: 'txn', revision, succeeded, responses };
 }
 
+function readLeaseGrantResult(r: BinaryReader, end: number): LeaseGrantResult {
+  let revision = 0, id = 0, ttlSeconds = 0;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === LD) revision = readNested(r, readHeaderRevision);
+    else if (f === 2 && t === VI) id = readUint(r);
+    else if (f === 3 && t === VI) ttlSeconds = readUint(r);
+    else return false;
+    return true;
+  });
+  return { kind: 'leaseGrant', revision, id, ttlSeconds };
+}
+
+function readLeaseRevokeResult(r: BinaryReader, end: number): LeaseRevokeResult {
+  let revision = 0, deleted = 0;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === LD) revision = readNested(r, readHeaderRevision);
+    else if (f === 2 && t === VI) deleted = readUint(r);
+    else return false;
+    return true;
+  });
+  return { kind: 'leaseRevoke', revision, deleted };
+}
+
+function toRejectReason(n: number): RejectReason {
+  for (const v of Object.values(RejectReason)) if (v === n) return v;
+  throw new CorruptionError(`unknown rejection reason ${n}`);
+}
+
+function readRejected(r: BinaryReader, end: number): RejectedResult {
+  let revision = 0, reason: RejectReason = RejectReason.LeaseNotFound;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === LD) revision = readNested(r, readHeaderRevision);
+    else if (f === 2 && t === VI) reason = toRejectReason(r.int32());
+    else return false;
+    return true;
+  });
+  return { kind: 'rejected', revision, reason };
+}
+
 export function encodeCommandResult(res: CommandResult): Uint8Array {
   const w = new BinaryWriter();
   if (res.kind === 'put') putMessage(w, 1, (w) => writePutResult(w, res, true));
   else if (res.kind === 'delete') putMessage(w, 2, (w) => writeDeleteResult(w, res, true));
   else if (res.kind === 'txn') putMessage(w, 3, (w) => writeTxnResult(w, res));
-  else w.tag(4, LD).string(res.message);
+  else if (res.kind === 'invalid') w.tag(4, LD).string(res.message);
+  else if (res.kind === 'leaseGrant') putMessage(w, 5, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.id), putUint(w, 3, res.ttlSeconds)));
+  else if (res.kind === 'leaseRevoke') putMessage(w, 6, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.deleted)));
+  else putMessage(w, 7, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.reason)));
   return w.finish();
 }
 
@@ -404,6 +496,9 @@ export function decodeCommandResult(bytes: Uint8Array, revisionIfInvalid = 0): C
       else if (f === 2 && t === LD) res = readNested(r, readDeleteResult);
       else if (f === 3 && t === LD) res = readNested(r, readTxnResult);
       else if (f === 4 && t === LD) res = { kind: 'invalid', revision: revisionIfInvalid, message: r.string() };
+      else if (f === 5 && t === LD) res = readNested(r, readLeaseGrantResult);
+      else if (f === 6 && t === LD) res = readNested(r, readLeaseRevokeResult);
+      else if (f === 7 && t === LD) res = readNested(r, readRejected);
       else return false;
       return true;
     });

@@ -12,16 +12,22 @@ import type {
   DeleteOp,
   DeleteResult,
   KeyValue,
+  LeaseGrantOp,
+  LeaseGrantResult,
+  LeaseRevokeOp,
+  LeaseRevokeResult,
   OpResult,
   PutOp,
   PutResult,
   RangeOp,
   RangeResult,
+  RejectedResult,
   RequestOp,
   TxnOp,
   WatchEvent,
 } from './types.js';
-import { CompareResult, EventType } from './types.js';
+import { CompareResult, EventType, RejectReason } from './types.js';
+import type { LeaseStage } from './leases.js';
 
 /** What applying one command produced: the result, the events, the new revision (writes: in the overlay). */
 export interface Execution {
@@ -31,7 +37,7 @@ export interface Execution {
   readonly keysDelta: number;
 }
 
-type Unrevised<R extends OpResult> = Omit<R, 'revision'>;
+type Unrevised<R extends CommandResult | OpResult> = Omit<R, 'revision'>;
 const EMPTY: Uint8Array = new Uint8Array(0);
 
 /**
@@ -41,12 +47,14 @@ const EMPTY: Uint8Array = new Uint8Array(0);
  * Every write of a command gets revision + 1 (one revision per command, none when nothing changed),
  * so the outcome depends only on the state and the command.
  */
-export async function execute(db: Db, overlay: Overlay, revision: number, op: CommandOp, limits: KvLimits): Promise<Execution> {
-  const ex = new Executor(db, overlay, revision, limits);
-  let partial: Unrevised<PutResult> | Unrevised<DeleteResult> | Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'>;
-  if (op.kind === 'put') partial = await ex.put(op.put);
+export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: CommandOp, limits: KvLimits): Promise<Execution> {
+  const ex = new Executor(db, overlay, leases, revision, limits);
+  let partial: Omit<CommandResult, 'revision'>;
+  if (op.kind === 'put') partial = (await ex.checkPuts([op.put])) ?? (await ex.put(op.put));
   else if (op.kind === 'delete') partial = await ex.delete(op.delete);
-  else partial = await ex.txn(op.txn);
+  else if (op.kind === 'txn') partial = await ex.txn(op.txn);
+  else if (op.kind === 'leaseGrant') partial = ex.leaseGrant(op.leaseGrant);
+  else partial = await ex.leaseRevoke(op.leaseRevoke);
   const after = ex.changed ? revision + 1 : revision;
   const result = withRevision(partial, after);
   return { result, events: ex.events, revision: after, keysDelta: ex.keysDelta };
@@ -68,6 +76,7 @@ class Executor {
   constructor(
     private readonly db: Db,
     private readonly overlay: Overlay,
+    private readonly leases: LeaseStage,
     private readonly revision: number,
     private readonly limits: KvLimits,
   ) {}
@@ -84,16 +93,35 @@ class Executor {
     return stored === undefined ? null : decodeStored(key, stored);
   }
 
+  /**
+   * etcd's checkRequestPut, before any write of the command: a put's lease must exist, and
+   * ignore_value / ignore_lease need the key to exist. A refusal leaves the state untouched.
+   */
+  async checkPuts(ops: readonly PutOp[]): Promise<Unrevised<RejectedResult> | null> {
+    for (const op of ops) {
+      if (op.lease !== undefined && op.lease !== 0 && this.leases.get(op.lease) === null) return { kind: 'rejected', reason: RejectReason.LeaseNotFound };
+      if ((op.ignoreValue === true || op.ignoreLease === true) && (await this.get(op.key)) === null) return { kind: 'rejected', reason: RejectReason.KeyNotFound };
+    }
+    return null;
+  }
+
   async put(op: PutOp): Promise<Unrevised<PutResult>> {
     const prev = await this.get(op.key);
     const rev = this.writeRevision;
+    const lease = op.ignoreLease === true ? (prev?.lease ?? 0) : (op.lease ?? 0);
     const kv: KeyValue = {
       key: op.key,
-      value: op.value,
+      value: op.ignoreValue === true && prev !== null ? prev.value : op.value,
       createRevision: prev === null ? rev : prev.createRevision,
       modRevision: rev,
       version: prev === null ? 1 : prev.version + 1,
+      ...(lease !== 0 ? { lease } : {}),
     };
+    const prevLease = prev?.lease ?? 0;
+    if (prevLease !== lease) {
+      if (prevLease !== 0) this.leases.detach(prevLease, op.key);
+      if (lease !== 0) this.leases.attach(lease, op.key);
+    }
     this.overlay.set(overlayKey(op.key), { key: op.key, kv });
     if (prev === null) this.keysDelta++;
     this.events.push({ type: EventType.Put, kv, prevModRevision: prev?.modRevision ?? 0, prevKv: prev });
@@ -103,15 +131,42 @@ class Executor {
 
   async delete(op: DeleteOp): Promise<Unrevised<DeleteResult>> {
     const victims = await this.deleteTargets(op);
+    this.remove(victims);
+    return { kind: 'delete', deleted: victims.length, prevKvs: op.prevKv ? victims : [] };
+  }
+
+  /** Deletes existing keys in this command's revision, detaching them from their leases. */
+  private remove(victims: readonly KeyValue[]): void {
     const rev = this.writeRevision;
     for (const prev of victims) {
+      if (prev.lease !== undefined) this.leases.detach(prev.lease, prev.key);
       this.overlay.set(overlayKey(prev.key), { key: prev.key, kv: null });
       this.keysDelta--;
       const tombstone: KeyValue = { key: prev.key, value: EMPTY, createRevision: 0, modRevision: rev, version: 0 };
       this.events.push({ type: EventType.Delete, kv: tombstone, prevModRevision: prev.modRevision, prevKv: prev });
     }
     if (victims.length > 0) this.changed = true;
-    return { kind: 'delete', deleted: victims.length, prevKvs: op.prevKv ? victims : [] };
+  }
+
+  leaseGrant(op: LeaseGrantOp): Unrevised<LeaseGrantResult> | Unrevised<RejectedResult> {
+    if (this.leases.get(op.id) !== null) return { kind: 'rejected', reason: RejectReason.LeaseExists };
+    this.leases.grant({ id: op.id, ttlSeconds: op.ttlSeconds });
+    return { kind: 'leaseGrant', id: op.id, ttlSeconds: op.ttlSeconds };
+  }
+
+  /** The lease and all its keys go in ONE revision (none if it had no keys), as etcd's revoke. */
+  async leaseRevoke(op: LeaseRevokeOp): Promise<Unrevised<LeaseRevokeResult> | Unrevised<RejectedResult>> {
+    if (this.leases.get(op.id) === null) return { kind: 'rejected', reason: RejectReason.LeaseNotFound };
+    const victims: KeyValue[] = [];
+    for (const key of await this.leases.keysOf(op.id)) {
+      const kv = await this.get(key);
+      if (kv !== null && kv.lease === op.id) victims.push(kv);
+      else this.leases.detach(op.id, key); // a stale attachment must not outlive its lease
+    }
+    victims.sort((a, b) => compareBytes(a.key, b.key));
+    this.remove(victims);
+    this.leases.revoke(op.id);
+    return { kind: 'leaseRevoke', deleted: victims.length };
   }
 
   private async deleteTargets(op: DeleteOp): Promise<KeyValue[]> {
@@ -129,8 +184,19 @@ class Executor {
     return readRange(this.db, this.overlay, op, this.limits);
   }
 
+  /** etcd's applyCompare: over a range, every key must satisfy it; no key compares as a missing one. */
   async compare(c: Compare): Promise<boolean> {
-    const kv = await this.get(c.key);
+    if (c.rangeEnd === undefined) return this.compareKv(c, await this.get(c.key));
+    const range: KeyRange = { start: c.key, end: c.rangeEnd.length > 0 ? c.rangeEnd : null };
+    let any = false;
+    for await (const kv of scan(this.db, this.overlay, { range, after: null })) {
+      any = true;
+      if (!this.compareKv(c, kv)) return false;
+    }
+    return any || this.compareKv(c, null);
+  }
+
+  private compareKv(c: Compare, kv: KeyValue | null): boolean {
     const t = c.target;
     if (t === null) return false;
     let cmp: number;
@@ -139,7 +205,8 @@ class Executor {
       cmp = compareBytes(kv.value, t.value);
     } else if (t.kind === 'version') cmp = (kv?.version ?? 0) - t.version;
     else if (t.kind === 'createRevision') cmp = (kv?.createRevision ?? 0) - t.createRevision;
-    else cmp = (kv?.modRevision ?? 0) - t.modRevision;
+    else if (t.kind === 'modRevision') cmp = (kv?.modRevision ?? 0) - t.modRevision;
+    else cmp = (kv?.lease ?? 0) - t.lease;
     switch (c.result) {
       case CompareResult.Equal:
         return cmp === 0;
@@ -153,7 +220,7 @@ class Executor {
   }
 
   /** All compares see the state before the txn; then one branch runs in order. */
-  async txn(txn: TxnOp): Promise<Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'>> {
+  async txn(txn: TxnOp): Promise<Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'> | Unrevised<RejectedResult>> {
     let succeeded = true;
     for (const c of txn.compare) {
       if (!(await this.compare(c))) {
@@ -161,8 +228,11 @@ class Executor {
         break;
       }
     }
+    const branch = succeeded ? txn.success : txn.failure;
+    const rejected = await this.checkPuts(branch.flatMap((op) => (op.kind === 'put' ? [op.put] : [])));
+    if (rejected !== null) return rejected; // the whole txn fails with no partial effect
     const responses: OpResult[] = [];
-    for (const op of succeeded ? txn.success : txn.failure) responses.push((await this.requestOp(op)) as OpResult);
+    for (const op of branch) responses.push((await this.requestOp(op)) as OpResult);
     return { kind: 'txn', succeeded, responses };
   }
 

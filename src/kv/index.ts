@@ -8,3 +8,5 @@ export { validateCommand, validateDelete, validateKey, validateRange, validateRe
 export { WatchAbandonedError, WatchCompactedError, WatcherOverflowError } from './errors.js';
 export type { WatchOptions, Watcher } from './watcher.js';
 export * from './types.js';
+export type { LeaseChange } from './leases.js';
+export { LEASE_TTL_SECONDS_MAX, validateLeaseId } from './validate.js';

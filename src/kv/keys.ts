@@ -3,11 +3,41 @@
  *   'k' + user key   -> encoded KeyValue without its key (value and revisions)
  *   'd' + client id  -> dedupe record of that client (src/kv/dedupe.ts)
  *   'm' + name       -> store metadata (applied index, revision, key count, format)
- * Everything lives in one db so one batch updates data, metadata and dedupe together.
+ *   'l' + u64 id     -> a lease: u64 TTL in seconds (src/kv/leases.ts)
+ *   'a' + u64 id + user key -> empty: the key is attached to that lease (revoke finds its keys here)
+ * Everything lives in one db so one batch updates data, metadata, leases and dedupe together, and
+ * the snapshot (every db entry) carries the leases too.
  */
 export const NS_KEY = 0x6b; // 'k'
 export const NS_DEDUPE = 0x64; // 'd'
 export const NS_META = 0x6d; // 'm'
+export const NS_LEASE = 0x6c; // 'l'
+export const NS_ATTACH = 0x61; // 'a'
+
+function withId(ns: number, id: number, rest: Uint8Array = new Uint8Array(0)): Buffer {
+  const out = Buffer.allocUnsafe(9 + rest.length);
+  out[0] = ns;
+  out.writeBigUInt64BE(BigInt(id), 1);
+  out.set(rest, 9);
+  return out;
+}
+
+export function leaseKey(id: number): Buffer {
+  return withId(NS_LEASE, id);
+}
+
+export function leaseIdOf(dbKey: Buffer): number {
+  return Number(dbKey.readBigUInt64BE(1));
+}
+
+export function attachKey(id: number, key: Uint8Array): Buffer {
+  return withId(NS_ATTACH, id, key);
+}
+
+/** Bounds of every attachment of lease `id`. */
+export function attachBounds(id: number): { gte: Buffer; lt: Buffer } {
+  return { gte: withId(NS_ATTACH, id), lt: withId(NS_ATTACH, id + 1) };
+}
 
 export const META_APPLIED = meta('applied');
 export const META_REVISION = meta('revision');

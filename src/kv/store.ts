@@ -10,12 +10,13 @@ import { fsyncTree, nextDbName, prepareKvDir, writePointer } from './dirs.js';
 import { WatchAbandonedError } from './errors.js';
 import { readRange } from './execute.js';
 import { BatchApplier } from './applier.js';
-import { FORMAT_VERSION, META_APPLIED, META_FORMAT, META_KEYS, META_REVISION, dataKey } from './keys.js';
+import { FORMAT_VERSION, META_APPLIED, META_FORMAT, META_KEYS, META_REVISION, attachBounds, dataKey } from './keys.js';
+import { loadLeases, type LeaseChange } from './leases.js';
 import type { KvLimits } from './limits.js';
 import { defaultKvLimits } from './limits.js';
 import { SerialQueue } from './serial.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
-import type { CommandResult, KeyValue, RangeOp, RangeResult } from './types.js';
+import type { CommandResult, KeyValue, LeaseRecord, RangeOp, RangeResult } from './types.js';
 import { validateKey, validateRange } from './validate.js';
 import { WatchHub } from './watcher.js';
 import type { WatchOptions, Watcher } from './watcher.js';
@@ -69,7 +70,10 @@ export class KvStore {
     private keys: number,
     private dedupe: DedupeTable,
     private readonly hub: WatchHub,
+    private leaseMap: Map<number, LeaseRecord>,
   ) {}
+
+  private readonly leaseListeners = new Set<(change: LeaseChange) => void>();
 
   static async open(opts: KvStoreOptions): Promise<KvStore> {
     const limits = { ...defaultKvLimits, ...opts.limits };
@@ -78,7 +82,7 @@ export class KvStore {
     try {
       const state = await loadState(db, limits);
       const hub = new WatchHub(limits, state.revision);
-      return new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, hub);
+      return new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, hub, state.leases);
     } catch (e) {
       await db.close();
       throw e;
@@ -120,7 +124,7 @@ export class KvStore {
   applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
     return this.serial.run(async () => {
       this.checkUsable();
-      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits });
+      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap });
       const results: CommandResult[] = [];
       let last = this.applied;
       for (const { index } of entries) {
@@ -136,7 +140,9 @@ export class KvStore {
       if (last === this.applied) return results;
       const batch = applier.finish();
       await this.commit(last, batch.ops, batch.revision, batch.keys);
+      const leaseChanges = batch.leases.commitTo(this.leaseMap);
       for (const [revision, events] of batch.published) this.hub.publish(revision, events);
+      for (const change of leaseChanges) this.announce(change);
       return results;
     });
   }
@@ -173,6 +179,38 @@ export class KvStore {
     this.applied = index;
     this.rev = revision;
     this.keys = keys;
+  }
+
+  // ---- leases ----
+
+  /** Every lease, in id order. Expiry is not state-machine state: the leader's lessor times them. */
+  leases(): LeaseRecord[] {
+    return [...this.leaseMap.values()].sort((a, b) => a.id - b.id);
+  }
+
+  lease(id: number): LeaseRecord | null {
+    return this.leaseMap.get(id) ?? null;
+  }
+
+  /** The keys attached to lease `id` (empty for an unknown lease). */
+  async leaseKeys(id: number): Promise<Uint8Array[]> {
+    this.checkUsable();
+    const db = this.db;
+    return this.track((async () => {
+      const out: Uint8Array[] = [];
+      for await (const k of db.keys(attachBounds(id))) out.push(k.subarray(9));
+      return out;
+    })());
+  }
+
+  /** Calls `listener` after every applied lease grant or revoke and after a restore; returns unsubscribe. */
+  onLeaseChange(listener: (change: LeaseChange) => void): () => void {
+    this.leaseListeners.add(listener);
+    return () => this.leaseListeners.delete(listener);
+  }
+
+  private announce(change: LeaseChange): void {
+    for (const l of this.leaseListeners) l(change);
   }
 
   // ---- reads (served locally; the service decides how fresh they must be) ----
@@ -319,7 +357,9 @@ export class KvStore {
     this.rev = state.revision;
     this.keys = state.keys;
     this.dedupe = state.dedupe;
+    this.leaseMap = state.leases;
     this.hub.endAll(new WatchAbandonedError(state.revision), state.revision);
+    this.announce({ kind: 'reset', leases: this.leases() });
   }
 
   private crashPoint(step: RestoreStep): void {
@@ -347,6 +387,7 @@ interface LoadedState {
   readonly revision: number;
   readonly keys: number;
   readonly dedupe: DedupeTable;
+  readonly leases: Map<number, LeaseRecord>;
 }
 
 async function loadState(db: Db, limits: KvLimits): Promise<LoadedState> {
@@ -358,5 +399,6 @@ async function loadState(db: Db, limits: KvLimits): Promise<LoadedState> {
     throw new CorruptionError(`kv db ${db.location} has format ${readU64(format)}; this build reads ${FORMAT_VERSION}`);
   }
   const dedupe = await DedupeTable.load(db, limits.clientsMax);
-  return { applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe };
+  const leases = await loadLeases(db);
+  return { applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe, leases };
 }

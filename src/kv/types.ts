@@ -11,6 +11,8 @@ export interface KeyValue {
   readonly modRevision: number;
   /** Writes since creation: 1 after the first put. */
   readonly version: number;
+  /** The lease the key is attached to; absent (never 0) when none. */
+  readonly lease?: number;
 }
 
 /** Identifies a write so a retry applies once. `seq` grows per client; one write in flight per client. */
@@ -23,6 +25,23 @@ export interface PutOp {
   readonly key: Uint8Array;
   readonly value: Uint8Array;
   readonly prevKv: boolean;
+  /** Attach the key to this lease (which must exist); absent or 0: detach it from any lease. */
+  readonly lease?: number;
+  /** Keep the current value (the key must exist; `value` must be empty). */
+  readonly ignoreValue?: boolean;
+  /** Keep the current lease (the key must exist; `lease` must be 0). */
+  readonly ignoreLease?: boolean;
+}
+
+/** Creates lease `id` (> 0, chosen by the proposer) with a TTL in seconds. */
+export interface LeaseGrantOp {
+  readonly id: number;
+  readonly ttlSeconds: number;
+}
+
+/** Deletes lease `id` and every key attached to it, in one revision. */
+export interface LeaseRevokeOp {
+  readonly id: number;
 }
 
 /** One key (`key`), the range [key, rangeEnd), or every key starting with `prefix`. */
@@ -52,12 +71,18 @@ export type CompareTarget =
   | { readonly kind: 'value'; readonly value: Uint8Array }
   | { readonly kind: 'version'; readonly version: number }
   | { readonly kind: 'createRevision'; readonly createRevision: number }
-  | { readonly kind: 'modRevision'; readonly modRevision: number };
+  | { readonly kind: 'modRevision'; readonly modRevision: number }
+  | { readonly kind: 'lease'; readonly lease: number };
 
 export interface Compare {
   readonly key: Uint8Array;
   readonly result: CompareResult;
   readonly target: CompareTarget | null;
+  /**
+   * Absent: compare `key` alone. Present: every key of [key, rangeEnd) must satisfy it (empty:
+   * every key from `key` on); a range without keys compares as one missing key.
+   */
+  readonly rangeEnd?: Uint8Array;
 }
 
 export type RequestOp =
@@ -74,7 +99,9 @@ export interface TxnOp {
 export type CommandOp =
   | { readonly kind: 'put'; readonly put: PutOp }
   | { readonly kind: 'delete'; readonly delete: DeleteOp }
-  | { readonly kind: 'txn'; readonly txn: TxnOp };
+  | { readonly kind: 'txn'; readonly txn: TxnOp }
+  | { readonly kind: 'leaseGrant'; readonly leaseGrant: LeaseGrantOp }
+  | { readonly kind: 'leaseRevoke'; readonly leaseRevoke: LeaseRevokeOp };
 
 /** The payload of a Normal raft entry. */
 export interface Command {
@@ -123,7 +150,40 @@ export interface InvalidResult {
   readonly message: string;
 }
 
-export type CommandResult = PutResult | DeleteResult | TxnResult | InvalidResult;
+export interface LeaseGrantResult {
+  readonly kind: 'leaseGrant';
+  readonly revision: number;
+  readonly id: number;
+  readonly ttlSeconds: number;
+}
+
+export interface LeaseRevokeResult {
+  readonly kind: 'leaseRevoke';
+  readonly revision: number;
+  /** Keys deleted with the lease (all in this one revision). */
+  readonly deleted: number;
+}
+
+export const RejectReason = { LeaseNotFound: 1, LeaseExists: 2, KeyNotFound: 3 } as const;
+export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
+
+/**
+ * Refused at apply time because of the state, identically on every node; nothing changed. Unlike
+ * `invalid`, the same command could succeed in another state (the lease exists, the key exists).
+ */
+export interface RejectedResult {
+  readonly kind: 'rejected';
+  readonly revision: number;
+  readonly reason: RejectReason;
+}
+
+export type CommandResult = PutResult | DeleteResult | TxnResult | InvalidResult | LeaseGrantResult | LeaseRevokeResult | RejectedResult;
+
+/** A lease as the state machine keeps it (its expiry is not replicated: only the leader times it). */
+export interface LeaseRecord {
+  readonly id: number;
+  readonly ttlSeconds: number;
+}
 
 export const EventType = { Put: 0, Delete: 1 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];

@@ -17,7 +17,13 @@ export function validateCommand(cmd: Command, limits: Pick<KvLimits, 'clientIdBy
   const bytes = { total: 0 };
   if (op.kind === 'put') validatePut(op.put, 'put', bytes);
   else if (op.kind === 'delete') validateDelete(op.delete, 'delete', bytes);
-  else validateTxn(op.txn, bytes);
+  else if (op.kind === 'txn') validateTxn(op.txn, bytes);
+  else if (op.kind === 'leaseGrant') {
+    validateLeaseId(op.leaseGrant.id, 'lease_grant.id');
+    if (!Number.isSafeInteger(op.leaseGrant.ttlSeconds) || op.leaseGrant.ttlSeconds < 1 || op.leaseGrant.ttlSeconds > LEASE_TTL_SECONDS_MAX) {
+      throw new InvalidArgumentError(`lease_grant.ttl_seconds must be an integer in [1, ${LEASE_TTL_SECONDS_MAX}]`);
+    }
+  } else validateLeaseId(op.leaseRevoke.id, 'lease_revoke.id');
   if (bytes.total > Limits.requestBytesMax) {
     throw new InvalidArgumentError(`request carries ${bytes.total} bytes of keys and values; the limit is ${Limits.requestBytesMax}`);
   }
@@ -43,8 +49,23 @@ export function validateRequestId(id: RequestId, clientIdBytesMax = defaultKvLim
   if (id.seq < 1) throw new InvalidArgumentError('request_id.seq must be at least 1');
 }
 
+/** etcd's MaxLeaseTTL: 9,000,000,000 s. */
+export const LEASE_TTL_SECONDS_MAX = 9_000_000_000;
+/**
+ * Lease ids are int64 in etcd; raftkv's generated code carries int64 as a JS number, so ids stay
+ * below 2^53 (Number.MAX_SAFE_INTEGER).
+ */
+export function validateLeaseId(id: number, field: string): void {
+  if (!Number.isSafeInteger(id) || id < 1) {
+    throw new InvalidArgumentError(`${field} must be an integer in [1, ${Number.MAX_SAFE_INTEGER}] (lease ids above 2^53 - 1 are not supported)`);
+  }
+}
+
 function validatePut(op: PutOp, where: string, bytes: { total: number }): void {
   validateKey(op.key, `${where}.key`);
+  if (op.lease !== undefined && op.lease !== 0) validateLeaseId(op.lease, `${where}.lease`);
+  if (op.ignoreValue === true && op.value.length > 0) throw new InvalidArgumentError(`${where}: ignore_value with a non-empty value`);
+  if (op.ignoreLease === true && op.lease !== undefined && op.lease !== 0) throw new InvalidArgumentError(`${where}: ignore_lease with a lease`);
   if (op.value.length > Limits.valueBytesMax) {
     throw new InvalidArgumentError(`${where}.value is ${op.value.length} bytes; the limit is ${Limits.valueBytesMax}`);
   }
@@ -90,6 +111,10 @@ export function validateRange(op: RangeOp, where = 'range'): void {
 
 function validateCompare(c: Compare, where: string): void {
   validateKey(c.key, `${where}.key`);
+  if (c.rangeEnd !== undefined && c.rangeEnd.length > 0) {
+    checkKeyLength(c.rangeEnd, `${where}.range_end`);
+    if (compareBytes(c.rangeEnd, c.key) <= 0) throw new InvalidArgumentError(`${where}.range_end must sort after key (the range is [key, range_end))`);
+  }
   if (c.target === null) throw new InvalidArgumentError(`${where} has no target (value, version, create_revision or mod_revision)`);
   if (c.target.kind === 'value' && c.target.value.length > Limits.valueBytesMax) {
     throw new InvalidArgumentError(`${where}.value is ${c.target.value.length} bytes; the limit is ${Limits.valueBytesMax}`);

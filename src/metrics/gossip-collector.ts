@@ -35,6 +35,7 @@ const COUNTERS: ReadonlyArray<readonly [keyof GossipAgentStats, string, string]>
   ['droppedBroadcasts', 'raftkv_gossip_dropped_broadcasts_total', 'Broadcasts dropped at the queue limit.'],
   ['droppedRelays', 'raftkv_gossip_dropped_relays_total', 'Indirect probe relays dropped at the limit.'],
   ['udpUndecryptable', 'raftkv_gossip_undecryptable_packets_total', 'Gossip packets that failed decryption (wrong key?).'],
+  ['streamsUndecryptable', 'raftkv_gossip_undecryptable_streams_total', 'Inbound push/pull streams that failed decryption (a joiner with the wrong key?).'],
   ['streamsRefused', 'raftkv_gossip_streams_refused_total', 'Inbound push/pull streams refused at the limit.'],
   ['streamsFailed', 'raftkv_gossip_streams_failed_total', 'Push/pull streams that failed.'],
   ['sendErrors', 'raftkv_gossip_send_errors_total', 'UDP sends that failed.'],

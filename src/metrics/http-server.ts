@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import { MetricsListenError } from './errors.js';
-import { CONTENT_TYPE } from './format.js';
+import { CONTENT_TYPE } from './registry.js';
 
-/** A scrape is rendered synchronously; this bounds a client that sends its request slowly. */
+/** Bounds a client that sends its request slowly (and a response it stops reading). */
 export const METRICS_REQUEST_TIMEOUT_MS = 5_000;
 /** Request line and headers; a scraper sends a few hundred bytes. */
 export const METRICS_HEADER_BYTES_MAX = 8 * 1024;
@@ -19,10 +19,15 @@ export interface MetricsServerOptions {
   /** host:port; port 0 picks a free one (see `address`). */
   readonly addr: string;
   /** The exposition body, rendered on every GET /metrics. */
-  readonly render: () => string;
+  readonly render: () => string | Promise<string>;
   /** Called when render() throws; the scrape answers 500. */
   readonly onError?: (err: unknown) => void;
   readonly requestTimeoutMs?: number;
+  /**
+   * Other paths on the same listener (the cluster page when --http_addr equals --metrics_addr):
+   * returns true when it answered the request, false to fall through to 404.
+   */
+  readonly extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** HTTPS (--metrics_cert_file/--metrics_key_file); the certificate follows reloads through onChange. */
   readonly tls?: MetricsTls;
 }
@@ -44,7 +49,7 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
   const { host, port } = splitHostPort(o.addr);
   const timeoutMs = o.requestTimeoutMs ?? METRICS_REQUEST_TIMEOUT_MS;
   const serverOptions = { maxHeaderSize: METRICS_HEADER_BYTES_MAX, requestTimeout: timeoutMs, headersTimeout: timeoutMs, keepAliveTimeout: METRICS_KEEP_ALIVE_TIMEOUT_MS };
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => handle(o, req, res);
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => void handle(o, req, res);
   const tls = o.tls;
   const server: Server = tls ? createHttpsServer({ ...serverOptions, ...tls.contextOptions() }, onRequest) : createServer(serverOptions, onRequest);
   if (tls) {
@@ -61,8 +66,9 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
   return { address, close: (graceMs = METRICS_CLOSE_GRACE_MS_DEFAULT) => (closing ??= drain(server, graceMs)) };
 }
 
-function handle(o: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): void {
+async function handle(o: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '').split('?', 1)[0];
+  if (path !== '/metrics' && o.extraRoutes?.(req, res)) return;
   if (path !== '/metrics') return plain(res, 404, 'not found; metrics are at /metrics\n');
   if (req.method !== 'GET') {
     res.setHeader('Allow', 'GET');
@@ -70,7 +76,7 @@ function handle(o: MetricsServerOptions, req: IncomingMessage, res: ServerRespon
   }
   let body: string;
   try {
-    body = o.render();
+    body = await o.render();
   } catch (err) {
     o.onError?.(err);
     return plain(res, 500, 'metrics could not be collected\n');

@@ -1,6 +1,6 @@
+import * as prom from 'prom-client';
 import { MetricDefinitionError, MetricValueError } from './errors.js';
-import type { MetricFamily, MetricType, Sample } from './format.js';
-import { checkLabelNames, LabelSets, labelValues, pairs, type LabelValues } from './labels.js';
+import { checkDefinition, labelKey, labelObject, type LabelValues } from './labels.js';
 
 export interface MetricOptions {
   readonly name: string;
@@ -8,112 +8,115 @@ export interface MetricOptions {
   readonly labelNames?: readonly string[];
 }
 
-/** What the registry hands every instrument: its label-set limit and where to count drops. */
+/** What the registry hands every instrument: where to register, its label-set limit and where to count drops. */
 export interface InstrumentContext {
+  readonly register: prom.Registry;
   readonly labelSetsMax: number;
   readonly onLabelSetDropped: (metric: string) => void;
-}
-
-export interface Collectable {
-  readonly name: string;
-  collect(): MetricFamily;
 }
 
 /** A child that records nothing: what `labels()` returns beyond the label-set limit. */
 const NOOP = { inc: (): void => undefined, dec: (): void => undefined, set: (): void => undefined, observe: (): void => undefined };
 
-abstract class Instrument<C> implements Collectable {
-  readonly name: string;
-  readonly help: string;
-  readonly labelNames: readonly string[];
-  protected readonly sets: LabelSets<C>;
+/**
+ * The children of one prom-client metric, one per label set, at most `labelSetsMax` of them: a
+ * label with unbounded values (a key, a client address) would otherwise grow memory and every
+ * scrape without limit. prom-client has no such limit, so every labelled update goes through here.
+ */
+class BoundedChildren<C> {
+  private readonly byKey = new Map<string, C>();
+  constructor(
+    private readonly name: string,
+    private readonly labelNames: readonly string[],
+    private readonly ctx: InstrumentContext,
+    private readonly create: (labels: Record<string, string>) => C,
+  ) {}
 
-  constructor(o: MetricOptions, ctx: InstrumentContext, create: () => C, reserved: readonly string[] = []) {
-    this.name = o.name;
-    this.help = o.help;
-    this.labelNames = o.labelNames ?? [];
-    checkLabelNames(o.name, this.labelNames, reserved);
-    this.sets = new LabelSets(ctx.labelSetsMax, create, () => ctx.onLabelSetDropped(o.name));
+  get(given: LabelValues | undefined): C | null {
+    const labels = labelObject(this.name, this.labelNames, given);
+    const key = labelKey(labels);
+    const found = this.byKey.get(key);
+    if (found !== undefined) return found;
+    if (this.byKey.size >= this.ctx.labelSetsMax) {
+      this.ctx.onLabelSetDropped(this.name);
+      return null;
+    }
+    const child = this.create(labels);
+    this.byKey.set(key, child);
+    return child;
+  }
+}
+
+/** prom-client throws plain Errors for a duplicate name or a bad definition; ours are typed. */
+function define<M>(name: string, make: () => M): M {
+  try {
+    return make();
+  } catch (e) {
+    throw new MetricDefinitionError(`metric ${name}: ${(e as Error).message}`);
+  }
+}
+
+type CounterChild = { inc(by?: number): void };
+
+export class Counter {
+  private readonly children: BoundedChildren<CounterChild>;
+
+  constructor(o: MetricOptions, ctx: InstrumentContext) {
+    const labelNames = o.labelNames ?? [];
+    checkDefinition(o.name, labelNames);
+    const metric = define(o.name, () => new prom.Counter({ name: o.name, help: o.help, labelNames, registers: [ctx.register] }));
+    const check = (by: number): void => {
+      if (!(by >= 0) || !Number.isFinite(by)) throw new MetricValueError(o.name, by, 'a counter only goes up by a finite amount');
+    };
+    this.children = new BoundedChildren(o.name, labelNames, ctx, (labels) => ({
+      inc: (by = 1) => {
+        check(by);
+        metric.inc(labels, by);
+      },
+    }));
   }
 
   /** The child for one label set (cache it on hot paths); a no-op child beyond the label-set limit. */
-  protected child(labels: LabelValues | undefined): C | null {
-    return this.sets.get(labelValues(this.name, this.labelNames, labels));
+  labels(labels: LabelValues): CounterChild {
+    return this.children.get(labels) ?? NOOP;
   }
 
-  abstract collect(): MetricFamily;
-}
-
-class CounterChild {
-  value = 0;
-  constructor(private readonly metric: string) {}
   inc(by = 1): void {
-    if (!(by >= 0)) throw new MetricValueError(this.metric, by, 'a counter only goes up');
-    this.value += by;
+    this.children.get(undefined)?.inc(by);
   }
 }
 
-export class Counter extends Instrument<CounterChild> {
+type GaugeChild = { inc(by?: number): void; dec(by?: number): void; set(v: number): void };
+
+export class Gauge {
+  private readonly children: BoundedChildren<GaugeChild>;
+
   constructor(o: MetricOptions, ctx: InstrumentContext) {
-    super(o, ctx, () => new CounterChild(o.name));
+    const labelNames = o.labelNames ?? [];
+    checkDefinition(o.name, labelNames);
+    const metric = define(o.name, () => new prom.Gauge({ name: o.name, help: o.help, labelNames, registers: [ctx.register] }));
+    this.children = new BoundedChildren(o.name, labelNames, ctx, (labels) => ({
+      inc: (by = 1) => metric.inc(labels, by),
+      dec: (by = 1) => metric.dec(labels, by),
+      set: (v) => metric.set(labels, v),
+    }));
   }
 
-  labels(labels: LabelValues): Pick<CounterChild, 'inc'> {
-    return this.child(labels) ?? NOOP;
-  }
-
-  inc(by = 1): void {
-    this.child(undefined)?.inc(by);
-  }
-
-  collect(): MetricFamily {
-    return simpleFamily(this, 'counter', this.sets.entries());
-  }
-}
-
-class GaugeChild {
-  value = 0;
-  inc(by = 1): void {
-    this.value += by;
-  }
-  dec(by = 1): void {
-    this.value -= by;
-  }
-  set(v: number): void {
-    this.value = v;
-  }
-}
-
-export class Gauge extends Instrument<GaugeChild> {
-  constructor(o: MetricOptions, ctx: InstrumentContext) {
-    super(o, ctx, () => new GaugeChild());
-  }
-
-  labels(labels: LabelValues): Pick<GaugeChild, 'inc' | 'dec' | 'set'> {
-    return this.child(labels) ?? NOOP;
+  labels(labels: LabelValues): GaugeChild {
+    return this.children.get(labels) ?? NOOP;
   }
 
   set(v: number): void {
-    this.child(undefined)?.set(v);
+    this.children.get(undefined)?.set(v);
   }
 
   inc(by = 1): void {
-    this.child(undefined)?.inc(by);
+    this.children.get(undefined)?.inc(by);
   }
 
   dec(by = 1): void {
-    this.child(undefined)?.dec(by);
+    this.children.get(undefined)?.dec(by);
   }
-
-  collect(): MetricFamily {
-    return simpleFamily(this, 'gauge', this.sets.entries());
-  }
-}
-
-function simpleFamily(m: Instrument<{ value: number }>, type: MetricType, entries: Iterable<readonly [readonly string[], { value: number }]>): MetricFamily {
-  const samples: Sample[] = [];
-  for (const [values, c] of entries) samples.push({ suffix: '', labels: pairs(m.labelNames, values), value: c.value });
-  return { name: m.name, help: m.help, type, samples };
 }
 
 export interface HistogramOptions extends MetricOptions {
@@ -124,63 +127,36 @@ export interface HistogramOptions extends MetricOptions {
 /** Most buckets one histogram may declare: each one is a series on every scrape. */
 export const HISTOGRAM_BUCKETS_MAX = 32;
 
-class HistogramChild {
-  /** Non-cumulative: counts[i] holds observations in (bounds[i-1], bounds[i]]; the last is +Inf. */
-  readonly counts: number[];
-  sum = 0;
-  count = 0;
-  constructor(
-    private readonly metric: string,
-    private readonly bounds: readonly number[],
-  ) {
-    this.counts = new Array<number>(bounds.length + 1).fill(0);
-  }
+type HistogramChild = { observe(v: number): void };
 
-  observe(v: number): void {
-    if (Number.isNaN(v)) throw new MetricValueError(this.metric, v, 'cannot observe NaN');
-    let i = 0;
-    while (i < this.bounds.length && v > this.bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += v;
-    this.count++;
-  }
-}
-
-export class Histogram extends Instrument<HistogramChild> {
+export class Histogram {
   readonly buckets: readonly number[];
+  private readonly children: BoundedChildren<HistogramChild>;
 
   constructor(o: HistogramOptions, ctx: InstrumentContext) {
+    const labelNames = o.labelNames ?? [];
+    checkDefinition(o.name, labelNames, ['le']);
     const buckets = o.buckets.at(-1) === Infinity ? o.buckets.slice(0, -1) : [...o.buckets];
-    super(o, ctx, () => new HistogramChild(o.name, buckets), ['le']);
     if (buckets.length === 0 || buckets.length > HISTOGRAM_BUCKETS_MAX) throw new MetricDefinitionError(`histogram ${o.name}: want 1..${HISTOGRAM_BUCKETS_MAX} buckets`);
     for (let i = 0; i < buckets.length; i++) {
       if (!Number.isFinite(buckets[i]) || (i > 0 && buckets[i]! <= buckets[i - 1]!)) throw new MetricDefinitionError(`histogram ${o.name}: buckets must be finite and strictly increasing`);
     }
     this.buckets = buckets;
+    const metric = define(o.name, () => new prom.Histogram({ name: o.name, help: o.help, labelNames, buckets, registers: [ctx.register] }));
+    this.children = new BoundedChildren(o.name, labelNames, ctx, (labels) => ({
+      observe: (v) => {
+        if (Number.isNaN(v)) throw new MetricValueError(o.name, v, 'cannot observe NaN');
+        metric.observe(labels, v);
+      },
+    }));
   }
 
-  labels(labels: LabelValues): Pick<HistogramChild, 'observe'> {
-    return this.child(labels) ?? NOOP;
+  labels(labels: LabelValues): HistogramChild {
+    return this.children.get(labels) ?? NOOP;
   }
 
   observe(v: number): void {
-    this.child(undefined)?.observe(v);
-  }
-
-  collect(): MetricFamily {
-    const samples: Sample[] = [];
-    for (const [values, c] of this.sets.entries()) {
-      const base = pairs(this.labelNames, values);
-      let cumulative = 0;
-      for (let i = 0; i <= this.buckets.length; i++) {
-        cumulative += c.counts[i]!;
-        const le = i < this.buckets.length ? String(this.buckets[i]) : '+Inf';
-        samples.push({ suffix: '_bucket', labels: [...base, ['le', le]], value: cumulative });
-      }
-      samples.push({ suffix: '_sum', labels: base, value: c.sum });
-      samples.push({ suffix: '_count', labels: base, value: c.count });
-    }
-    return { name: this.name, help: this.help, type: 'histogram', samples };
+    this.children.get(undefined)?.observe(v);
   }
 }
 
@@ -193,37 +169,42 @@ export interface CallbackOptions extends MetricOptions {
 }
 
 /**
- * A counter or gauge read at scrape time from state that exists anyway (stats() of the node), so
- * hot paths are not touched and a label set that disappears (a removed peer) disappears here too.
+ * A counter or gauge read at scrape time (prom-client's `collect` hook) from state that exists
+ * anyway (stats() of the node), so hot paths are not touched and a label set that disappears (a
+ * removed peer) disappears here too: every scrape starts from an empty metric.
  */
-export class CallbackMetric implements Collectable {
-  readonly name: string;
-  private readonly labelNames: readonly string[];
-
-  constructor(
-    private readonly o: CallbackOptions,
-    private readonly type: 'counter' | 'gauge',
-    private readonly ctx: InstrumentContext,
-  ) {
-    this.name = o.name;
-    this.labelNames = o.labelNames ?? [];
-    checkLabelNames(o.name, this.labelNames);
-  }
-
-  collect(): MetricFamily {
-    const samples: Sample[] = [];
+export function registerCallbackMetric(o: CallbackOptions, type: 'counter' | 'gauge', ctx: InstrumentContext): void {
+  const labelNames = o.labelNames ?? [];
+  checkDefinition(o.name, labelNames);
+  const fill = (reset: () => void, set: (labels: Record<string, string>, v: number) => void): void => {
+    reset();
     const seen = new Set<string>();
-    this.o.collect((value, labels) => {
-      const values = labelValues(this.name, this.labelNames, labels);
-      const key = values.join('\u0000');
-      if (seen.has(key)) throw new MetricDefinitionError(`metric ${this.name}: label set {${values.join(',')}} emitted twice`);
-      if (seen.size >= this.ctx.labelSetsMax) {
-        this.ctx.onLabelSetDropped(this.name);
+    o.collect((value, given) => {
+      const labels = labelObject(o.name, labelNames, given);
+      const key = labelKey(labels);
+      if (seen.has(key)) throw new MetricDefinitionError(`metric ${o.name}: label set {${key}} emitted twice`);
+      if (seen.size >= ctx.labelSetsMax) {
+        ctx.onLabelSetDropped(o.name);
         return;
       }
       seen.add(key);
-      samples.push({ suffix: '', labels: pairs(this.labelNames, values), value });
+      set(labels, value);
     });
-    return { name: this.name, help: this.o.help, type: this.type, samples };
+  };
+  const base = { name: o.name, help: o.help, labelNames, registers: [ctx.register] };
+  if (type === 'counter') {
+    define(o.name, () => new prom.Counter({
+      ...base,
+      collect(this: prom.Counter) {
+        fill(() => this.reset(), (labels, v) => this.inc(labels, v));
+      },
+    }));
+  } else {
+    define(o.name, () => new prom.Gauge({
+      ...base,
+      collect(this: prom.Gauge) {
+        fill(() => this.reset(), (labels, v) => this.set(labels, v));
+      },
+    }));
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { KvStats } from '../kv/store.js';
 import { registerGossipMetrics, type GossipSource } from './gossip-collector.js';
 import { registerGrpcMetrics } from './grpc-collector.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startMetricsServer, type MetricsServer, type MetricsTls } from './http-server.js';
 import { registerKvMetrics } from './kv-collector.js';
 import { registerProcessMetrics } from './process-collector.js';
@@ -22,8 +23,8 @@ export interface RaftMetricsSource extends RaftStatsSource {
  */
 export interface NodeMetrics {
   readonly registry: Registry;
-  /** The bound host:port of GET /metrics. */
-  readonly address: string;
+  /** The bound host:port of GET /metrics; null when started without an address (registry only, for the cluster page). */
+  readonly address: string | null;
   attachRaft(node: RaftMetricsSource): void;
   attachKv(stats: () => KvStats): void;
   attachGossip(agent: GossipSource): void;
@@ -31,11 +32,16 @@ export interface NodeMetrics {
   attachPeerRefusals(counts: () => PeerRefusalCounts): void;
   /** The gRPC server's per-call callback: counts each call by method and status and times it. */
   readonly observeGrpc: (method: string, code: string, seconds: number) => void;
+  /**
+   * Serve more paths on this listener (the cluster page when --http_addr equals --metrics_addr);
+   * `route` returns true when it answered.
+   */
+  addRoutes(route: (req: IncomingMessage, res: ServerResponse) => boolean): void;
   /** Stop serving (in-flight scrapes get `graceMs`) and stop the event-loop monitor. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startNodeMetrics(o: { addr: string; logger: Logger; tls?: MetricsTls }): Promise<NodeMetrics> {
+export async function startNodeMetrics(o: { addr: string | null; logger: Logger; tls?: MetricsTls }): Promise<NodeMetrics> {
   const warned = new Set<string>();
   const registry = new Registry({
     onCollectError: (metric, err) => {
@@ -46,20 +52,23 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger; tls?: 
     },
   });
   const proc = registerProcessMetrics(registry);
+  registry.collectDefaultMetrics();
   const observeGrpc = registerGrpcMetrics(registry);
   const scrapeSeconds = registry.histogram({ name: 'raftkv_metrics_scrape_duration_seconds', help: 'Time to collect and render one scrape, in seconds.', buckets: SCRAPE_SECONDS_BUCKETS });
-  let s: MetricsServer;
+  let extraRoutes: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
+  let s: MetricsServer | null = null;
   try {
-    s = await startMetricsServer({
+    if (o.addr !== null) s = await startMetricsServer({
       addr: o.addr,
-      render: () => {
+      render: async () => {
         const t0 = performance.now();
-        const body = registry.exposition();
+        const body = await registry.exposition();
         scrapeSeconds.observe((performance.now() - t0) / 1000);
         return body;
       },
       onError: (err) => o.logger.error({ err }, 'metrics scrape failed'),
       ...(o.tls ? { tls: o.tls } : {}),
+      extraRoutes: (req, res) => extraRoutes?.(req, res) ?? false,
     });
   } catch (e) {
     proc.stop();
@@ -67,7 +76,7 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger; tls?: 
   }
   return {
     registry,
-    address: s.address,
+    address: s?.address ?? null,
     attachRaft: (node) => {
       // One stats() per scrape, shared by the raft and transport families.
       const stats = registry.perScrape(() => node.stats());
@@ -80,9 +89,12 @@ export async function startNodeMetrics(o: { addr: string; logger: Logger; tls?: 
     attachGossip: (agent) => registerGossipMetrics(registry, agent),
     attachPeerRefusals: (counts) => registerPeerTlsMetrics(registry, counts),
     observeGrpc,
+    addRoutes: (route) => {
+      extraRoutes = route;
+    },
     close: async (graceMs) => {
       proc.stop();
-      await s.close(graceMs);
+      await s?.close(graceMs);
     },
   };
 }

@@ -8,9 +8,11 @@ import { GossipResolver, memberNodeId } from '../resolver/gossip-resolver.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { DiskStorage } from '../storage/log-store.js';
 import { nodePaths } from '../storage/node-meta.js';
-import { GossipAgent, Keyring } from '../transport/gossip/index.js';
+import { GossipAgent } from '../transport/gossip/index.js';
 import type { AutopilotConfig } from './autopilot-decide.js';
+import { GossipKeyring } from './gossip-keyring.js';
 import { chooseBootstrap, IN_CLUSTER_TAG, IN_CLUSTER_VALUE, type BootstrapChoice } from './bootstrap-expect.js';
+import { HTTP_ADDR_TAG } from '../ui/view.js';
 import type { RaftNode } from './raft-node.js';
 
 export interface GossipOptions {
@@ -20,6 +22,11 @@ export interface GossipOptions {
   readonly seeds: readonly string[];
   /** 32-byte AES-256-GCM key; every member needs the same one. */
   readonly key?: Uint8Array;
+  /**
+   * Where the keyring lives across restarts (a JSON array of base64 keys, primary first). Once it
+   * exists it wins over `key`: a member restarted after a rotation keeps the cluster's current keys.
+   */
+  readonly keyringFile?: string;
   readonly config?: Partial<Omit<GossipConfig, 'name' | 'advertiseAddr'>>;
   /** Form a new cluster once this many fresh members see each other (0: never bootstrap this way). */
   readonly bootstrapExpect?: number;
@@ -47,12 +54,16 @@ export type GossipProfile = keyof typeof GOSSIP_PROFILES;
 const IN_CLUSTER_CHECK_MS = 200;
 
 /** Starts the agent with our addresses in the metadata and begins joining the seeds. */
-export async function startGossip(id: NodeId, addrs: { raft: string; grpc: string }, o: GossipOptions, log: Logger, fallback: AddressResolver, signal?: AbortSignal): Promise<{ agent: GossipAgent; resolver: GossipResolver; meta: MemberMeta }> {
+/** `addrs.http`: the cluster page's address, published as a tag so other members' pages can link to it and ask it. */
+export async function startGossip(id: NodeId, addrs: { raft: string; grpc: string; http?: string | null }, o: GossipOptions, log: Logger, fallback: AddressResolver, signal?: AbortSignal): Promise<{ agent: GossipAgent; resolver: GossipResolver; meta: MemberMeta; keyring: GossipKeyring | null }> {
   const { host, port } = splitHostPort(o.bindAddr);
-  const meta: MemberMeta = { nodeId: String(id), raftAddr: addrs.raft, grpcAddr: addrs.grpc, version: SOFTWARE_VERSION, tags: {} };
+  const tags = addrs.http ? { [HTTP_ADDR_TAG]: addrs.http } : {};
+  const meta: MemberMeta = { nodeId: String(id), raftAddr: addrs.raft, grpcAddr: addrs.grpc, version: SOFTWARE_VERSION, tags };
+  const keyring = await GossipKeyring.openIfAny(o.keyringFile ?? null, o.key ?? null);
+  if (keyring !== null) log.info({ keys: keyring.fingerprints(), file: o.keyringFile }, 'gossip encryption on');
   const agent = new GossipAgent({
     core: GossipCore, name: String(id), meta, bindHost: host, port, ...(o.config ? { config: o.config } : {}),
-    ...(o.key ? { keyring: new Keyring(o.key) } : {}),
+    ...(keyring ? { keyring: keyring.keyring } : {}),
   });
   agent.on('error', (err) => log.warn({ err }, 'gossip socket error'));
   agent.on('member', (e) => log.info({ member: e.member.name, addr: e.member.addr, kind: e.kind }, 'gossip member event'));
@@ -66,7 +77,7 @@ export async function startGossip(id: NodeId, addrs: { raft: string; grpc: strin
     );
   }
   log.info({ gossipAddr: agent.address, seeds }, 'gossip started');
-  return { agent, resolver: new GossipResolver(agent, fallback), meta };
+  return { agent, resolver: new GossipResolver(agent, fallback), meta, keyring };
 }
 
 /** True when the node's raft log has never been written (bootstrap_expect may act). */

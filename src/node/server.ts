@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { PACKAGE_VERSION } from '../common/version.js';
@@ -9,11 +10,17 @@ import { StaticResolver } from '../resolver/static.js';
 export { parsePeers, checkHostPort } from '../resolver/static.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
-import type { ServiceOptions } from '../service/deps.js';
+import type { ServiceLeases, ServiceOptions } from '../service/deps.js';
+import { systemClock } from '../common/clock.js';
+import { Lessor } from './lessor.js';
 import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
+import { ClusterPage, startUiHttpServer, type UiHttpServer } from '../ui/index.js';
 import type { GossipAgent } from '../transport/gossip/index.js';
+import { MemberState } from '../gossip/index.js';
+import { memberNodeId } from '../resolver/gossip-resolver.js';
 import { Autopilot } from './autopilot.js';
+import { GOSSIP_KEYRING_FILE } from './gossip-keyring.js';
 import { awaitBootstrapChoice, isFreshRaftDir, publishInCluster, startGossip, type GossipOptions } from './gossip-setup.js';
 import { KvStateMachine } from './kv-state-machine.js';
 import { NODE_DEFAULTS, type RaftNodeOptions } from './options.js';
@@ -49,6 +56,11 @@ export interface ServerOptions {
   readonly metricsAddr?: string;
   /** TLS per port (client gRPC, peer raft and forwarding, metrics); absent: plaintext everywhere. */
   readonly tls?: NodeTlsOptions;
+  /**
+   * host:port for the live cluster page (GET /); absent: no page. The same address as metricsAddr
+   * serves both from one listener. Port 0 picks a free one.
+   */
+  readonly httpAddr?: string;
 }
 
 export interface ServerHandle {
@@ -62,6 +74,8 @@ export interface ServerHandle {
   readonly metricsAddress: string | null;
   /** Re-reads every TLS certificate, key and CA (SIGHUP); a part that fails keeps its old material. */
   reloadTls(): { reloaded: string[]; failed: string[] };
+  /** The bound host:port of the cluster page, or null without `httpAddr`. */
+  readonly httpAddress: string | null;
   /** Graceful: hand off leadership, leave gossip, drain gRPC, stop raft, close the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -80,6 +94,9 @@ interface Parts {
   autopilot: Autopilot | null;
   metrics: NodeMetrics | null;
   tls: NodeTls | null;
+  lessor: Lessor | null;
+  page: ClusterPage | null;
+  pageServer: UiHttpServer | null;
   stopPublish: () => void;
 }
 
@@ -92,18 +109,21 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   const staticResolver = o.resolver ? null : new StaticResolver(o.peers ?? new Map());
-  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, stopPublish: () => undefined };
+  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, lessor: null, page: null, pageServer: null, stopPublish: () => undefined };
   try {
     // Certificates are read (and checked) before anything listens: a bad path fails the start.
     const tls = o.tls ? new NodeTls(o.tls, log) : null;
     p.tls = tls;
-    if (o.metricsAddr !== undefined) {
+    if (o.metricsAddr !== undefined || o.httpAddr !== undefined) {
       // First, so a node still waiting for --bootstrap_expect can be scraped; parts attach as they start.
-      p.metrics = await startNodeMetrics({ addr: o.metricsAddr, logger: log, ...(tls?.metrics ? { tls: tls.metrics } : {}) });
+      // The cluster page's charts read the gRPC metrics, so they are kept (without a listener) for it too.
+      p.metrics = await startNodeMetrics({ addr: o.metricsAddr ?? null, logger: log, ...(tls?.metrics ? { tls: tls.metrics } : {}) });
       p.metrics.attachKv(() => store.stats());
       // Always exported (zero without TLS), so dashboards and alerts need no per-node setup.
       p.metrics.attachPeerRefusals(() => tls?.refusalCounts() ?? { raft_inbound: 0, raft_outbound: 0, forward: 0 });
     }
+    const httpAddress = o.httpAddr === undefined ? null : await startPage(o, p, log);
+    p.page?.attachKv(store);
     let raftAddr = o.raftAddr;
     let grpcAddr = o.grpcAddr;
     let bootstrap: ReadonlyMap<NodeId, string> | undefined = o.bootstrap ? new Map([[o.id, o.raftAddr]]) : undefined;
@@ -112,9 +132,12 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       // Gossip publishes our addresses before raft and gRPC listen, so port 0 is settled here.
       raftAddr = await concreteAddress(raftAddr);
       grpcAddr = await concreteAddress(grpcAddr);
-      gossipStarted = await startGossip(o.id, { raft: raftAddr, grpc: grpcAddr }, o.gossip, log, p.resolver, signal);
+      // The keyring lives in the node's directory unless --gossip_keyring_file names another place.
+      const keyringFile = o.gossip.keyringFile ?? join(nodePaths(o.dataDir, o.id).root, GOSSIP_KEYRING_FILE);
+      gossipStarted = await startGossip(o.id, { raft: raftAddr, grpc: grpcAddr, http: httpAddress }, { ...o.gossip, keyringFile }, log, p.resolver, signal);
       p.gossip = gossipStarted.agent;
       p.metrics?.attachGossip(gossipStarted.agent);
+      p.page?.attachGossip(gossipStarted.agent);
       p.resolver = gossipStarted.resolver;
       const expect = o.gossip.bootstrapExpect ?? 0;
       if (!o.bootstrap && expect > 0 && (await isFreshRaftDir(o.dataDir, o.id))) {
@@ -139,6 +162,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
     );
     p.node = node;
     p.metrics?.attachRaft(node);
+    p.page?.attachRaft(node);
     for (const [id, addr] of o.knownRaftPeers ?? []) if (id !== o.id) await node.setPeerAddress(id, addr);
     const raftAddress = node.raftAddress();
     const kv = {
@@ -149,9 +173,18 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       watch: (opts: Parameters<KvStore['watch']>[0]) => store.watch(opts),
       stats: () => store.stats(),
     };
+    p.lessor = startLessor(node, store, log, { ...NODE_DEFAULTS, ...o.raft });
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
+    const gossipAgent = gossipStarted?.agent;
+    const gossipDeps = gossipAgent ? {
+      keyring: gossipStarted!.keyring,
+      aliveMembers: () => gossipAgent.members().flatMap((m) => {
+        const id = memberNodeId(m);
+        return id !== null && m.state === MemberState.Alive && m.meta ? [{ id, grpcAddr: m.meta.grpcAddr }] : [];
+      }),
+    } : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
@@ -166,8 +199,8 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       });
       p.autopilot.start();
     }
-    log.info({ raftAddr: raftAddress, grpcAddr: p.grpc.address, gossipAddr: p.gossip?.address, metricsAddr: p.metrics?.address }, 'server started');
-    return makeHandle(o, log, p, raftAddress);
+    log.info({ raftAddr: raftAddress, grpcAddr: p.grpc.address, gossipAddr: p.gossip?.address, metricsAddr: p.metrics?.address ?? undefined, httpAddr: httpAddress ?? undefined }, 'server started');
+    return makeHandle(o, log, p, raftAddress, httpAddress);
   } catch (e) {
     await teardown(p, 0).catch(() => undefined);
     throw e;
@@ -184,11 +217,14 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
       first ??= e;
     }
   };
-  // Metrics first (not in reverse order): scrapes must not read parts that are being closed.
+  // Metrics and the page first (not in reverse order): they must not read parts that are being closed.
+  await step(() => p.page?.close());
+  await step(() => p.pageServer?.close());
   await step(() => p.metrics?.close());
   await step(() => p.stopPublish());
   await step(() => p.autopilot?.stop());
   await step(() => p.grpc?.shutdown(drainGraceMs));
+  await step(() => p.lessor?.stop());
   await step(() => p.node?.stop());
   await step(() => p.store.close());
   await step(() => p.resolver.close());
@@ -197,7 +233,7 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
   if (first !== null) throw first;
 }
 
-function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string): ServerHandle {
+function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string, httpAddress: string | null): ServerHandle {
   const node = p.node!;
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
@@ -229,8 +265,54 @@ function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string
     gossip: p.gossip,
     metricsAddress: p.metrics?.address ?? null,
     reloadTls: () => p.tls?.reload() ?? { reloaded: [], failed: [] },
+    httpAddress,
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** The lease timer of this node: it expires leases (by proposing revocations) while this node leads. */
+function startLessor(node: RaftNode, store: KvStore, log: Logger, timing: { tickMs: number; electionTicks: number }): Lessor {
+  const lessor = new Lessor({
+    clock: systemClock,
+    leases: () => store.leases(),
+    onLeaseChange: (l) => store.onLeaseChange(l),
+    isLeader: () => node.isLeader(),
+    onLeaderChange: (l) => (node.on('leader-change', l), () => void node.off('leader-change', l)),
+    proposeRevoke: async (id, signal) => void (await node.apply(encodeCommand({ op: { kind: 'leaseRevoke', leaseRevoke: { id } }, requestId: null }), { signal })),
+    logger: log,
+  }, timing);
+  lessor.start();
+  return lessor;
+}
+
+function leasesForService(lessor: Lessor, store: KvStore): ServiceLeases {
+  return {
+    minTtlSeconds: lessor.minTtlSeconds,
+    renew: (id) => lessor.renew(id),
+    timeToLive: (id) => lessor.timeToLive(id),
+    list: () => lessor.list(),
+    keys: (id) => store.leaseKeys(id),
+  };
+}
+
+/**
+ * The cluster page on its own listener, or on the metrics listener when both addresses are the
+ * same. Returns the page's bound host:port.
+ */
+async function startPage(o: ServerOptions, p: Parts, log: Logger): Promise<string> {
+  const r = { ...NODE_DEFAULTS, ...o.raft };
+  const make = (httpAddr: string): ClusterPage => new ClusterPage({ logger: log, httpAddr, contactWarnMs: r.tickMs * r.electionTicks, metrics: p.metrics?.registry ?? null });
+  if (o.httpAddr === o.metricsAddr && p.metrics?.address) {
+    const page = make(p.metrics.address);
+    p.page = page;
+    p.metrics.addRoutes((req, res) => page.handle(req, res));
+    return p.metrics.address;
+  }
+  let page: ClusterPage | null = null;
+  p.pageServer = await startUiHttpServer(o.httpAddr!, (req, res) => page?.handle(req, res) ?? false);
+  page = make(p.pageServer.address);
+  p.page = page;
+  return p.pageServer.address;
 }
 
 /**

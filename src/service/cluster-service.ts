@@ -8,6 +8,8 @@ import {
   type AddVoterResponse,
   type ClusterHeader,
   type ClusterServer,
+  type KeyringRequest,
+  type KeyringResponse,
   type Member,
   type MembersRequest,
   type MembersResponse,
@@ -21,6 +23,7 @@ import {
   type TransferLeadershipResponse,
 } from '../gen/raftkv/v1/cluster.js';
 import { checkHostPort } from '../resolver/static.js';
+import { handleKeyring } from './keyring-service.js';
 import { unary, type HandlerContext } from './kv-service.js';
 
 export interface ClusterContext extends HandlerContext {
@@ -129,5 +132,9 @@ export function createClusterServer(ctx: ClusterContext): ClusterServer {
       const same = latest !== null && latest.index === index;
       return { header: header(), index, term: same ? latest.term : 0, sizeBytes: same ? latest.sizeBytes : 0 };
     }),
+    keyring: unary<KeyringRequest, KeyringResponse>(ctx, async (req, scope) => ({
+      header: header(),
+      members: await handleKeyring(req, scope, ctx.deps.gossip, node.id, ctx.forwarder),
+    })),
   };
 }

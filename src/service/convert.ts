@@ -28,6 +28,11 @@ export function requestIdOf(id: RequestId | undefined): kv.RequestId | null {
 }
 
 export function putOp(r: PutRequest): kv.PutOp {
+  // Leases are served through etcd's API (Lease, and its KV.Put); raftkv.v1 does not map the
+  // state machine's lease refusals, so it refuses the fields rather than ignoring them.
+  if ((r.lease ?? 0) !== 0 || r.ignoreValue === true || r.ignoreLease === true) {
+    throw new InvalidArgumentError('put.lease, put.ignore_value and put.ignore_lease are served by the etcd API (etcdserverpb.KV/Put), not by raftkv.v1');
+  }
   return { key: r.key, value: r.value, prevKv: r.prevKv };
 }
 
@@ -55,7 +60,8 @@ function compareOf(c: Compare, i: number): kv.Compare {
   else if (t?.$case === 'version') target = { kind: 'version', version: t.version };
   else if (t?.$case === 'createRevision') target = { kind: 'createRevision', createRevision: t.createRevision };
   else if (t?.$case === 'modRevision') target = { kind: 'modRevision', modRevision: t.modRevision };
-  return { key: c.key, result, target };
+  else if (t?.$case === 'lease') target = { kind: 'lease', lease: t.lease };
+  return c.rangeEnd === undefined ? { key: c.key, result, target } : { key: c.key, result, target, rangeEnd: c.rangeEnd };
 }
 
 function requestOpOf(op: RequestOp, where: string): kv.RequestOp {

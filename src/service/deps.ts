@@ -38,6 +38,36 @@ export interface ServiceKv {
   stats(): { readonly revision: number; readonly keys: number };
 }
 
+/** The gossip parts the Keyring call uses; absent without --gossip_addr. */
+export interface ServiceGossip {
+  /** Null when gossip runs unencrypted. */
+  readonly keyring: {
+    fingerprints(): string[];
+    install(keyBase64: string): Promise<void>;
+    use(keyBase64: string): Promise<void>;
+    remove(keyBase64: string): Promise<void>;
+  } | null;
+  /** Alive gossip members with their gRPC address (this member included). */
+  aliveMembers(): Array<{ readonly id: number; readonly grpcAddr: string }>;
+}
+
+/**
+ * Leases for etcd's Lease API: the node's lessor (src/node/lessor.ts, injected by the composition
+ * root) and the store's lease records. Renewals and TTL queries are answered by the leader only.
+ */
+export interface ServiceLeases {
+  /** TTLs below this are raised to it (etcd's minTTL, from the election timeout). */
+  readonly minTtlSeconds: number;
+  /** A keep-alive: the lease's TTL, or null if unknown or expired. Throws NotLeaderError off the leader. */
+  renew(id: number): number | null;
+  /** Throws NotLeaderError off the leader. */
+  timeToLive(id: number): { remainingSeconds: number; grantedSeconds: number } | null;
+  /** Lease ids, soonest expiry first (on a follower: every lease, in no particular order). */
+  list(): number[];
+  /** The keys attached to the lease. */
+  keys(id: number): Promise<Uint8Array[]>;
+}
+
 export interface ServiceOptions {
   /** Upper bound on any unary call's server-side work, also when the caller set no deadline. */
   readonly requestTimeoutMs?: number;
@@ -52,8 +82,11 @@ export interface ServiceDeps {
   readonly node: ServiceNode;
   readonly kv: ServiceKv;
   readonly resolver: AddressResolver;
+  readonly gossip?: ServiceGossip;
   readonly logger: Logger;
   readonly options?: ServiceOptions;
+  /** etcd's Lease API, and Lock and Election on top of it; absent: those services are not served. */
+  readonly leases?: ServiceLeases;
   /**
    * Called once per finished call: the method's short name (`Put`), the gRPC status name (`OK`,
    * `UNAVAILABLE`) and the call's duration in seconds (a server stream's whole lifetime). Absent:

@@ -1,4 +1,4 @@
-import { credentials, Client, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Client, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { AddressResolver } from '../resolver/types.js';
 
 /** Marks a forwarded call: the receiver serves it itself and never forwards again (one hop). */
@@ -11,6 +11,8 @@ export interface UnaryMethod<Req, Res> {
   readonly requestSerialize: (req: Req) => Buffer;
   readonly responseDeserialize: (buf: Buffer) => Res;
 }
+
+export type StreamMethod<Req, Res> = UnaryMethod<Req, Res>;
 
 /** Sends unary calls to other nodes' gRPC servers over cached channels. */
 export class Forwarder {
@@ -43,6 +45,13 @@ export class Forwarder {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** Opens a bidi stream to `addr`'s `method`, marked as forwarded (the receiver never forwards it again). */
+  bidi<Req, Res>(addr: string, method: StreamMethod<Req, Res>): ClientDuplexStream<Req, Res> {
+    const md = new Metadata();
+    md.set(FORWARDED_HEADER, String(this.selfId));
+    return this.client(addr).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, md, {});
   }
 
   private client(addr: string): Client {

@@ -36,7 +36,7 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
   const shutdownCtl = new AbortController();
   const forwarder = new Forwarder(deps.node.id, deps.resolver, tls.forwardCredentials);
   const router = new LeaderRouter(deps.node, deps.resolver, forwarder, opts.leaderWaitMs);
-  const ctx = { deps, router, requestTimeoutMs: opts.requestTimeoutMs, shutdown: shutdownCtl.signal, startedAtMs: Date.now(), ...extra };
+  const ctx = { deps, router, forwarder, requestTimeoutMs: opts.requestTimeoutMs, shutdown: shutdownCtl.signal, startedAtMs: Date.now(), ...extra };
 
   const server = new Server({
     'grpc.max_receive_message_length': Limits.requestBytesMax,

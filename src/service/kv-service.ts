@@ -22,6 +22,7 @@ import { callScope, type CallScope } from './call-signal.js';
 import * as cv from './convert.js';
 import type { ServiceDeps } from './deps.js';
 import { checkMalformed } from './malformed.js';
+import type { Forwarder } from './forward.js';
 import type { LeaderRouter } from './router.js';
 import { toStatus } from './status.js';
 import { serveWatch } from './watch.js';
@@ -30,6 +31,8 @@ import { createKvCore } from './kv-core.js';
 export interface HandlerContext {
   readonly deps: ServiceDeps;
   readonly router: LeaderRouter;
+  /** Calls to other members (fan-outs such as the gossip keyring); the router forwards through it too. */
+  readonly forwarder: Forwarder;
   readonly requestTimeoutMs: number;
   /** Aborted when the server starts shutting down. */
   readonly shutdown: AbortSignal;

@@ -29,6 +29,12 @@ export function tolerantDefinition<D extends Record<string, { requestDeserialize
 
 export function checkMalformed(req: unknown): void {
   if (typeof req === 'object' && req !== null && MALFORMED in req) {
-    throw new InvalidArgumentError(`request is not a valid protobuf message: ${(req as Malformed)[MALFORMED]}`);
+    const why = (req as Malformed)[MALFORMED];
+    // The generated code carries int64 as a JS number: larger values (e.g. an etcd lease id chosen
+    // by a client) cannot be represented, and say so.
+    if (/MAX_SAFE_INTEGER|MIN_SAFE_INTEGER/.test(why)) {
+      throw new InvalidArgumentError(`an int64 field holds a value outside ±(2^53 - 1); raftkv supports only ids and revisions up to ${Number.MAX_SAFE_INTEGER} (lease ids included)`);
+    }
+    throw new InvalidArgumentError(`request is not a valid protobuf message: ${why}`);
   }
 }

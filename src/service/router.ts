@@ -51,7 +51,8 @@ export class LeaderRouter {
   constructor(
     private readonly node: ServiceNode,
     private readonly resolver: AddressResolver,
-    private readonly forwarder: Forwarder,
+    /** Also used directly to proxy streams to the leader (etcd's lease keep-alives). */
+    readonly forwarder: Forwarder,
     private readonly leaderWaitMs: number,
   ) {}
 

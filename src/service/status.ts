@@ -23,6 +23,7 @@ const GRPC_STATUS: Record<ErrorCode, status> = {
   [ErrorCode.Unavailable]: status.UNAVAILABLE,
   [ErrorCode.NotFound]: status.NOT_FOUND,
   [ErrorCode.Internal]: status.INTERNAL,
+  [ErrorCode.FailedPrecondition]: status.FAILED_PRECONDITION,
 };
 
 export function grpcStatusOf(code: ErrorCode): status {

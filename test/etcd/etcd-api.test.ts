@@ -92,6 +92,15 @@ describe('etcd v3 API details', () => {
     expect(ok.responses[0]?.response?.$case).toBe('responseRange');
     const missing = await txn({ compare: [{ result: Compare_CompareResult.Equal, target: Compare_CompareTarget.Create, key: B('nope'), targetUnion: { $case: 'createRevision', createRevision: 0 }, rangeEnd: Buffer.alloc(0) }] });
     expect(missing.succeeded).toBe(true); // a missing key has create_revision 0
+
+    // Over a range_end every key must hold; "\0" means every key from key on; lease 0 = no lease.
+    const over = (rangeEnd: Buffer, target: Compare_CompareTarget, union: NonNullable<TxnRequest['compare'][number]['targetUnion']>) =>
+      txn({ compare: [{ result: Compare_CompareResult.Greater, target, key: B('r/'), targetUnion: union, rangeEnd }] });
+    expect((await over(B('r0'), Compare_CompareTarget.Create, { $case: 'createRevision', createRevision: 0 })).succeeded).toBe(true);
+    expect((await over(B('r0'), Compare_CompareTarget.Mod, { $case: 'modRevision', modRevision: cur.modRevision })).succeeded).toBe(false);
+    expect((await over(Buffer.of(0), Compare_CompareTarget.Version, { $case: 'version', version: 0 })).succeeded).toBe(true);
+    const noLease = await txn({ compare: [{ result: Compare_CompareResult.Equal, target: Compare_CompareTarget.Lease, key: B('r/a'), targetUnion: { $case: 'lease', lease: 0 }, rangeEnd: Buffer.alloc(0) }] });
+    expect(noLease.succeeded).toBe(true);
   });
 
   it('serves many watches on one stream: ids, filters, cancel and progress', async () => {

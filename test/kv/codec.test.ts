@@ -25,6 +25,16 @@ const samples: Command[] = [
     },
     { clientId: 'c', seq: 9 },
   ),
+  { op: { kind: 'put', put: { key: b('k'), value: new Uint8Array(0), prevKv: false, lease: 2 ** 52 + 7, ignoreValue: true } }, requestId: null },
+  { op: { kind: 'put', put: { key: b('k'), value: b('v'), prevKv: false, ignoreLease: true } }, requestId: null },
+  { op: { kind: 'leaseGrant', leaseGrant: { id: 0x3ceea241e5d7, ttlSeconds: 10 } }, requestId: null },
+  { op: { kind: 'leaseRevoke', leaseRevoke: { id: 1 } }, requestId: null },
+  txnCmd({
+    compare: [
+      { key: b('a'), result: CompareResult.Equal, target: { kind: 'lease', lease: 0 }, rangeEnd: b('b') },
+      { key: b('a'), result: CompareResult.Greater, target: { kind: 'version', version: 1 }, rangeEnd: new Uint8Array(0) },
+    ],
+  }),
 ];
 
 describe('command codec', () => {
@@ -79,6 +89,10 @@ describe('command result codec', () => {
       ],
     },
     { kind: 'invalid', revision: 0, message: 'nope' },
+    { kind: 'put', revision: 9, prevKv: { ...kv, lease: 77 } },
+    { kind: 'leaseGrant', revision: 9, id: 12345, ttlSeconds: 60 },
+    { kind: 'leaseRevoke', revision: 10, deleted: 3 },
+    { kind: 'rejected', revision: 10, reason: 2 },
   ];
 
   it('round-trips and agrees with the generated code', () => {

@@ -47,7 +47,7 @@ describe('gRPC request metrics', () => {
     expect(delta(`${REQ}{method="Get",code="OK"}`)).toBe(2);
     expect(delta(`${SECONDS}_count{method="Put"}`)).toBe(puts + 1);
     expect(delta(`${SECONDS}_count{method="Get"}`)).toBe(2);
-    expect(at(after, `${SECONDS}_bucket{method="Put",le="+Inf"}`)).toBe(at(after, `${SECONDS}_count{method="Put"}`));
+    expect(at(after, `${SECONDS}_bucket{le="+Inf",method="Put"}`)).toBe(at(after, `${SECONDS}_count{method="Put"}`));
     expect(delta(`${SECONDS}_sum{method="Put"}`)).toBeGreaterThan(0);
     expect(after.series.has(`raftkv_metrics_label_sets_dropped_total{metric="${REQ}"}`)).toBe(false);
   });

@@ -31,7 +31,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function start(render: () => string, extra: { requestTimeoutMs?: number; onError?: (e: unknown) => void } = {}): Promise<MetricsServer> {
+async function start(render: () => string | Promise<string>, extra: { requestTimeoutMs?: number; onError?: (e: unknown) => void } = {}): Promise<MetricsServer> {
   const s = await startMetricsServer({ addr: '127.0.0.1:0', render, ...extra });
   servers.push(s);
   return s;

@@ -11,7 +11,7 @@ describe('process metrics', () => {
   it('reports memory, uptime and an event-loop stall in the window since the previous scrape', async () => {
     const r = new Registry();
     stop = registerProcessMetrics(r).stop;
-    const first = parseExposition(r.exposition());
+    const first = parseExposition(await r.exposition());
     expect(value(first, 'raftkv_process_resident_memory_bytes')).toBeGreaterThan(1024 * 1024);
     expect(value(first, 'raftkv_process_heap_used_bytes')).toBeGreaterThan(0);
     expect(value(first, 'raftkv_process_uptime_seconds')).toBeGreaterThan(0);
@@ -23,8 +23,8 @@ describe('process metrics', () => {
     }
     let maxSeconds = 0;
     // The monitor records the stall when its timer next runs; every scrape starts a new window.
-    await waitUntil(() => {
-      maxSeconds = Math.max(maxSeconds, value(parseExposition(r.exposition()), 'raftkv_process_event_loop_delay_seconds{quantile="1"}'));
+    await waitUntil(async () => {
+      maxSeconds = Math.max(maxSeconds, value(parseExposition(await r.exposition()), 'raftkv_process_event_loop_delay_seconds{quantile="1"}'));
       return maxSeconds >= 0.1;
     }, 5_000, 'the stall to show up as event-loop delay');
     expect(maxSeconds).toBeLessThan(5);

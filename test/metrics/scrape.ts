@@ -55,8 +55,10 @@ export function parseExposition(text: string): Scrape {
     const name = m[1]!;
     const family = families.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
     if (!families.has(family)) throw new Error(`sample without TYPE: ${line}`);
-    const v = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (m[3] !== 'NaN' && Number.isNaN(v)) throw new Error(`bad value: ${line}`);
+    // Prometheus parses values with Go's ParseFloat, which takes NaN in any case (prom-client writes "Nan").
+    const isNaNText = m[3]!.toLowerCase() === 'nan';
+    const v = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : isNaNText ? NaN : Number(m[3]);
+    if (!isNaNText && Number.isNaN(v)) throw new Error(`bad value: ${line}`);
     series.set(`${name}${m[2] ?? ''}`, v);
   }
   return { text, series, families };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GossipCluster } from '../gossip-membership/gossip-cluster.js';
 import { freePort } from '../support/free-port.js';
+import { metricFamiliesIn, monitoringExpressions } from './monitoring-docs.js';
 import { scrape, value, type Scrape } from './scrape.js';
 
 const IDS = [1, 2, 3];
@@ -75,10 +76,16 @@ describe('raftkv serve --metrics_addr (3 nodes)', () => {
     expect(value(after, 'raftkv_transport_sent_bytes_total')).toBeGreaterThan(0);
     expect(value(after, 'raftkv_metrics_collect_errors_total')).toBe(0);
 
-    // The README's Metrics section lists exactly the families a gossip-enabled node exposes.
+    // The README's Metrics section lists exactly the families a gossip-enabled node exposes (prom-client's defaults included).
     const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('\n## Metrics\n'), readme.indexOf('\n## ', readme.indexOf('\n## Metrics\n') + 1));
-    const documented = new Set([...section.matchAll(/`(raftkv_[a-z0-9_]+)/g)].map((m) => m[1]!));
+    const documented = new Set([...section.matchAll(/`((?:raftkv|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!));
     expect([...after.families.keys()].sort()).toEqual([...documented].sort());
+
+    // Every metric the example alert rules and the Grafana dashboard in docs/ query exists here.
+    const known = new Set(after.families.keys());
+    const used = new Set(monitoringExpressions().flatMap((e) => metricFamiliesIn(e, known)));
+    expect(used.size).toBeGreaterThan(10);
+    expect([...used].filter((m) => !known.has(m))).toEqual([]);
   }, 90_000);
 });

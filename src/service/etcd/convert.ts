@@ -21,25 +21,33 @@ import type { KeyValue } from '../../gen/etcd/mvccpb/kv.js';
 import type * as kv from '../../kv/types.js';
 import { EtcdError } from './errors.js';
 import { keySpan, spanContains, spanRangeOp, type KeySpan } from './keys.js';
+import { readsWholeRange, shapeRange } from './range.js';
 
 const EMPTY = Buffer.alloc(0);
 
 export function etcdKeyValue(k: kv.KeyValue): KeyValue {
-  return { key: buf(k.key), value: buf(k.value), createRevision: k.createRevision, modRevision: k.modRevision, version: k.version, lease: 0 };
+  return { key: buf(k.key), value: buf(k.value), createRevision: k.createRevision, modRevision: k.modRevision, version: k.version, lease: k.lease ?? 0 };
 }
 
 function buf(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** etcd's checkPutRequest; leases come with a later phase, so any lease id is "not found". */
+/**
+ * etcd's checkPutRequest. Whether the lease exists, and whether the key exists for ignore_value /
+ * ignore_lease, the state machine decides when it applies the put (a `rejected` result).
+ */
 export function putOp(r: PutRequest): kv.PutOp {
   if (r.key.length === 0) throw new EtcdError('keyNotProvided');
   if (r.ignoreValue && r.value.length > 0) throw new EtcdError('valueProvided');
   if (r.ignoreLease && r.lease !== 0) throw new EtcdError('leaseProvided');
-  if (r.lease !== 0) throw new EtcdError('leaseNotFound');
-  if (r.ignoreValue) throw new InvalidArgumentError('put.ignore_value is not supported yet');
-  return { key: r.key, value: r.value, prevKv: r.prevKv };
+  if (r.lease < 0) throw new EtcdError('leaseNotFound');
+  return {
+    key: r.key, value: r.value, prevKv: r.prevKv,
+    ...(r.lease !== 0 ? { lease: r.lease } : {}),
+    ...(r.ignoreValue ? { ignoreValue: true } : {}),
+    ...(r.ignoreLease ? { ignoreLease: true } : {}),
+  };
 }
 
 export function deleteOp(r: DeleteRangeRequest): kv.DeleteOp | null {
@@ -51,16 +59,19 @@ export function deleteOp(r: DeleteRangeRequest): kv.DeleteOp | null {
   return { key: span.start, rangeEnd: span.end, prefix: EMPTY, prevKv: r.prevKv };
 }
 
-/** A Range inside a Txn: the store's page rules; sorting, filters and revisions only at top level. */
+/**
+ * A Range inside a Txn: the store's page rules. With sorting or min/max revision filters the state
+ * machine reads the whole range (one store page) and the response is filtered, sorted and cut to
+ * `limit` here (shapeRange), as a top-level Range is; clientv3's Mutex and Election need that
+ * (their owner read is prefix + sort by create revision + limit 1, inside a Txn).
+ */
 function txnRangeOp(r: RangeRequest): kv.RangeOp {
   if (r.key.length === 0) throw new EtcdError('keyNotProvided');
   if (r.revision > 0) throw new InvalidArgumentError('a range inside a txn cannot read at a revision yet');
-  if (r.sortOrder !== 0 || r.sortTarget !== 0 || r.minModRevision || r.maxModRevision || r.minCreateRevision || r.maxCreateRevision) {
-    throw new InvalidArgumentError('a range inside a txn cannot sort or filter yet');
-  }
   const span = keySpan(r.key, r.rangeEnd);
   if (span.kind === 'empty') throw new InvalidArgumentError('a range inside a txn must not be empty (range_end <= key)');
-  return spanRangeOp(span, { limit: r.limit, keysOnly: r.keysOnly, countOnly: r.countOnly });
+  const whole = readsWholeRange(r);
+  return spanRangeOp(span, { limit: whole ? 0 : r.limit, keysOnly: r.keysOnly, countOnly: r.countOnly && !whole });
 }
 
 const COMPARE_RESULTS: Record<number, kv.CompareResult> = {
@@ -72,7 +83,7 @@ const COMPARE_RESULTS: Record<number, kv.CompareResult> = {
 
 function compareOf(c: Compare, i: number): kv.Compare {
   if (c.key.length === 0) throw new EtcdError('keyNotProvided');
-  if (c.rangeEnd.length > 0) throw new InvalidArgumentError(`txn.compare[${i}]: compares over a range_end are not supported yet`);
+  const rangeEnd = compareRangeEnd(c, i);
   const result = COMPARE_RESULTS[c.result];
   if (result === undefined) throw new InvalidArgumentError(`txn.compare[${i}].result ${c.result} is not a known comparison`);
   const u = c.targetUnion;
@@ -94,10 +105,21 @@ function compareOf(c: Compare, i: number): kv.Compare {
     case Compare_CompareTarget.Value:
       target = { kind: 'value', value: u?.$case === 'value' ? u.value : EMPTY };
       break;
+    case Compare_CompareTarget.Lease:
+      target = { kind: 'lease', lease: u?.$case === 'lease' ? u.lease : 0 };
+      break;
     default:
-      throw new InvalidArgumentError(`txn.compare[${i}]: target ${c.target} is not supported (leases come later)`);
+      throw new InvalidArgumentError(`txn.compare[${i}]: target ${c.target} is not a known compare target`);
   }
-  return { key: c.key, result, target };
+  return rangeEnd === undefined ? { key: c.key, result, target } : { key: c.key, result, target, rangeEnd };
+}
+
+/** etcd's range_end forms for a compare: none (one key), `"\0"` (every key from key on), or an end. */
+function compareRangeEnd(c: Compare, i: number): Uint8Array | undefined {
+  const span = keySpan(c.key, c.rangeEnd);
+  if (span.kind === 'single') return undefined;
+  if (span.kind === 'empty') throw new InvalidArgumentError(`txn.compare[${i}].range_end must sort after key (or be "\\0" for every key from key on)`);
+  return span.end ?? EMPTY;
 }
 
 function requestOpOf(op: RequestOp): kv.RequestOp {
@@ -160,7 +182,9 @@ function responseOp(req: RequestOp | undefined, r: kv.OpResult): ResponseOp {
   if (req?.request?.$case === 'requestDeleteRange') {
     return { response: { $case: 'responseDeleteRange', responseDeleteRange: { header, deleted: 0, prevKvs: [] } } };
   }
-  return { response: { $case: 'responseRange', responseRange: rangeResponse(r, header) } };
+  const rr = req?.request?.$case === 'requestRange' ? req.request.requestRange : null;
+  const shaped = rr !== null && readsWholeRange(rr) ? shapeRange(rr, r) : r;
+  return { response: { $case: 'responseRange', responseRange: rangeResponse(shaped, header) } };
 }
 
 export function txnResponse(req: TxnRequest, r: kv.TxnResult, header: ResponseHeader): TxnResponse {

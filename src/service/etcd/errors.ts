@@ -1,5 +1,6 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ErrorCode, RaftkvError } from '../../common/errors.js';
+import type { RejectReason } from '../../kv/types.js';
 import { isForwardedError, toStatus } from '../status.js';
 
 /**
@@ -17,6 +18,8 @@ export const EtcdErrors = {
   compacted: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'],
   futureRev: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'],
   leaseNotFound: [status.NOT_FOUND, 'etcdserver: requested lease not found'],
+  leaseExists: [status.FAILED_PRECONDITION, 'etcdserver: lease already exists'],
+  leaseTtlTooLarge: [status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'],
   memberNotFound: [status.NOT_FOUND, 'etcdserver: member not found'],
   notLeader: [status.FAILED_PRECONDITION, 'etcdserver: not leader'],
   noLeader: [status.UNAVAILABLE, 'etcdserver: no leader'],
@@ -25,6 +28,13 @@ export const EtcdErrors = {
   timeout: [status.UNAVAILABLE, 'etcdserver: request timed out'],
   tooManyRequests: [status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'],
   corrupt: [status.DATA_LOSS, 'etcdserver: corrupt cluster'],
+  // The concurrency recipes' errors, which etcd's Lock and Election servers return as plain errors
+  // (gRPC code Unknown), with clientv3/concurrency's texts.
+  lockSessionExpired: [status.UNKNOWN, 'mutex: session is expired'],
+  electionNotLeader: [status.UNKNOWN, 'election: not leader'],
+  electionNoLeader: [status.UNKNOWN, 'election: no leader'],
+  electionSessionExpired: [status.UNKNOWN, 'election: session is expired'],
+  missingLeaderKey: [status.UNKNOWN, '"leader" field must be provided'],
 } as const satisfies Record<string, readonly [status, string]>;
 
 export type EtcdErrorName = keyof typeof EtcdErrors;
@@ -39,6 +49,14 @@ export class EtcdError extends Error {
     this.grpcCode = code;
   }
 }
+
+/** A command the state machine refused because of the state, as etcd's error for it. */
+export function rejectionError(reason: RejectReason): EtcdError {
+  return new EtcdError(REJECTIONS[reason]);
+}
+
+/** By RejectReason's numbers (src/kv/types.ts; a value import of src/kv is not allowed here). */
+const REJECTIONS: Record<RejectReason, EtcdErrorName> = { 1: 'leaseNotFound', 2: 'leaseExists', 3: 'keyNotFound' };
 
 /** raftkv's error codes as the etcd error a client of etcd expects in the same situation. */
 const BY_RAFTKV_CODE: Partial<Record<ErrorCode, EtcdErrorName>> = {

@@ -1,17 +1,23 @@
 import type { Server } from '@grpc/grpc-js';
-import { ClusterService, KVService, MaintenanceService, WatchService } from '../../gen/etcd/etcdserverpb/rpc.js';
+import { ClusterService, KVService, LeaseService, MaintenanceService, WatchService } from '../../gen/etcd/etcdserverpb/rpc.js';
 import type { KvCore } from '../kv-core.js';
 import type { HandlerContext } from '../kv-service.js';
 import { tolerantDefinition } from '../malformed.js';
 import { createEtcdClusterServer, createEtcdMaintenanceServer } from './cluster.js';
 import { headerFactory } from './header.js';
 import { createEtcdKvServer } from './kv.js';
+import { createEtcdLeaseServer } from './lease.js';
+import { ElectionService } from '../../gen/etcd/v3electionpb/v3election.js';
+import { LockService } from '../../gen/etcd/v3lockpb/v3lock.js';
+import { createEtcdElectionServer } from './election.js';
+import { createEtcdLockServer } from './lock.js';
+import { Recipes } from './recipe.js';
 import { serveEtcdWatch } from './watch.js';
 
 type Wrap = <I extends object>(def: Record<string, { path: string; requestStream: boolean; responseStream: boolean }>, impl: I) => I;
 
 /**
- * Adds etcd's v3 services (etcdserverpb KV, Watch, Cluster, Maintenance) to `server`, over the same KV
+ * Adds etcd's v3 services (etcdserverpb KV, Watch, Cluster, Maintenance; Lease, and v3lockpb.Lock and v3electionpb.Election on it, when the node has a lessor) to `server`, over the same KV
  * core as raftkv.v1. Methods not implemented yet answer UNIMPLEMENTED (grpc-js's default handler).
  */
 export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCore, clusterName: string, wrap: Wrap): void {
@@ -20,4 +26,11 @@ export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCor
   server.addService(tolerantDefinition(WatchService), { watch: (call: Parameters<typeof serveEtcdWatch>[2]) => serveEtcdWatch(ctx, header, call) });
   server.addService(tolerantDefinition(ClusterService), wrap(ClusterService, createEtcdClusterServer(ctx, header)));
   server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, createEtcdMaintenanceServer(ctx, header)));
+  const leases = ctx.deps.leases;
+  if (leases !== undefined) {
+    server.addService(tolerantDefinition(LeaseService), wrap(LeaseService, createEtcdLeaseServer(ctx, core, header, leases)));
+    const recipes = new Recipes(ctx, core, header);
+    server.addService(tolerantDefinition(LockService), wrap(LockService, createEtcdLockServer(ctx, recipes, header)));
+    server.addService(tolerantDefinition(ElectionService), wrap(ElectionService, createEtcdElectionServer(ctx, recipes, header)));
+  }
 }

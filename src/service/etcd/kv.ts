@@ -17,7 +17,7 @@ import type { CallScope } from '../call-signal.js';
 import type { KvCore } from '../kv-core.js';
 import { unary, type HandlerContext } from '../kv-service.js';
 import * as cv from './convert.js';
-import { toEtcdStatus } from './errors.js';
+import { rejectionError, toEtcdStatus } from './errors.js';
 import type { HeaderOf } from './header.js';
 import { etcdRange } from './range.js';
 
@@ -51,7 +51,8 @@ export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: He
   };
 }
 
-function expect<K extends CommandResult['kind']>(r: CommandResult, kind: K): Extract<CommandResult, { kind: K }> {
+export function expect<K extends CommandResult['kind']>(r: CommandResult, kind: K): Extract<CommandResult, { kind: K }> {
+  if (r.kind === 'rejected') throw rejectionError(r.reason);
   if (r.kind !== kind) throw new RaftkvError('INTERNAL', `the state machine answered "${r.kind}" to a ${kind} command`);
   return r as Extract<CommandResult, { kind: K }>;
 }

@@ -23,9 +23,7 @@ const EMPTY = new Uint8Array(0);
 export async function etcdRange(kv: ServiceKv, req: RangeRequest): Promise<RangeAnswer> {
   if (req.key.length === 0) throw new EtcdError('keyNotProvided');
   const span = keySpan(req.key, req.rangeEnd);
-  const order = effectiveOrder(req);
-  const filtered = req.minModRevision > 0 || req.maxModRevision > 0 || req.minCreateRevision > 0 || req.maxCreateRevision > 0;
-  const readAll = order !== RangeRequest_SortOrder.None || filtered;
+  const readAll = readsWholeRange(req);
   const limit = Math.max(0, req.limit);
   let page: RangeAnswer;
   if (span.kind === 'empty') {
@@ -40,11 +38,27 @@ export async function etcdRange(kv: ServiceKv, req: RangeRequest): Promise<Range
   }
   checkRevision(req.revision, page.revision);
   if (!readAll) return req.countOnly ? { ...page, kvs: [] } : page;
+  return shapeRange(req, page);
+}
+
+/** Sorting or a min/max revision filter needs the whole range before `limit` applies. */
+export function readsWholeRange(req: RangeRequest): boolean {
+  const filtered = req.minModRevision > 0 || req.maxModRevision > 0 || req.minCreateRevision > 0 || req.maxCreateRevision > 0;
+  return effectiveOrder(req) !== RangeRequest_SortOrder.None || filtered;
+}
+
+/**
+ * etcd's filter, sort and truncate of a range read whole (also for a Range inside a Txn, whose read
+ * the state machine does without sorting or filters); `count` ignores filters and limit.
+ */
+export function shapeRange<P extends Omit<RangeAnswer, 'revision'>>(req: RangeRequest, page: P): P {
+  const order = effectiveOrder(req);
+  const limit = Math.max(0, req.limit);
   let kvs = page.kvs.filter((k) => keep(req, k));
   if (order !== RangeRequest_SortOrder.None) kvs = sortKvs(kvs, req.sortTarget, order);
   const cut = limit > 0 && kvs.length > limit;
   if (cut) kvs = kvs.slice(0, limit);
-  return { revision: page.revision, kvs: req.countOnly ? [] : kvs, count: page.count, more: page.more || cut };
+  return { ...page, kvs: req.countOnly ? [] : kvs, count: page.count, more: page.more || cut };
 }
 
 /** 0 or less reads the current revision; the store has no older ones and no newer ones. */

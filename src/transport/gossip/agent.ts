@@ -49,6 +49,8 @@ export interface GossipAgentOptions {
 
 export interface GossipAgentStats extends GossipStats {
   udpUndecryptable: number;
+  /** Inbound push/pull streams under a key this member does not hold (also counted as refused). */
+  streamsUndecryptable: number;
   udpOversized: number;
   streamsRefused: number;
   streamsFailed: number;
@@ -81,7 +83,7 @@ export class GossipAgent extends EventEmitter<GossipAgentEvents> {
   private readonly clock: Clock;
   private stopped = false;
   private advertised = '';
-  private readonly counters = { udpUndecryptable: 0, udpOversized: 0, streamsRefused: 0, streamsFailed: 0, sendErrors: 0 };
+  private readonly counters = { udpUndecryptable: 0, streamsUndecryptable: 0, udpOversized: 0, streamsRefused: 0, streamsFailed: 0, sendErrors: 0 };
 
   constructor(private readonly opts: GossipAgentOptions) {
     super();
@@ -258,6 +260,7 @@ export class GossipAgent extends EventEmitter<GossipAgentEvents> {
     socket.on('error', () => socket.destroy());
     readFrame(socket, this.streamLimit()).then((payload) => {
       const plain = this.opts.keyring ? this.opts.keyring.decrypt(payload) : payload;
+      if (plain === null) this.counters.streamsUndecryptable++;
       const reply = plain === null ? null : core.handleStream(`${socket.remoteAddress}:${socket.remotePort}`, plain, this.clock.nowMs());
       if (reply === null) {
         this.counters.streamsRefused++;

@@ -31,6 +31,11 @@ export class Keyring {
     return this.keys.length;
   }
 
+  /** Every installed key, primary first (copies). */
+  allKeys(): Uint8Array[] {
+    return this.keys.map((k) => new Uint8Array(k));
+  }
+
   addKey(key: Uint8Array): void {
     if (key.length !== KEY_BYTES) throw new GossipKeyringError(`gossip keys are ${KEY_BYTES} bytes (AES-256), got ${key.length}`);
     if (this.indexOf(key) >= 0) return;

@@ -62,6 +62,57 @@ export function suffrageToJSON(object: Suffrage): string {
   }
 }
 
+export enum KeyringOp {
+  KEYRING_OP_UNSPECIFIED = 0,
+  KEYRING_OP_LIST = 1,
+  KEYRING_OP_INSTALL = 2,
+  KEYRING_OP_USE = 3,
+  KEYRING_OP_REMOVE = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function keyringOpFromJSON(object: any): KeyringOp {
+  switch (object) {
+    case 0:
+    case "KEYRING_OP_UNSPECIFIED":
+      return KeyringOp.KEYRING_OP_UNSPECIFIED;
+    case 1:
+    case "KEYRING_OP_LIST":
+      return KeyringOp.KEYRING_OP_LIST;
+    case 2:
+    case "KEYRING_OP_INSTALL":
+      return KeyringOp.KEYRING_OP_INSTALL;
+    case 3:
+    case "KEYRING_OP_USE":
+      return KeyringOp.KEYRING_OP_USE;
+    case 4:
+    case "KEYRING_OP_REMOVE":
+      return KeyringOp.KEYRING_OP_REMOVE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return KeyringOp.UNRECOGNIZED;
+  }
+}
+
+export function keyringOpToJSON(object: KeyringOp): string {
+  switch (object) {
+    case KeyringOp.KEYRING_OP_UNSPECIFIED:
+      return "KEYRING_OP_UNSPECIFIED";
+    case KeyringOp.KEYRING_OP_LIST:
+      return "KEYRING_OP_LIST";
+    case KeyringOp.KEYRING_OP_INSTALL:
+      return "KEYRING_OP_INSTALL";
+    case KeyringOp.KEYRING_OP_USE:
+      return "KEYRING_OP_USE";
+    case KeyringOp.KEYRING_OP_REMOVE:
+      return "KEYRING_OP_REMOVE";
+    case KeyringOp.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface ClusterHeader {
   raftTerm: number;
   /** The raft id of the node that served the request. */
@@ -172,6 +223,31 @@ export interface SnapshotResponse {
   index: number;
   term: number;
   sizeBytes: number;
+}
+
+export interface KeyringRequest {
+  op: KeyringOp;
+  /** base64 of 32 bytes; empty for LIST. */
+  key: string;
+  /** Only this member (what a member sends to the others when it fans a request out). */
+  localOnly: boolean;
+}
+
+export interface KeyringMember {
+  id: number;
+  grpcAddress: string;
+  ok: boolean;
+  error: string;
+  /** Fingerprints of the installed keys (first 8 bytes of SHA-256, hex), primary first. */
+  fingerprints: string[];
+}
+
+export interface KeyringResponse {
+  header?:
+    | ClusterHeader
+    | undefined;
+  /** One entry per alive gossip member asked, this member included. */
+  members: KeyringMember[];
 }
 
 function createBaseClusterHeader(): ClusterHeader {
@@ -1931,6 +2007,339 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
   },
 };
 
+function createBaseKeyringRequest(): KeyringRequest {
+  return { op: 0, key: "", localOnly: false };
+}
+
+export const KeyringRequest: MessageFns<KeyringRequest> = {
+  encode(message: KeyringRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.op !== 0) {
+      writer.uint32(8).int32(message.op);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.localOnly !== false) {
+      writer.uint32(24).bool(message.localOnly);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyringRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyringRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.op = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.localOnly = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyringRequest {
+    return {
+      op: isSet(object.op) ? keyringOpFromJSON(object.op) : 0,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      localOnly: isSet(object.localOnly)
+        ? globalThis.Boolean(object.localOnly)
+        : isSet(object.local_only)
+        ? globalThis.Boolean(object.local_only)
+        : false,
+    };
+  },
+
+  toJSON(message: KeyringRequest): unknown {
+    const obj: any = {};
+    if (message.op !== 0) {
+      obj.op = keyringOpToJSON(message.op);
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.localOnly !== false) {
+      obj.localOnly = message.localOnly;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KeyringRequest>, I>>(base?: I): KeyringRequest {
+    return KeyringRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyringRequest>, I>>(object: I): KeyringRequest {
+    const message = createBaseKeyringRequest();
+    message.op = object.op ?? 0;
+    message.key = object.key ?? "";
+    message.localOnly = object.localOnly ?? false;
+    return message;
+  },
+};
+
+function createBaseKeyringMember(): KeyringMember {
+  return { id: 0, grpcAddress: "", ok: false, error: "", fingerprints: [] };
+}
+
+export const KeyringMember: MessageFns<KeyringMember> = {
+  encode(message: KeyringMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.grpcAddress !== "") {
+      writer.uint32(18).string(message.grpcAddress);
+    }
+    if (message.ok !== false) {
+      writer.uint32(24).bool(message.ok);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    for (const v of message.fingerprints) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyringMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyringMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.grpcAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fingerprints.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyringMember {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      grpcAddress: isSet(object.grpcAddress)
+        ? globalThis.String(object.grpcAddress)
+        : isSet(object.grpc_address)
+        ? globalThis.String(object.grpc_address)
+        : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      fingerprints: globalThis.Array.isArray(object?.fingerprints)
+        ? object.fingerprints.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: KeyringMember): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.grpcAddress !== "") {
+      obj.grpcAddress = message.grpcAddress;
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.fingerprints?.length) {
+      obj.fingerprints = message.fingerprints;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KeyringMember>, I>>(base?: I): KeyringMember {
+    return KeyringMember.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyringMember>, I>>(object: I): KeyringMember {
+    const message = createBaseKeyringMember();
+    message.id = object.id ?? 0;
+    message.grpcAddress = object.grpcAddress ?? "";
+    message.ok = object.ok ?? false;
+    message.error = object.error ?? "";
+    message.fingerprints = object.fingerprints?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseKeyringResponse(): KeyringResponse {
+  return { header: undefined, members: [] };
+}
+
+export const KeyringResponse: MessageFns<KeyringResponse> = {
+  encode(message: KeyringResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ClusterHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.members) {
+      KeyringMember.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyringResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyringResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ClusterHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.members.push(KeyringMember.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyringResponse {
+    return {
+      header: isSet(object.header) ? ClusterHeader.fromJSON(object.header) : undefined,
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => KeyringMember.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: KeyringResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ClusterHeader.toJSON(message.header);
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => KeyringMember.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KeyringResponse>, I>>(base?: I): KeyringResponse {
+    return KeyringResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyringResponse>, I>>(object: I): KeyringResponse {
+    const message = createBaseKeyringResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ClusterHeader.fromPartial(object.header)
+      : undefined;
+    message.members = object.members?.map((e) => KeyringMember.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Cluster administration. Membership changes go through the leader, one server at a time. */
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
@@ -2001,6 +2410,20 @@ export const ClusterService = {
     responseSerialize: (value: SnapshotResponse): Buffer => Buffer.from(SnapshotResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SnapshotResponse => SnapshotResponse.decode(value),
   },
+  /**
+   * Gossip encryption keys, as `consul keyring`: list, install, use (make primary) or remove a key on
+   * every alive gossip member, or only on the member asked (local_only). Keys are never returned,
+   * only their fingerprints.
+   */
+  keyring: {
+    path: "/raftkv.v1.Cluster/Keyring" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KeyringRequest): Buffer => Buffer.from(KeyringRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KeyringRequest => KeyringRequest.decode(value),
+    responseSerialize: (value: KeyringResponse): Buffer => Buffer.from(KeyringResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KeyringResponse => KeyringResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -2012,6 +2435,12 @@ export interface ClusterServer extends UntypedServiceImplementation {
   transferLeadership: handleUnaryCall<TransferLeadershipRequest, TransferLeadershipResponse>;
   /** Takes a snapshot of the state machine now and compacts the log behind it. */
   snapshot: handleUnaryCall<SnapshotRequest, SnapshotResponse>;
+  /**
+   * Gossip encryption keys, as `consul keyring`: list, install, use (make primary) or remove a key on
+   * every alive gossip member, or only on the member asked (local_only). Keys are never returned,
+   * only their fingerprints.
+   */
+  keyring: handleUnaryCall<KeyringRequest, KeyringResponse>;
 }
 
 export interface ClusterClient extends Client {
@@ -2120,6 +2549,26 @@ export interface ClusterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SnapshotResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Gossip encryption keys, as `consul keyring`: list, install, use (make primary) or remove a key on
+   * every alive gossip member, or only on the member asked (local_only). Keys are never returned,
+   * only their fingerprints.
+   */
+  keyring(
+    request: KeyringRequest,
+    callback: (error: ServiceError | null, response: KeyringResponse) => void,
+  ): ClientUnaryCall;
+  keyring(
+    request: KeyringRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KeyringResponse) => void,
+  ): ClientUnaryCall;
+  keyring(
+    request: KeyringRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KeyringResponse) => void,
   ): ClientUnaryCall;
 }
 

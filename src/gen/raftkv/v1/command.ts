@@ -6,7 +6,16 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { DeleteRequest, DeleteResponse, PutRequest, PutResponse, RequestId, TxnRequest, TxnResponse } from "./kv.js";
+import {
+  DeleteRequest,
+  DeleteResponse,
+  PutRequest,
+  PutResponse,
+  RequestId,
+  ResponseHeader,
+  TxnRequest,
+  TxnResponse,
+} from "./kv.js";
 
 export const protobufPackage = "raftkv.v1";
 
@@ -21,9 +30,89 @@ export interface Command {
     | { $case: "put"; put: PutRequest }
     | { $case: "delete"; delete: DeleteRequest }
     | { $case: "txn"; txn: TxnRequest }
+    | //
+    /** Lease commands (etcd's Lease API); they carry no request id. */
+    { $case: "leaseGrant"; leaseGrant: LeaseGrant }
+    | { $case: "leaseRevoke"; leaseRevoke: LeaseRevoke }
     | undefined;
   /** The write's request id (the one inside the op is ignored, so it is written only here). */
   requestId?: RequestId | undefined;
+}
+
+/** Creates lease `id` (chosen by the proposer, never 0) with a TTL in seconds. */
+export interface LeaseGrant {
+  id: number;
+  ttlSeconds: number;
+}
+
+/** Deletes lease `id` and every key attached to it, in one revision. */
+export interface LeaseRevoke {
+  id: number;
+}
+
+export interface LeaseGrantResult {
+  header?: ResponseHeader | undefined;
+  id: number;
+  ttlSeconds: number;
+}
+
+export interface LeaseRevokeResult {
+  header?:
+    | ResponseHeader
+    | undefined;
+  /** Keys deleted with the lease. */
+  deleted: number;
+}
+
+/** A command refused at apply time because of the state (every node refuses it the same way). */
+export interface Rejection {
+  header?: ResponseHeader | undefined;
+  reason: Rejection_Reason;
+}
+
+export enum Rejection_Reason {
+  REASON_UNSPECIFIED = 0,
+  LEASE_NOT_FOUND = 1,
+  LEASE_EXISTS = 2,
+  KEY_NOT_FOUND = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function rejection_ReasonFromJSON(object: any): Rejection_Reason {
+  switch (object) {
+    case 0:
+    case "REASON_UNSPECIFIED":
+      return Rejection_Reason.REASON_UNSPECIFIED;
+    case 1:
+    case "LEASE_NOT_FOUND":
+      return Rejection_Reason.LEASE_NOT_FOUND;
+    case 2:
+    case "LEASE_EXISTS":
+      return Rejection_Reason.LEASE_EXISTS;
+    case 3:
+    case "KEY_NOT_FOUND":
+      return Rejection_Reason.KEY_NOT_FOUND;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Rejection_Reason.UNRECOGNIZED;
+  }
+}
+
+export function rejection_ReasonToJSON(object: Rejection_Reason): string {
+  switch (object) {
+    case Rejection_Reason.REASON_UNSPECIFIED:
+      return "REASON_UNSPECIFIED";
+    case Rejection_Reason.LEASE_NOT_FOUND:
+      return "LEASE_NOT_FOUND";
+    case Rejection_Reason.LEASE_EXISTS:
+      return "LEASE_EXISTS";
+    case Rejection_Reason.KEY_NOT_FOUND:
+      return "KEY_NOT_FOUND";
+    case Rejection_Reason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
 }
 
 /**
@@ -31,15 +120,20 @@ export interface Command {
  * the node that answers, not to the replicated state).
  */
 export interface CommandResult {
-  result?: { $case: "put"; put: PutResponse } | { $case: "delete"; delete: DeleteResponse } | {
-    $case: "txn";
-    txn: TxnResponse;
-  } | //
-  /**
-   * The command was rejected when applied (it failed validation there, or its request id was
-   * superseded); every node rejects it the same way and nothing changed.
-   */
-  { $case: "invalid"; invalid: string } | undefined;
+  result?:
+    | { $case: "put"; put: PutResponse }
+    | { $case: "delete"; delete: DeleteResponse }
+    | { $case: "txn"; txn: TxnResponse }
+    | //
+    /**
+     * The command was rejected when applied (it failed validation there, or its request id was
+     * superseded); every node rejects it the same way and nothing changed.
+     */
+    { $case: "invalid"; invalid: string }
+    | { $case: "leaseGrant"; leaseGrant: LeaseGrantResult }
+    | { $case: "leaseRevoke"; leaseRevoke: LeaseRevokeResult }
+    | { $case: "rejected"; rejected: Rejection }
+    | undefined;
 }
 
 function createBaseCommand(): Command {
@@ -57,6 +151,12 @@ export const Command: MessageFns<Command> = {
         break;
       case "txn":
         TxnRequest.encode(message.op.txn, writer.uint32(26).fork()).join();
+        break;
+      case "leaseGrant":
+        LeaseGrant.encode(message.op.leaseGrant, writer.uint32(42).fork()).join();
+        break;
+      case "leaseRevoke":
+        LeaseRevoke.encode(message.op.leaseRevoke, writer.uint32(50).fork()).join();
         break;
     }
     if (message.requestId !== undefined) {
@@ -102,6 +202,22 @@ export const Command: MessageFns<Command> = {
             message.op = { $case: "txn", txn: TxnRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.op = { $case: "leaseGrant", leaseGrant: LeaseGrant.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.op = { $case: "leaseRevoke", leaseRevoke: LeaseRevoke.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 4: {
             if (tag !== 34) {
               break;
@@ -130,6 +246,14 @@ export const Command: MessageFns<Command> = {
         ? { $case: "delete", delete: DeleteRequest.fromJSON(object.delete) }
         : isSet(object.txn)
         ? { $case: "txn", txn: TxnRequest.fromJSON(object.txn) }
+        : isSet(object.leaseGrant)
+        ? { $case: "leaseGrant", leaseGrant: LeaseGrant.fromJSON(object.leaseGrant) }
+        : isSet(object.lease_grant)
+        ? { $case: "leaseGrant", leaseGrant: LeaseGrant.fromJSON(object.lease_grant) }
+        : isSet(object.leaseRevoke)
+        ? { $case: "leaseRevoke", leaseRevoke: LeaseRevoke.fromJSON(object.leaseRevoke) }
+        : isSet(object.lease_revoke)
+        ? { $case: "leaseRevoke", leaseRevoke: LeaseRevoke.fromJSON(object.lease_revoke) }
         : undefined,
       requestId: isSet(object.requestId)
         ? RequestId.fromJSON(object.requestId)
@@ -147,6 +271,10 @@ export const Command: MessageFns<Command> = {
       obj.delete = DeleteRequest.toJSON(message.op.delete);
     } else if (message.op?.$case === "txn") {
       obj.txn = TxnRequest.toJSON(message.op.txn);
+    } else if (message.op?.$case === "leaseGrant") {
+      obj.leaseGrant = LeaseGrant.toJSON(message.op.leaseGrant);
+    } else if (message.op?.$case === "leaseRevoke") {
+      obj.leaseRevoke = LeaseRevoke.toJSON(message.op.leaseRevoke);
     }
     if (message.requestId !== undefined) {
       obj.requestId = RequestId.toJSON(message.requestId);
@@ -178,10 +306,459 @@ export const Command: MessageFns<Command> = {
         }
         break;
       }
+      case "leaseGrant": {
+        if (object.op?.leaseGrant !== undefined && object.op?.leaseGrant !== null) {
+          message.op = { $case: "leaseGrant", leaseGrant: LeaseGrant.fromPartial(object.op.leaseGrant) };
+        }
+        break;
+      }
+      case "leaseRevoke": {
+        if (object.op?.leaseRevoke !== undefined && object.op?.leaseRevoke !== null) {
+          message.op = { $case: "leaseRevoke", leaseRevoke: LeaseRevoke.fromPartial(object.op.leaseRevoke) };
+        }
+        break;
+      }
     }
     message.requestId = (object.requestId !== undefined && object.requestId !== null)
       ? RequestId.fromPartial(object.requestId)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseLeaseGrant(): LeaseGrant {
+  return { id: 0, ttlSeconds: 0 };
+}
+
+export const LeaseGrant: MessageFns<LeaseGrant> = {
+  encode(message: LeaseGrant, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(16).uint64(message.ttlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseGrant {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseGrant();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ttlSeconds = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseGrant {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: LeaseGrant): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseGrant>, I>>(base?: I): LeaseGrant {
+    return LeaseGrant.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseGrant>, I>>(object: I): LeaseGrant {
+    const message = createBaseLeaseGrant();
+    message.id = object.id ?? 0;
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaseRevoke(): LeaseRevoke {
+  return { id: 0 };
+}
+
+export const LeaseRevoke: MessageFns<LeaseRevoke> = {
+  encode(message: LeaseRevoke, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseRevoke {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseRevoke();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseRevoke {
+    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+  },
+
+  toJSON(message: LeaseRevoke): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseRevoke>, I>>(base?: I): LeaseRevoke {
+    return LeaseRevoke.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseRevoke>, I>>(object: I): LeaseRevoke {
+    const message = createBaseLeaseRevoke();
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaseGrantResult(): LeaseGrantResult {
+  return { header: undefined, id: 0, ttlSeconds: 0 };
+}
+
+export const LeaseGrantResult: MessageFns<LeaseGrantResult> = {
+  encode(message: LeaseGrantResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.id !== 0) {
+      writer.uint32(16).uint64(message.id);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(24).uint64(message.ttlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseGrantResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseGrantResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlSeconds = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseGrantResult {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: LeaseGrantResult): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseGrantResult>, I>>(base?: I): LeaseGrantResult {
+    return LeaseGrantResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseGrantResult>, I>>(object: I): LeaseGrantResult {
+    const message = createBaseLeaseGrantResult();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.id = object.id ?? 0;
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaseRevokeResult(): LeaseRevokeResult {
+  return { header: undefined, deleted: 0 };
+}
+
+export const LeaseRevokeResult: MessageFns<LeaseRevokeResult> = {
+  encode(message: LeaseRevokeResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.deleted !== 0) {
+      writer.uint32(16).uint64(message.deleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseRevokeResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseRevokeResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.deleted = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseRevokeResult {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      deleted: isSet(object.deleted) ? globalThis.Number(object.deleted) : 0,
+    };
+  },
+
+  toJSON(message: LeaseRevokeResult): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.deleted !== 0) {
+      obj.deleted = Math.round(message.deleted);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseRevokeResult>, I>>(base?: I): LeaseRevokeResult {
+    return LeaseRevokeResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseRevokeResult>, I>>(object: I): LeaseRevokeResult {
+    const message = createBaseLeaseRevokeResult();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.deleted = object.deleted ?? 0;
+    return message;
+  },
+};
+
+function createBaseRejection(): Rejection {
+  return { header: undefined, reason: 0 };
+}
+
+export const Rejection: MessageFns<Rejection> = {
+  encode(message: Rejection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== 0) {
+      writer.uint32(16).int32(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Rejection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRejection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Rejection {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      reason: isSet(object.reason) ? rejection_ReasonFromJSON(object.reason) : 0,
+    };
+  },
+
+  toJSON(message: Rejection): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.reason !== 0) {
+      obj.reason = rejection_ReasonToJSON(message.reason);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Rejection>, I>>(base?: I): Rejection {
+    return Rejection.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Rejection>, I>>(object: I): Rejection {
+    const message = createBaseRejection();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.reason = object.reason ?? 0;
     return message;
   },
 };
@@ -204,6 +781,15 @@ export const CommandResult: MessageFns<CommandResult> = {
         break;
       case "invalid":
         writer.uint32(34).string(message.result.invalid);
+        break;
+      case "leaseGrant":
+        LeaseGrantResult.encode(message.result.leaseGrant, writer.uint32(42).fork()).join();
+        break;
+      case "leaseRevoke":
+        LeaseRevokeResult.encode(message.result.leaseRevoke, writer.uint32(50).fork()).join();
+        break;
+      case "rejected":
+        Rejection.encode(message.result.rejected, writer.uint32(58).fork()).join();
         break;
     }
     return writer;
@@ -254,6 +840,30 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.result = { $case: "invalid", invalid: reader.string() };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.result = { $case: "leaseGrant", leaseGrant: LeaseGrantResult.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.result = { $case: "leaseRevoke", leaseRevoke: LeaseRevokeResult.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.result = { $case: "rejected", rejected: Rejection.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -276,6 +886,16 @@ export const CommandResult: MessageFns<CommandResult> = {
         ? { $case: "txn", txn: TxnResponse.fromJSON(object.txn) }
         : isSet(object.invalid)
         ? { $case: "invalid", invalid: globalThis.String(object.invalid) }
+        : isSet(object.leaseGrant)
+        ? { $case: "leaseGrant", leaseGrant: LeaseGrantResult.fromJSON(object.leaseGrant) }
+        : isSet(object.lease_grant)
+        ? { $case: "leaseGrant", leaseGrant: LeaseGrantResult.fromJSON(object.lease_grant) }
+        : isSet(object.leaseRevoke)
+        ? { $case: "leaseRevoke", leaseRevoke: LeaseRevokeResult.fromJSON(object.leaseRevoke) }
+        : isSet(object.lease_revoke)
+        ? { $case: "leaseRevoke", leaseRevoke: LeaseRevokeResult.fromJSON(object.lease_revoke) }
+        : isSet(object.rejected)
+        ? { $case: "rejected", rejected: Rejection.fromJSON(object.rejected) }
         : undefined,
     };
   },
@@ -290,6 +910,12 @@ export const CommandResult: MessageFns<CommandResult> = {
       obj.txn = TxnResponse.toJSON(message.result.txn);
     } else if (message.result?.$case === "invalid") {
       obj.invalid = message.result.invalid;
+    } else if (message.result?.$case === "leaseGrant") {
+      obj.leaseGrant = LeaseGrantResult.toJSON(message.result.leaseGrant);
+    } else if (message.result?.$case === "leaseRevoke") {
+      obj.leaseRevoke = LeaseRevokeResult.toJSON(message.result.leaseRevoke);
+    } else if (message.result?.$case === "rejected") {
+      obj.rejected = Rejection.toJSON(message.result.rejected);
     }
     return obj;
   },
@@ -324,6 +950,27 @@ export const CommandResult: MessageFns<CommandResult> = {
         }
         break;
       }
+      case "leaseGrant": {
+        if (object.result?.leaseGrant !== undefined && object.result?.leaseGrant !== null) {
+          message.result = { $case: "leaseGrant", leaseGrant: LeaseGrantResult.fromPartial(object.result.leaseGrant) };
+        }
+        break;
+      }
+      case "leaseRevoke": {
+        if (object.result?.leaseRevoke !== undefined && object.result?.leaseRevoke !== null) {
+          message.result = {
+            $case: "leaseRevoke",
+            leaseRevoke: LeaseRevokeResult.fromPartial(object.result.leaseRevoke),
+          };
+        }
+        break;
+      }
+      case "rejected": {
+        if (object.result?.rejected !== undefined && object.result?.rejected !== null) {
+          message.result = { $case: "rejected", rejected: Rejection.fromPartial(object.result.rejected) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -341,6 +988,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -91,6 +91,8 @@ export interface KeyValue {
   modRevision: number;
   /** Number of writes since creation: 1 after the first put. */
   version: number;
+  /** The lease the key is attached to (etcd's Lease API); absent when none. */
+  lease?: number | undefined;
 }
 
 export interface PutRequest {
@@ -98,7 +100,19 @@ export interface PutRequest {
   value: Buffer;
   /** Return the previous key-value, if any, in the response. */
   prevKv: boolean;
-  requestId?: RequestId | undefined;
+  requestId?:
+    | RequestId
+    | undefined;
+  /** Attach the key to this lease (granted through etcd's Lease API); absent or 0: no lease. */
+  lease?:
+    | number
+    | undefined;
+  /** Keep the key's current value (the key must exist), as etcd's ignore_value. */
+  ignoreValue?:
+    | boolean
+    | undefined;
+  /** Keep the key's current lease (the key must exist), as etcd's ignore_lease. */
+  ignoreLease?: boolean | undefined;
 }
 
 export interface PutResponse {
@@ -172,7 +186,15 @@ export interface Compare {
     | { $case: "version"; version: number }
     | { $case: "createRevision"; createRevision: number }
     | { $case: "modRevision"; modRevision: number }
+    | //
+    /** The lease id the key is attached to (0: none). */
+    { $case: "lease"; lease: number }
     | undefined;
+  /**
+   * Compare every key of [key, range_end) instead of `key` alone; present but empty: every key from
+   * `key` on. All of them must satisfy the comparison; no key at all compares as a missing key.
+   */
+  rangeEnd?: Buffer | undefined;
 }
 
 export enum Compare_Result {
@@ -522,7 +544,14 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
 };
 
 function createBaseKeyValue(): KeyValue {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), createRevision: 0, modRevision: 0, version: 0 };
+  return {
+    key: Buffer.alloc(0),
+    value: Buffer.alloc(0),
+    createRevision: 0,
+    modRevision: 0,
+    version: 0,
+    lease: undefined,
+  };
 }
 
 export const KeyValue: MessageFns<KeyValue> = {
@@ -541,6 +570,9 @@ export const KeyValue: MessageFns<KeyValue> = {
     }
     if (message.version !== 0) {
       writer.uint32(40).uint64(message.version);
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(48).uint64(message.lease);
     }
     return writer;
   },
@@ -598,6 +630,14 @@ export const KeyValue: MessageFns<KeyValue> = {
             message.version = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -625,6 +665,7 @@ export const KeyValue: MessageFns<KeyValue> = {
         ? globalThis.Number(object.mod_revision)
         : 0,
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
     };
   },
 
@@ -645,6 +686,9 @@ export const KeyValue: MessageFns<KeyValue> = {
     if (message.version !== 0) {
       obj.version = Math.round(message.version);
     }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
     return obj;
   },
 
@@ -658,12 +702,21 @@ export const KeyValue: MessageFns<KeyValue> = {
     message.createRevision = object.createRevision ?? 0;
     message.modRevision = object.modRevision ?? 0;
     message.version = object.version ?? 0;
+    message.lease = object.lease ?? undefined;
     return message;
   },
 };
 
 function createBasePutRequest(): PutRequest {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), prevKv: false, requestId: undefined };
+  return {
+    key: Buffer.alloc(0),
+    value: Buffer.alloc(0),
+    prevKv: false,
+    requestId: undefined,
+    lease: undefined,
+    ignoreValue: undefined,
+    ignoreLease: undefined,
+  };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -679,6 +732,15 @@ export const PutRequest: MessageFns<PutRequest> = {
     }
     if (message.requestId !== undefined) {
       RequestId.encode(message.requestId, writer.uint32(34).fork()).join();
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(40).uint64(message.lease);
+    }
+    if (message.ignoreValue !== undefined) {
+      writer.uint32(48).bool(message.ignoreValue);
+    }
+    if (message.ignoreLease !== undefined) {
+      writer.uint32(56).bool(message.ignoreLease);
     }
     return writer;
   },
@@ -728,6 +790,30 @@ export const PutRequest: MessageFns<PutRequest> = {
             message.requestId = RequestId.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ignoreValue = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ignoreLease = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -754,6 +840,17 @@ export const PutRequest: MessageFns<PutRequest> = {
         : isSet(object.request_id)
         ? RequestId.fromJSON(object.request_id)
         : undefined,
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
+      ignoreValue: isSet(object.ignoreValue)
+        ? globalThis.Boolean(object.ignoreValue)
+        : isSet(object.ignore_value)
+        ? globalThis.Boolean(object.ignore_value)
+        : undefined,
+      ignoreLease: isSet(object.ignoreLease)
+        ? globalThis.Boolean(object.ignoreLease)
+        : isSet(object.ignore_lease)
+        ? globalThis.Boolean(object.ignore_lease)
+        : undefined,
     };
   },
 
@@ -771,6 +868,15 @@ export const PutRequest: MessageFns<PutRequest> = {
     if (message.requestId !== undefined) {
       obj.requestId = RequestId.toJSON(message.requestId);
     }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
+    if (message.ignoreValue !== undefined) {
+      obj.ignoreValue = message.ignoreValue;
+    }
+    if (message.ignoreLease !== undefined) {
+      obj.ignoreLease = message.ignoreLease;
+    }
     return obj;
   },
 
@@ -785,6 +891,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     message.requestId = (object.requestId !== undefined && object.requestId !== null)
       ? RequestId.fromPartial(object.requestId)
       : undefined;
+    message.lease = object.lease ?? undefined;
+    message.ignoreValue = object.ignoreValue ?? undefined;
+    message.ignoreLease = object.ignoreLease ?? undefined;
     return message;
   },
 };
@@ -1656,7 +1765,7 @@ export const RangeResponse: MessageFns<RangeResponse> = {
 };
 
 function createBaseCompare(): Compare {
-  return { key: Buffer.alloc(0), result: 0, target: undefined };
+  return { key: Buffer.alloc(0), result: 0, target: undefined, rangeEnd: undefined };
 }
 
 export const Compare: MessageFns<Compare> = {
@@ -1680,6 +1789,12 @@ export const Compare: MessageFns<Compare> = {
       case "modRevision":
         writer.uint32(48).uint64(message.target.modRevision);
         break;
+      case "lease":
+        writer.uint32(56).uint64(message.target.lease);
+        break;
+    }
+    if (message.rangeEnd !== undefined) {
+      writer.uint32(66).bytes(message.rangeEnd);
     }
     return writer;
   },
@@ -1745,6 +1860,22 @@ export const Compare: MessageFns<Compare> = {
             message.target = { $case: "modRevision", modRevision: longToNumber(reader.uint64()) };
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.target = { $case: "lease", lease: longToNumber(reader.uint64()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.rangeEnd = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1773,6 +1904,13 @@ export const Compare: MessageFns<Compare> = {
         ? { $case: "modRevision", modRevision: globalThis.Number(object.modRevision) }
         : isSet(object.mod_revision)
         ? { $case: "modRevision", modRevision: globalThis.Number(object.mod_revision) }
+        : isSet(object.lease)
+        ? { $case: "lease", lease: globalThis.Number(object.lease) }
+        : undefined,
+      rangeEnd: isSet(object.rangeEnd)
+        ? Buffer.from(bytesFromBase64(object.rangeEnd))
+        : isSet(object.range_end)
+        ? Buffer.from(bytesFromBase64(object.range_end))
         : undefined,
     };
   },
@@ -1793,6 +1931,11 @@ export const Compare: MessageFns<Compare> = {
       obj.createRevision = Math.round(message.target.createRevision);
     } else if (message.target?.$case === "modRevision") {
       obj.modRevision = Math.round(message.target.modRevision);
+    } else if (message.target?.$case === "lease") {
+      obj.lease = Math.round(message.target.lease);
+    }
+    if (message.rangeEnd !== undefined) {
+      obj.rangeEnd = base64FromBytes(message.rangeEnd);
     }
     return obj;
   },
@@ -1829,7 +1972,14 @@ export const Compare: MessageFns<Compare> = {
         }
         break;
       }
+      case "lease": {
+        if (object.target?.lease !== undefined && object.target?.lease !== null) {
+          message.target = { $case: "lease", lease: object.target.lease };
+        }
+        break;
+      }
     }
+    message.rangeEnd = object.rangeEnd ?? undefined;
     return message;
   },
 };
