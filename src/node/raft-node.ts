@@ -8,6 +8,7 @@ import { systemTimers } from '../common/timers.js';
 import { ConfChangeType, type ConfChange, type NodeId, type Status } from '../raft/types.js';
 import { DiskStorage } from '../storage/log-store.js';
 import { openNodeMeta, nodePaths } from '../storage/node-meta.js';
+import { snapshotId } from '../storage/snapshot-meta.js';
 import { FileSnapshotStore } from '../storage/snapshot-store.js';
 import { TcpTransport } from '../transport/raft/tcp-transport.js';
 import type { TransportStats } from '../transport/raft/stats.js';
@@ -60,7 +61,12 @@ export class RaftNode extends EventEmitter {
     const log = await DiskStorage.open(paths.raft, sig);
     let node: RaftNode | null = null;
     try {
-      const snapshots = await FileSnapshotStore.open(paths.snapshots);
+      // The snapshot the log names stays on disk: a restart restores the state machine from it.
+      const pinned = (): string | null => {
+        const m = log.snapshot().meta;
+        return m.index === 0 ? null : snapshotId(m.index, m.term);
+      };
+      const snapshots = await FileSnapshotStore.open(paths.snapshots, { pinned });
       const peers = await AddressBook.open(paths.root);
       let tcp: TcpTransport | null = null;
       const [host, port] = splitHostPort(opts.raftAddr);

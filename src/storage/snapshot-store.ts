@@ -43,6 +43,12 @@ export interface SnapshotStoreOptions {
   readonly retainCount?: number | undefined;
   /** Told of every issue: leftovers removed, snapshots ignored, deletions that failed. */
   readonly onIssue?: ((issue: SnapshotIssue) => void) | undefined;
+  /**
+   * The id of the snapshot the raft log's meta names (null: none): never pruned, however many newer
+   * ones were committed, because a restart restores the state machine from exactly that one. (Newer
+   * snapshots arrive from the leader before the log records their install.)
+   */
+  readonly pinned?: (() => string | null) | undefined;
 }
 
 export class FileSnapshotStore {
@@ -57,11 +63,12 @@ export class FileSnapshotStore {
     readonly dir: string,
     private readonly retainCount: number,
     private readonly onIssue: ((issue: SnapshotIssue) => void) | undefined,
+    private readonly pinned: () => string | null,
   ) {}
 
   /** Open (creating) the directory, clean crash leftovers and verify every snapshot in it. */
   static async open(dir: string, opts: SnapshotStoreOptions = {}): Promise<FileSnapshotStore> {
-    const store = new FileSnapshotStore(dir, Math.max(1, opts.retainCount ?? SNAPSHOT_RETAIN_COUNT_DEFAULT), opts.onIssue);
+    const store = new FileSnapshotStore(dir, Math.max(1, opts.retainCount ?? SNAPSHOT_RETAIN_COUNT_DEFAULT), opts.onIssue, opts.pinned ?? (() => null));
     await mkdir(dir, { recursive: true });
     await store.scan(opts.signal);
     return store;
@@ -179,9 +186,13 @@ export class FileSnapshotStore {
     return run;
   }
 
-  /** Delete every snapshot but the newest `retainCount` valid ones (known-bad ones included). */
+  /** Delete every snapshot but the newest `retainCount` valid ones and the pinned one (known-bad ones included). */
   private async prune(): Promise<void> {
-    const older = this.list().slice(this.retainCount).map((i) => i.id);
+    const pinned = this.pinned();
+    const older = this.list()
+      .slice(this.retainCount)
+      .map((i) => i.id)
+      .filter((id) => id !== pinned);
     const drop = [...older, ...[...this.bad].filter((id) => !this.writing.has(id))];
     if (drop.length === 0) return;
     for (const id of drop) {

@@ -31,8 +31,8 @@ const { values } = parseArgs({
 type Outcome = FailureReport & { stats: object };
 
 /** One seed of the chosen simulation (the raft core's, or the whole node's with --node). */
-async function runOne(seed: number): Promise<Outcome> {
-  if (values.node) return runNodeSeed(nodeSimOptions(seed, values.broken ? { broken: values.broken as NodeBrokenMode } : {}));
+async function runOne(seed: number, traceLines?: number): Promise<Outcome> {
+  if (values.node) return runNodeSeed(nodeSimOptions(seed, { traceLines, ...(values.broken ? { broken: values.broken as NodeBrokenMode } : {}) }));
   const broken = brokenRules();
   return runSeed(defaultOptions(seed, broken ? { broken } : {}));
 }
@@ -66,7 +66,8 @@ async function runRange(start: number, count: number): Promise<number> {
 }
 
 if (values.seed !== undefined) {
-  const r = await runOne(Number(values.seed));
+  // A replay keeps the whole-node trace from the start (the raft simulation keeps its own tail).
+  const r = await runOne(Number(values.seed), 100_000);
   if (r.violations.length > 0) {
     console.log(formatFailure(r, extraFlags()));
     process.exitCode = 1;

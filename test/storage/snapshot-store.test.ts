@@ -86,6 +86,20 @@ describe('FileSnapshotStore', () => {
     expect(store.list().map((s) => s.meta.index)).toEqual([5, 4, 3]);
   });
 
+  it('never prunes the pinned snapshot (the one the raft log names), however many newer ones commit', async () => {
+    const d = join(await tempDir(), 'snapshots');
+    let pinned: string | null = null;
+    const store = await FileSnapshotStore.open(d, { pinned: () => pinned });
+    const first = await put(store, meta(5), Buffer.from('state at 5'));
+    pinned = first.id;
+    for (const i of [10, 15, 20]) await put(store, meta(i), Buffer.from(`state at ${i}`));
+    expect(store.list().map((s) => s.meta.index)).toEqual([20, 15, 5]);
+    expect((await readAll(await store.open(first.id))).toString()).toBe('state at 5');
+    pinned = null;
+    await put(store, meta(25), Buffer.from('state at 25'));
+    expect(store.list().map((s) => s.meta.index)).toEqual([25, 20]);
+  });
+
   it('removes crash leftovers on open: temp files and data without metadata', async () => {
     const { dir, store } = await openStore();
     const good = await put(store, meta(3), Buffer.from('good'));

@@ -187,6 +187,9 @@ export class SimSnapshotDisk {
   private readonly files = new Map<string, SnapshotFile>();
   private latestId: string | null = null;
 
+  /** The id the raft log's meta names: never pruned (as FileSnapshotStore's `pinned`). */
+  pinned: () => string | null = () => null;
+
   /** The SnapshotStore port for one incarnation. */
   store(inc: Incarnation): SnapshotStore {
     return {
@@ -218,9 +221,10 @@ export class SimSnapshotDisk {
     this.files.set(id, f);
     const latest = this.latestId === null ? undefined : this.files.get(this.latestId);
     if (!latest || f.meta.index >= latest.meta.index) this.latestId = id;
-    // Keep the two newest, as FileSnapshotStore does by default.
+    // Keep the two newest and the pinned one, as FileSnapshotStore does by default.
     const ids = [...this.files.values()].sort((a, b) => b.meta.index - a.meta.index).map((x) => snapshotId(x.meta.index, x.meta.term));
-    for (const old of ids.slice(2)) if (old !== this.latestId) this.files.delete(old);
+    const pinned = this.pinned();
+    for (const old of ids.slice(2)) if (old !== this.latestId && old !== pinned) this.files.delete(old);
   }
 }
 

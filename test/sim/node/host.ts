@@ -5,6 +5,7 @@ import type { NodePorts } from '../../../src/node/ports.js';
 import type { BrokenRules } from '../../../src/raft/config.js';
 import type { NodeId } from '../../../src/raft/types.js';
 import { DiskStorage } from '../../../src/storage/log-store.js';
+import { snapshotId } from '../../../src/storage/snapshot-meta.js';
 import type { MemoryNetwork } from '../../../src/transport/raft/memory-network.js';
 import { MemoryTransport } from '../../../src/transport/raft/memory-transport.js';
 import { SimLogDisk, SimPeerBook, SimSnapshotDisk, type DiskFaults } from './disk.js';
@@ -75,6 +76,10 @@ export class SimHost {
       const db = this.logDisk.open(inc, flipOnRead);
       this.lastOpenFlipped = false;
       const log = await DiskStorage.openOn(db, this.logDisk.name).finally(() => (this.lastOpenFlipped = db.flipped));
+      this.snapDisk.pinned = () => {
+        const m = log.snapshot().meta;
+        return m.index === 0 ? null : snapshotId(m.index, m.term);
+      };
       const kv = this.kvDisk.machine(inc);
       const driver = new RaftDriver(this.driverOptions(), this.ports(inc, log, kv), this.events());
       await driver.start();

@@ -26,6 +26,8 @@ export interface NodeSimOptions {
   /** After healing, a write must apply on every member within this many virtual ms. */
   readonly recoveryMsMax: number;
   readonly broken?: NodeBrokenMode | undefined;
+  /** Trace lines a result keeps (the newest); a replay asks for many. Default 80. */
+  readonly traceLines?: number | undefined;
 }
 
 export interface NodeSimResult {
@@ -45,7 +47,7 @@ export class NodeWorld {
   private readonly faultRng: SeededRandom;
   readonly network: MemoryNetwork;
   readonly checker = new NodeChecker();
-  readonly trace = new Trace(300);
+  readonly trace: Trace;
   readonly hosts = new Map<NodeId, SimHost>();
   readonly clients: SimClients;
   private readonly env: HostEnv;
@@ -55,6 +57,7 @@ export class NodeWorld {
   readonly stats = { crashes: 0, restarts: 0, corruptReadsCaught: 0, writeFailuresStopped: 0, partitions: 0, confChanges: 0, transfers: 0, leaders: 0, lostDiskWrites: 0, ops: 0, unknownOps: 0 };
 
   constructor(readonly options: NodeSimOptions) {
+    this.trace = new Trace(Math.max(300, options.traceLines ?? 80));
     this.rng = new SeededRandom(options.seed);
     this.faultRng = this.rng.fork();
     this.network = new MemoryNetwork(this.rng.fork(), this.sched);
@@ -73,7 +76,13 @@ export class NodeWorld {
         resealFlips: broken === 'resealFlips',
         writeErrorRate: this.faultRng.chance(0.3) ? 0.002 : 0,
       },
-      observer: this.checker,
+      observer: {
+        onApplied: (node, index, command, hash) => this.checker.onApplied(node, index, command, hash),
+        onRestored: (node, index, hash) => {
+          this.event(`n${node} restored its state machine from a snapshot at index ${index}`);
+          this.checker.onRestored(node, index, hash);
+        },
+      },
       onLeader: (h, l) => {
         if (l?.isSelf) this.onLeader(h, l.term);
       },
@@ -367,7 +376,7 @@ export class NodeWorld {
       seed: this.options.seed,
       nodes: this.options.nodes,
       violations: this.checker.violations,
-      trace: this.trace.tail(80),
+      trace: this.trace.tail(this.options.traceLines ?? 80),
       stats: { ...this.stats, lostDiskWrites: lost, ops: c.ok + c.fail + c.unknown, unknownOps: c.unknown, staleGets: c.staleGets, committed: this.checker.committed.size, virtualMs: this.sched.nowMs },
     };
   }
