@@ -10,7 +10,7 @@ import { registerRaftMetrics, type RaftStatsSource } from './raft-collector.js';
 import { Registry } from './registry.js';
 import { registerPeerTlsMetrics, registerTransportMetrics, type PeerRefusalCounts } from './transport-collector.js';
 
-/** Scrapes render in well under a millisecond normally; the upper buckets catch a stalled loop. */
+/** A scrape renders in about a millisecond (prom-client, default metrics included); the upper buckets catch a stalled loop. */
 const SCRAPE_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
 
 export interface RaftMetricsSource extends RaftStatsSource {

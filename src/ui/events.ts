@@ -40,7 +40,7 @@ export class EventLog {
     const kind = GOSSIP_KINDS[e.kind];
     if (!kind) return;
     const who = `node ${e.member.meta?.nodeId ?? e.member.name} (${e.member.addr})`;
-    const text = { join: `${who} joined gossip`, leave: `${who} left gossip`, dead: `${who} stopped answering gossip (dead)`, suspect: `${who} is suspected of failing`, alive: `${who} refuted a suspicion` }[kind as 'join' | 'leave' | 'dead' | 'suspect' | 'alive'];
+    const text = { join: `${who} joined gossip`, leave: `${who} left gossip`, dead: `${who} stopped answering gossip (dead)`, suspect: `${who} is suspected of failing`, alive: `${who} is alive again` }[kind as 'join' | 'leave' | 'dead' | 'suspect' | 'alive'];
     this.add(kind, text);
   }
 

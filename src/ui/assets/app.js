@@ -88,7 +88,9 @@
     for (const m of v ? v.members : []) {
       const idCell = el('td', {}, [el('strong', { text: m.id === null ? '?' : String(m.id) }), m.self ? el('span', { class: 'you', text: '(this node)' }) : null]);
       const role = m.raftRole === null ? el('span', { class: 'note', text: 'not in raft' }) : badge(m.raftRole, m.raftRole === 'leader' ? 'lead' : '');
-      const page = m.httpAddr && !m.self ? el('a', { href: `http://${m.httpAddr}/`, text: 'open' }) : el('span', { class: 'note', text: m.self ? 'here' : '—' });
+      // A dead or departed member's page is gone with it.
+      const reachable = m.gossipState !== 'dead' && m.gossipState !== 'left';
+      const page = m.httpAddr && !m.self && reachable ? el('a', { href: `http://${m.httpAddr}/`, text: 'open' }) : el('span', { class: 'note', text: m.self ? 'here' : '—' });
       rows.push(el('tr', { class: m.self ? 'self' : '', 'data-member-id': m.id === null ? '' : String(m.id), 'data-role': m.raftRole || '', 'data-health': m.health }, [
         idCell,
         el('td', {}, [role]),
