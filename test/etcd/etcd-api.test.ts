@@ -101,6 +101,19 @@ describe('etcd v3 API details', () => {
     expect((await over(Buffer.of(0), Compare_CompareTarget.Version, { $case: 'version', version: 0 })).succeeded).toBe(true);
     const noLease = await txn({ compare: [{ result: Compare_CompareResult.Equal, target: Compare_CompareTarget.Lease, key: B('r/a'), targetUnion: { $case: 'lease', lease: 0 }, rangeEnd: Buffer.alloc(0) }] });
     expect(noLease.succeeded).toBe(true);
+
+    // Nested txns: the inner compare sees the state before the outer txn; inner responses nest.
+    const put = (key: string, value: string) => ({ request: { $case: 'requestPut' as const, requestPut: { key: B(key), value: B(value), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } } });
+    const inner = TxnRequest.fromPartial({ compare: [cmp(Compare_CompareTarget.Version, { $case: 'version', version: cur.version })], success: [put('nested/then', 'y')], failure: [put('nested/else', 'y')] });
+    const outer = await txn({ success: [put('r/a', 'changed'), { request: { $case: 'requestTxn', requestTxn: inner } }] });
+    expect(outer.succeeded).toBe(true);
+    const nested = outer.responses[1]?.response;
+    expect(nested?.$case === 'responseTxn' && nested.responseTxn.succeeded).toBe(true);
+    expect(nested?.$case === 'responseTxn' && nested.responseTxn.responses[0]?.response?.$case).toBe('responsePut');
+    expect((await range({ key: B('nested/then') })).kvs).toHaveLength(1);
+    // then and else of a nested txn may put the same key; the enclosing branch may not.
+    const dupe = await failure(txn({ success: [put('d2', '1'), { request: { $case: 'requestTxn', requestTxn: TxnRequest.fromPartial({ success: [put('d2', '2')] }) } }] }));
+    expect(dupe).toEqual({ code: status.INVALID_ARGUMENT, details: 'etcdserver: duplicate key given in txn request' });
   });
 
   it('serves many watches on one stream: ids, filters, cancel and progress', async () => {
