@@ -114,6 +114,8 @@ export function fromResponseOp(op: pb.ResponseOp): TxnOpResult {
     case 'put': return { type: 'put', result: fromPut(r.put) };
     case 'delete': return { type: 'delete', result: fromDelete(r.delete) };
     case 'range': return { type: 'range', result: fromRange(r.range) };
+    // Nested txns exist for etcd's API (the shared state machine); raftkv.v1 never sends them.
+    case 'txn': throw new InvalidArgumentError('server sent a nested txn response, which raftkv.v1 does not use');
   }
 }
 

@@ -243,7 +243,8 @@ function readCompare(r: BinaryReader, end: number): Compare {
 function writeRequestOp(w: BinaryWriter, op: RequestOp): void {
   if (op.kind === 'put') putMessage(w, 1, (w) => writePut(w, op.put));
   else if (op.kind === 'delete') putMessage(w, 2, (w) => writeDelete(w, op.delete));
-  else putMessage(w, 3, (w) => writeRange(w, op.range));
+  else if (op.kind === 'range') putMessage(w, 3, (w) => writeRange(w, op.range));
+  else putMessage(w, 4, (w) => writeTxn(w, op.txn));
 }
 
 function readRequestOp(r: BinaryReader, end: number): RequestOp | null {
@@ -252,6 +253,7 @@ function readRequestOp(r: BinaryReader, end: number): RequestOp | null {
     if (f === 1 && t === LD) op = { kind: 'put', put: readNested(r, readPut) };
     else if (f === 2 && t === LD) op = { kind: 'delete', delete: readNested(r, readDelete) };
     else if (f === 3 && t === LD) op = { kind: 'range', range: readNested(r, readRange) };
+    else if (f === 4 && t === LD) op = { kind: 'txn', txn: readNested(r, readTxn) };
     else return false;
     return true;
   });
@@ -391,7 +393,8 @@ function readRangeResult(r: BinaryReader, end: number): RangeResult {
 function writeOpResult(w: BinaryWriter, res: OpResult): void {
   if (res.kind === 'put') putMessage(w, 1, (w) => writePutResult(w, res, false));
   else if (res.kind === 'delete') putMessage(w, 2, (w) => writeDeleteResult(w, res, false));
-  else putMessage(w, 3, (w) => writeRangeResult(w, res));
+  else if (res.kind === 'range') putMessage(w, 3, (w) => writeRangeResult(w, res));
+  else putMessage(w, 4, (w) => writeTxnBody(w, res));
 }
 
 function readOpResult(r: BinaryReader, end: number, revision: number): OpResult {
@@ -400,6 +403,7 @@ function readOpResult(r: BinaryReader, end: number, revision: number): OpResult 
     if (f === 1 && t === LD) res = { ...readNested(r, readPutResult), revision };
     else if (f === 2 && t === LD) res = { ...readNested(r, readDeleteResult), revision };
     else if (f === 3 && t === LD) res = { ...readNested(r, readRangeResult), revision };
+    else if (f === 4 && t === LD) res = revised(readNested(r, readTxnResult), revision);
     else return false;
     return true;
   });
@@ -407,8 +411,18 @@ function readOpResult(r: BinaryReader, end: number, revision: number): OpResult 
   return res;
 }
 
+/** A nested txn result carries no header: it and everything inside it take the outer revision. */
+function revised(res: TxnResult, revision: number): TxnResult {
+  return { ...res, revision, responses: res.responses.map((x) => (x.kind === 'txn' ? revised(x, revision) : { ...x, revision })) };
+}
+
 function writeTxnResult(w: BinaryWriter, res: TxnResult): void {
   writeHeader(w, res.revision);
+  writeTxnBody(w, res);
+}
+
+/** A txn result without its header (a nested txn shares the outer one's revision). */
+function writeTxnBody(w: BinaryWriter, res: TxnResult): void {
   putBool(w, 2, res.succeeded);
   for (const op of res.responses) putMessage(w, 3, (w) => writeOpResult(w, op));
 }
@@ -431,6 +445,7 @@ function readTxnResult(r: BinaryReader, end: number): TxnResult {
     r.pos = start;
     return readOpResult(r, stop, revision);
   });
+
   r.pos = end;
   return { kind: 'txn', revision, succeeded, responses };
 }

@@ -24,6 +24,7 @@ import type {
   RejectedResult,
   RequestOp,
   TxnOp,
+  TxnResult,
   WatchEvent,
 } from './types.js';
 import { CompareResult, EventType, RejectReason } from './types.js';
@@ -62,8 +63,8 @@ export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revi
 
 function withRevision(partial: Omit<CommandResult, 'revision'>, revision: number): CommandResult {
   if (partial.kind === 'txn') {
-    const txn = partial as Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'>;
-    return { ...txn, revision, responses: txn.responses.map((r) => ({ ...r, revision })) };
+    const txn = partial as Omit<TxnResult, 'revision'>;
+    return { ...txn, revision, responses: txn.responses.map((r) => withRevision(r as Omit<CommandResult, 'revision'>, revision) as OpResult) };
   }
   return { ...partial, revision } as CommandResult;
 }
@@ -219,8 +220,19 @@ class Executor {
     }
   }
 
-  /** All compares see the state before the txn; then one branch runs in order. */
-  async txn(txn: TxnOp): Promise<Omit<Extract<CommandResult, { kind: 'txn' }>, 'revision'> | Unrevised<RejectedResult>> {
+  /**
+   * etcd's applyTxn: every compare, nested ones included, sees the state before the txn (the path
+   * through the nested txns is chosen first); then the puts on that path are checked (a refusal
+   * leaves everything untouched) and the chosen branches run in order.
+   */
+  async txn(txn: TxnOp): Promise<Omit<TxnResult, 'revision'> | Unrevised<RejectedResult>> {
+    const path = await this.choosePath(txn);
+    const rejected = await this.checkPuts(putsOnPath(txn, path));
+    if (rejected !== null) return rejected; // the whole txn fails with no partial effect
+    return this.runTxn(txn, path);
+  }
+
+  private async choosePath(txn: TxnOp): Promise<TxnPath> {
     let succeeded = true;
     for (const c of txn.compare) {
       if (!(await this.compare(c))) {
@@ -228,20 +240,43 @@ class Executor {
         break;
       }
     }
-    const branch = succeeded ? txn.success : txn.failure;
-    const rejected = await this.checkPuts(branch.flatMap((op) => (op.kind === 'put' ? [op.put] : [])));
-    if (rejected !== null) return rejected; // the whole txn fails with no partial effect
-    const responses: OpResult[] = [];
-    for (const op of branch) responses.push((await this.requestOp(op)) as OpResult);
-    return { kind: 'txn', succeeded, responses };
+    const nested: TxnPath[] = [];
+    for (const op of succeeded ? txn.success : txn.failure) if (op.kind === 'txn') nested.push(await this.choosePath(op.txn));
+    return { succeeded, nested };
   }
 
-  private async requestOp(op: RequestOp): Promise<Unrevised<OpResult>> {
+  private async runTxn(txn: TxnOp, path: TxnPath): Promise<Omit<TxnResult, 'revision'>> {
+    const responses: OpResult[] = [];
+    let n = 0;
+    for (const op of path.succeeded ? txn.success : txn.failure) {
+      if (op.kind === 'txn') responses.push((await this.runTxn(op.txn, path.nested[n++]!)) as OpResult);
+      else responses.push((await this.requestOp(op)) as OpResult);
+    }
+    return { kind: 'txn', succeeded: path.succeeded, responses };
+  }
+
+  private async requestOp(op: Exclude<RequestOp, { kind: 'txn' }>): Promise<Unrevised<OpResult>> {
     if (op.kind === 'put') return this.put(op.put);
     if (op.kind === 'delete') return this.delete(op.delete);
     return this.range(op.range);
   }
 
+}
+
+/** Which branch each txn on the chosen path takes; `nested` follows the txn ops of that branch in order. */
+interface TxnPath {
+  readonly succeeded: boolean;
+  readonly nested: readonly TxnPath[];
+}
+
+function putsOnPath(txn: TxnOp, path: TxnPath): PutOp[] {
+  const out: PutOp[] = [];
+  let n = 0;
+  for (const op of path.succeeded ? txn.success : txn.failure) {
+    if (op.kind === 'put') out.push(op.put);
+    else if (op.kind === 'txn') out.push(...putsOnPath(op.txn, path.nested[n++]!));
+  }
+  return out;
 }
 
 /** The db writes that make the overlay's final state durable. */

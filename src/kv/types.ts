@@ -88,7 +88,8 @@ export interface Compare {
 export type RequestOp =
   | { readonly kind: 'put'; readonly put: PutOp }
   | { readonly kind: 'delete'; readonly delete: DeleteOp }
-  | { readonly kind: 'range'; readonly range: RangeOp };
+  | { readonly kind: 'range'; readonly range: RangeOp }
+  | { readonly kind: 'txn'; readonly txn: TxnOp };
 
 export interface TxnOp {
   readonly compare: readonly Compare[];
@@ -134,7 +135,7 @@ export interface RangeResult {
   readonly nextStartAfter: Uint8Array;
 }
 
-export type OpResult = PutResult | DeleteResult | RangeResult;
+export type OpResult = PutResult | DeleteResult | RangeResult | TxnResult;
 
 export interface TxnResult {
   readonly kind: 'txn';

@@ -121,44 +121,73 @@ function validateCompare(c: Compare, where: string): void {
   }
 }
 
-function validateTxn(txn: TxnOp, bytes: { total: number }): void {
+function validateTxn(txn: TxnOp, bytes: { total: number }, depth = 1, where = 'txn'): void {
+  if (depth > TXN_DEPTH_MAX) throw new InvalidArgumentError(`${where}: txns nest ${depth} deep; the limit is ${TXN_DEPTH_MAX}`);
   for (const [name, list] of [['compare', txn.compare], ['success', txn.success], ['failure', txn.failure]] as const) {
     if (list.length > Limits.txnOpsMax) {
-      throw new InvalidArgumentError(`txn.${name} has ${list.length} entries; the limit is ${Limits.txnOpsMax}`);
+      throw new InvalidArgumentError(`${where}.${name} has ${list.length} entries; the limit is ${Limits.txnOpsMax}`);
     }
   }
   txn.compare.forEach((c, i) => {
-    validateCompare(c, `txn.compare[${i}]`);
+    validateCompare(c, `${where}.compare[${i}]`);
     bytes.total += c.key.length + (c.target?.kind === 'value' ? c.target.value.length : 0);
   });
-  validateBranch(txn.success, 'txn.success', bytes);
-  validateBranch(txn.failure, 'txn.failure', bytes);
+  validateBranch(txn.success, `${where}.success`, bytes, depth);
+  validateBranch(txn.failure, `${where}.failure`, bytes, depth);
 }
 
+/** Txns nested inside txns at most this deep (etcd has no own bound; this keeps recursion bounded). */
+export const TXN_DEPTH_MAX = 16;
+
 /** As in etcd, a branch may not write one key twice (a put per key, no put inside a delete range). */
-function validateBranch(ops: readonly RequestOp[], where: string, bytes: { total: number }): void {
+function validateBranch(ops: readonly RequestOp[], where: string, bytes: { total: number }, depth: number): void {
   ops.forEach((op, i) => {
     const at = `${where}[${i}]`;
     if (op.kind === 'put') validatePut(op.put, `${at}.put`, bytes);
     else if (op.kind === 'delete') validateDelete(op.delete, `${at}.delete`, bytes);
-    else validateRange(op.range, `${at}.range`);
+    else if (op.kind === 'range') validateRange(op.range, `${at}.range`);
+    else validateTxn(op.txn, bytes, depth + 1, `${at}.txn`);
   });
-  const puts = ops.flatMap((op) => (op.kind === 'put' ? [op.put.key] : []));
-  const sorted = [...puts].sort(compareBytes);
-  for (let i = 1; i < sorted.length; i++) {
-    const a = sorted[i - 1], b = sorted[i];
-    if (a !== undefined && b !== undefined && bytesEqual(a, b)) {
-      throw new InvalidArgumentError(`${where} puts key ${printable(b)} twice`);
+  const dup = checkIntervals(ops);
+  if (dup !== null) throw new InvalidArgumentError(`${where} writes key ${printable(dup)} twice (two puts, or a put inside a delete range, nested txns included)`);
+}
+
+/**
+ * etcd's checkIntervals: the puts and delete ranges of a branch, nested txns included, returning a
+ * key written twice or null. A nested txn's then and else branches may put the same key (only one
+ * runs); neither may collide with the enclosing branch's puts and deletes.
+ */
+function checkIntervals(ops: readonly RequestOp[]): Uint8Array | null {
+  return intervals(ops).duplicate;
+}
+
+function intervals(ops: readonly RequestOp[]): { puts: Map<string, Uint8Array>; dels: DeleteOp[]; duplicate: Uint8Array | null } {
+  const dels: DeleteOp[] = ops.flatMap((op) => (op.kind === 'delete' ? [op.delete] : []));
+  const puts = new Map<string, Uint8Array>();
+  const hex = (k: Uint8Array): string => Buffer.from(k).toString('hex');
+  const covered = (k: Uint8Array): boolean => dels.some((d) => deleteCovers(d, k));
+  for (const op of ops) {
+    if (op.kind !== 'txn') continue;
+    const then = intervals(op.txn.success), other = intervals(op.txn.failure);
+    const duplicate = then.duplicate ?? other.duplicate;
+    if (duplicate !== null) return { puts, dels, duplicate };
+    for (const [h, k] of then.puts) {
+      if (puts.has(h) || covered(k)) return { puts, dels, duplicate: k };
+      puts.set(h, k);
     }
+    for (const [h, k] of other.puts) {
+      if ((puts.has(h) && !then.puts.has(h)) || covered(k)) return { puts, dels, duplicate: k };
+      puts.set(h, k);
+    }
+    dels.push(...then.dels, ...other.dels);
   }
   for (const op of ops) {
-    if (op.kind !== 'delete') continue;
-    for (const key of puts) {
-      if (deleteCovers(op.delete, key)) {
-        throw new InvalidArgumentError(`${where} both puts and deletes key ${printable(key)}`);
-      }
-    }
+    if (op.kind !== 'put') continue;
+    const h = hex(op.put.key);
+    if (puts.has(h) || covered(op.put.key)) return { puts, dels, duplicate: op.put.key };
+    puts.set(h, op.put.key);
   }
+  return { puts, dels, duplicate: null };
 }
 
 function deleteCovers(op: DeleteOp, key: Uint8Array): boolean {

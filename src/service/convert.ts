@@ -103,6 +103,7 @@ export function rangeResponse(r: kv.RangeResult, header: ResponseHeader): RangeR
 function responseOp(r: kv.OpResult, header: ResponseHeader): ResponseOp {
   if (r.kind === 'put') return { response: { $case: 'put', put: putResponse(r, header) } };
   if (r.kind === 'delete') return { response: { $case: 'delete', delete: deleteResponse(r, header) } };
+  if (r.kind === 'txn') return { response: { $case: 'txn', txn: txnResponse(r, header) } };
   return { response: { $case: 'range', range: rangeResponse(r, header) } };
 }
 

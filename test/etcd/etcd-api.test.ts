@@ -9,6 +9,13 @@ import {
   Compare_CompareResult,
   Compare_CompareTarget,
   KVClient,
+  LeaseClient,
+  type LeaseGrantResponse,
+  type LeaseKeepAliveRequest,
+  type LeaseLeasesResponse,
+  type LeaseRevokeResponse,
+  type LeaseTimeToLiveResponse,
+  type LeaseKeepAliveResponse,
   RangeRequest,
   TxnRequest,
   WatchClient,
@@ -101,6 +108,50 @@ describe('etcd v3 API details', () => {
     expect((await over(Buffer.of(0), Compare_CompareTarget.Version, { $case: 'version', version: 0 })).succeeded).toBe(true);
     const noLease = await txn({ compare: [{ result: Compare_CompareResult.Equal, target: Compare_CompareTarget.Lease, key: B('r/a'), targetUnion: { $case: 'lease', lease: 0 }, rangeEnd: Buffer.alloc(0) }] });
     expect(noLease.succeeded).toBe(true);
+
+    // Nested txns: the inner compare sees the state before the outer txn; inner responses nest.
+    const put = (key: string, value: string) => ({ request: { $case: 'requestPut' as const, requestPut: { key: B(key), value: B(value), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } } });
+    const inner = TxnRequest.fromPartial({ compare: [cmp(Compare_CompareTarget.Version, { $case: 'version', version: cur.version })], success: [put('nested/then', 'y')], failure: [put('nested/else', 'y')] });
+    const outer = await txn({ success: [put('r/a', 'changed'), { request: { $case: 'requestTxn', requestTxn: inner } }] });
+    expect(outer.succeeded).toBe(true);
+    const nested = outer.responses[1]?.response;
+    expect(nested?.$case === 'responseTxn' && nested.responseTxn.succeeded).toBe(true);
+    expect(nested?.$case === 'responseTxn' && nested.responseTxn.responses[0]?.response?.$case).toBe('responsePut');
+    expect((await range({ key: B('nested/then') })).kvs).toHaveLength(1);
+    // then and else of a nested txn may put the same key; the enclosing branch may not.
+    const dupe = await failure(txn({ success: [put('d2', '1'), { request: { $case: 'requestTxn', requestTxn: TxnRequest.fromPartial({ success: [put('d2', '2')] }) } }] }));
+    expect(dupe).toEqual({ code: status.INVALID_ARGUMENT, details: 'etcdserver: duplicate key given in txn request' });
+  });
+
+  it('answers lease calls as etcd: chosen ids, duplicates, unknown ids, ids beyond 2^53, min TTL', async () => {
+    const lease = new LeaseClient(c.node(1).grpcAddr, credentials.createInsecure());
+    try {
+      const call = <Res>(f: (cb: (e: ServiceError | null, r: Res) => void) => unknown): Promise<Res> =>
+        new Promise((resolve, reject) => f((e, r) => (e ? reject(e) : resolve(r))));
+      const granted = await call<LeaseGrantResponse>((cb) => lease.leaseGrant({ TTL: 1, ID: 0x1234 }, cb));
+      expect(granted.ID).toBe(0x1234);
+      expect(granted.TTL).toBeGreaterThanOrEqual(1); // raised to the cluster's minimum
+      expect(await failure(call<LeaseGrantResponse>((cb) => lease.leaseGrant({ TTL: 10, ID: 0x1234 }, cb)))).toEqual({ code: status.FAILED_PRECONDITION, details: 'etcdserver: lease already exists' });
+      const big = await failure(call<LeaseGrantResponse>((cb) => lease.leaseGrant({ TTL: 10, ID: 2 ** 60 }, cb)));
+      expect(big.code).toBe(status.INVALID_ARGUMENT);
+      expect(big.details).toContain('9007199254740991 (lease ids included)');
+      const unknown = await call<LeaseTimeToLiveResponse>((cb) => lease.leaseTimeToLive({ ID: 0x9999, keys: true }, cb));
+      expect({ TTL: unknown.TTL, grantedTTL: unknown.grantedTTL }).toEqual({ TTL: -1, grantedTTL: 0 });
+      expect(await failure(call<LeaseRevokeResponse>((cb) => lease.leaseRevoke({ ID: 0x9999 }, cb)))).toEqual({ code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' });
+      expect((await call<LeaseLeasesResponse>((cb) => lease.leaseLeases({}, cb))).leases.map((l) => l.ID)).toContain(0x1234);
+
+      const stream: ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse> = lease.leaseKeepAlive();
+      const answers: LeaseKeepAliveResponse[] = [];
+      stream.on('data', (r: LeaseKeepAliveResponse) => answers.push(r));
+      stream.write({ ID: 0x1234 });
+      stream.write({ ID: 0x9999 }); // unknown: TTL 0, no error
+      await c.waitFor(() => answers.length === 2, 10_000, 'two keep-alive answers');
+      expect(answers.map((a) => [a.ID, a.TTL])).toEqual([[0x1234, granted.TTL], [0x9999, 0]]);
+      stream.end();
+      await call<LeaseRevokeResponse>((cb) => lease.leaseRevoke({ ID: 0x1234 }, cb));
+    } finally {
+      lease.close();
+    }
   });
 
   it('serves many watches on one stream: ids, filters, cancel and progress', async () => {

@@ -34,6 +34,7 @@ const samples: Command[] = [
       { key: b('a'), result: CompareResult.Equal, target: { kind: 'lease', lease: 0 }, rangeEnd: b('b') },
       { key: b('a'), result: CompareResult.Greater, target: { kind: 'version', version: 1 }, rangeEnd: new Uint8Array(0) },
     ],
+    success: [{ kind: 'txn', txn: { compare: [cmpVersion('k', CompareResult.Equal, 0)], success: [opPut('k', 'v')], failure: [{ kind: 'txn', txn: { compare: [], success: [], failure: [] } }] } }],
   }),
 ];
 
@@ -93,6 +94,10 @@ describe('command result codec', () => {
     { kind: 'leaseGrant', revision: 9, id: 12345, ttlSeconds: 60 },
     { kind: 'leaseRevoke', revision: 10, deleted: 3 },
     { kind: 'rejected', revision: 10, reason: 2 },
+    {
+      kind: 'txn', revision: 11, succeeded: false,
+      responses: [{ kind: 'txn', revision: 11, succeeded: true, responses: [{ kind: 'put', revision: 11, prevKv: null }, { kind: 'txn', revision: 11, succeeded: false, responses: [] }] }],
+    },
   ];
 
   it('round-trips and agrees with the generated code', () => {

@@ -133,4 +133,27 @@ describe('leases in the state machine', () => {
     expect(await succeeded({ key: b('r/b'), result: 3, target: { kind: 'version', version: 0 }, rangeEnd: new Uint8Array(0) })).toBe(true);
     expect(st.revision()).toBeGreaterThan(0);
   });
+
+  it('runs nested txns: every compare sees the state before the txn; a refused put anywhere on the path refuses all', async () => {
+    const { st, apply } = await fresh();
+    await apply(put('n', '1'));
+    const cmpVal = (key: string, v: string) => ({ key: b(key), result: 0 as const, target: { kind: 'value' as const, value: b(v) } });
+    const nested = txnCmd({
+      compare: [cmpVal('n', '1')],
+      success: [
+        { kind: 'put', put: { key: b('n'), value: b('2'), prevKv: false } },
+        // Sees n = 1 (the state before the outer txn), not the 2 just written.
+        { kind: 'txn', txn: { compare: [cmpVal('n', '1')], success: [{ kind: 'put', put: { key: b('seen-old'), value: b('y'), prevKv: false } }], failure: [{ kind: 'put', put: { key: b('seen-new'), value: b('y'), prevKv: false } }] } },
+      ],
+    });
+    const r = await apply(nested);
+    expect(r).toMatchObject({ kind: 'txn', revision: 2, succeeded: true, responses: [{ kind: 'put', revision: 2 }, { kind: 'txn', revision: 2, succeeded: true, responses: [{ kind: 'put', revision: 2 }] }] });
+    expect((await st.get(b('seen-old'))).kv).not.toBeNull();
+    expect((await st.get(b('seen-new'))).kv).toBeNull();
+
+    const refused = txnCmd({ success: [{ kind: 'put', put: { key: b('a'), value: b('1'), prevKv: false } }, { kind: 'txn', txn: { compare: [], success: [{ kind: 'put', put: { key: b('z'), value: b('1'), prevKv: false, lease: 99 } }], failure: [] } }] });
+    expect(await apply(refused)).toMatchObject({ kind: 'rejected', reason: 1 });
+    expect((await st.get(b('a'))).kv).toBeNull();
+    expect(st.revision()).toBe(2);
+  });
 });

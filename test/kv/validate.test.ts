@@ -26,8 +26,13 @@ describe('validateCommand', () => {
   it('rejects too many txn ops, duplicate writes and bad ranges', () => {
     rejects(txnCmd({ success: Array.from({ length: Limits.txnOpsMax + 1 }, (_, i) => opPut(`k${i}`, 'v')) }), /txn.success has 129 entries; the limit is 128/);
     rejects(txnCmd({ compare: Array.from({ length: 129 }, () => cmpValue('k', CompareResult.Equal, 'v')) }), /txn.compare has 129 entries/);
-    rejects(txnCmd({ failure: [opPut('k', '1'), opPut('k', '2')] }), /txn.failure puts key "k" twice/);
-    rejects(txnCmd({ success: [opPut('p/k', '1'), opDelete({ prefix: 'p/' })] }), /both puts and deletes key "p\/k"/);
+    rejects(txnCmd({ failure: [opPut('k', '1'), opPut('k', '2')] }), /txn.failure writes key "k" twice/);
+    rejects(txnCmd({ success: [opPut('p/k', '1'), opDelete({ prefix: 'p/' })] }), /txn.success writes key "p\/k" twice/);
+    // Nested: then and else may put the same key; neither may collide with the enclosing branch.
+    const inner = (success: ReturnType<typeof opPut>[], failure: ReturnType<typeof opPut>[]) => ({ kind: 'txn' as const, txn: { compare: [], success, failure } });
+    expect(() => validateCommand(txnCmd({ success: [inner([opPut('k', '1')], [opPut('k', '2')])] }))).not.toThrow();
+    rejects(txnCmd({ success: [opPut('k', '0'), inner([opPut('k', '1')], [])] }), /txn.success writes key "k" twice/);
+    rejects(txnCmd({ success: [opDelete({ prefix: 'k' }), inner([], [opPut('k1', '1')])] }), /writes key "k1" twice/);
     rejects(txnCmd({ success: [opRange({ start: 'b', end: 'a' })] }), /txn.success\[0\].range.end must sort after start/);
     rejects(txnCmd({ compare: [{ key: b('k'), result: CompareResult.Equal, target: null }] }), /txn.compare\[0\] has no target/);
     rejects(delCmd({ key: 'b', rangeEnd: 'a' }), /delete.range_end must sort after key/);

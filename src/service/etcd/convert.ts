@@ -14,7 +14,7 @@ import {
   type RequestOp,
   type ResponseHeader,
   type ResponseOp,
-  type TxnRequest,
+  TxnRequest,
   type TxnResponse,
 } from '../../gen/etcd/etcdserverpb/rpc.js';
 import type { KeyValue } from '../../gen/etcd/mvccpb/kv.js';
@@ -122,7 +122,7 @@ function compareRangeEnd(c: Compare, i: number): Uint8Array | undefined {
   return span.end ?? EMPTY;
 }
 
-function requestOpOf(op: RequestOp): kv.RequestOp {
+function requestOpOf(op: RequestOp, depth: number): kv.RequestOp {
   const r = op.request;
   if (r?.$case === 'requestPut') return { kind: 'put', put: putOp(r.requestPut) };
   if (r?.$case === 'requestRange') return { kind: 'range', range: txnRangeOp(r.requestRange) };
@@ -131,35 +131,58 @@ function requestOpOf(op: RequestOp): kv.RequestOp {
     // An empty delete range deletes nothing; a range over no key keeps the response shape.
     return d === null ? { kind: 'range', range: spanRangeOp({ kind: 'single', key: r.requestDeleteRange.key }, { limit: 0, keysOnly: true, countOnly: true }) } : { kind: 'delete', delete: d };
   }
-  if (r?.$case === 'requestTxn') throw new InvalidArgumentError('nested txn requests are not supported yet');
+  if (r?.$case === 'requestTxn') return { kind: 'txn', txn: txnOpAt(r.requestTxn, depth + 1) };
   throw new InvalidArgumentError('a txn request op has no operation');
 }
 
+/** Nested txns deeper than this are refused (the state machine's TXN_DEPTH_MAX). */
+const TXN_DEPTH_MAX = 16;
+
 /** etcd's checkTxnRequest and checkIntervals (a branch may not write a key twice), then the ops. */
 export function txnOp(r: TxnRequest): kv.TxnOp {
+  const txn = txnOpAt(r, 1);
+  if (checkIntervals(txn.success).duplicate || checkIntervals(txn.failure).duplicate) throw new EtcdError('duplicateKey');
+  return txn;
+}
+
+function txnOpAt(r: TxnRequest, depth: number): kv.TxnOp {
+  if (depth > TXN_DEPTH_MAX) throw new InvalidArgumentError(`txns nest more than ${TXN_DEPTH_MAX} deep`);
   if (r.compare.length > Limits.txnOpsMax || r.success.length > Limits.txnOpsMax || r.failure.length > Limits.txnOpsMax) throw new EtcdError('tooManyOps');
-  const success = r.success.map(requestOpOf);
-  const failure = r.failure.map(requestOpOf);
-  checkBranch(success);
-  checkBranch(failure);
+  const success = r.success.map((op) => requestOpOf(op, depth));
+  const failure = r.failure.map((op) => requestOpOf(op, depth));
   return { compare: r.compare.map(compareOf), success, failure };
 }
 
-function checkBranch(ops: readonly kv.RequestOp[]): void {
+/**
+ * etcd's checkIntervals (v3rpc/key.go): a branch's puts and deletes, nested txns included. A nested
+ * txn's then and else may put the same key (one of them runs); nothing else may write a key twice.
+ */
+function checkIntervals(ops: readonly kv.RequestOp[]): { puts: Set<string>; dels: KeySpan[]; duplicate: boolean } {
+  const dels: KeySpan[] = ops.flatMap((op) => (op.kind === 'delete' ? [keySpan(op.delete.key, op.delete.rangeEnd)] : []));
   const puts = new Set<string>();
-  const deletes: KeySpan[] = [];
+  const covered = (hex: string): boolean => dels.some((d) => spanContains(d, Buffer.from(hex, 'hex')));
+  const dup = { puts, dels, duplicate: true };
   for (const op of ops) {
-    if (op.kind === 'put') {
-      const k = Buffer.from(op.put.key).toString('hex');
-      if (puts.has(k)) throw new EtcdError('duplicateKey');
+    if (op.kind !== 'txn') continue;
+    const then = checkIntervals(op.txn.success), other = checkIntervals(op.txn.failure);
+    if (then.duplicate || other.duplicate) return dup;
+    for (const k of then.puts) {
+      if (puts.has(k) || covered(k)) return dup;
       puts.add(k);
-    } else if (op.kind === 'delete') {
-      deletes.push(keySpan(op.delete.key, op.delete.rangeEnd));
     }
+    for (const k of other.puts) {
+      if ((puts.has(k) && !then.puts.has(k)) || covered(k)) return dup;
+      puts.add(k);
+    }
+    dels.push(...then.dels, ...other.dels);
   }
   for (const op of ops) {
-    if (op.kind === 'put' && deletes.some((d) => spanContains(d, op.put.key))) throw new EtcdError('duplicateKey');
+    if (op.kind !== 'put') continue;
+    const k = Buffer.from(op.put.key).toString('hex');
+    if (puts.has(k) || covered(k)) return dup;
+    puts.add(k);
   }
+  return { puts, dels, duplicate: false };
 }
 
 export function putResponse(r: kv.PutResult, header: ResponseHeader): PutResponse {
@@ -181,6 +204,10 @@ function responseOp(req: RequestOp | undefined, r: kv.OpResult): ResponseOp {
   if (r.kind === 'delete') return { response: { $case: 'responseDeleteRange', responseDeleteRange: deleteResponse(r, header) } };
   if (req?.request?.$case === 'requestDeleteRange') {
     return { response: { $case: 'responseDeleteRange', responseDeleteRange: { header, deleted: 0, prevKvs: [] } } };
+  }
+  if (r.kind === 'txn') {
+    const nested = req?.request?.$case === 'requestTxn' ? req.request.requestTxn : TxnRequest.fromPartial({});
+    return { response: { $case: 'responseTxn', responseTxn: txnResponse(nested, r, header) } };
   }
   const rr = req?.request?.$case === 'requestRange' ? req.request.requestRange : null;
   const shaped = rr !== null && readsWholeRange(rr) ? shapeRange(rr, r) : r;

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { ClientDuplexStream, Metadata, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
-import { InvalidArgumentError } from '../../common/errors.js';
+import { InvalidArgumentError, NotLeaderError } from '../../common/errors.js';
 import {
   LeaseService,
   type LeaseGrantRequest,
@@ -149,11 +149,16 @@ function serveKeepAlive(ctx: HandlerContext, header: HeaderOf, leases: ServiceLe
 
   const handle = async (req: LeaseKeepAliveRequest): Promise<void> => {
     checkMalformed(req);
-    const self = ctx.deps.node.isLeader();
-    if (self || forwarded) {
-      const ttl = leases.renew(req.ID); // off the leader: NotLeaderError, ends a forwarded stream
-      call.write({ header: header(ctx.deps.kv.stats().revision), ID: req.ID, TTL: ttl ?? 0 });
-      return;
+    if (forwarded || ctx.deps.node.isLeader()) {
+      try {
+        const ttl = leases.renew(req.ID);
+        call.write({ header: header(ctx.deps.kv.stats().revision), ID: req.ID, TTL: ttl ?? 0 });
+        return;
+      } catch (e) {
+        // Leadership just moved: a forwarded stream ends (its follower reopens one to the new
+        // leader); a client's own stream goes up to the new leader instead.
+        if (forwarded || !(e instanceof NotLeaderError)) throw e;
+      }
     }
     upstream ??= await openUpstream();
     upstream.stream.write(req);

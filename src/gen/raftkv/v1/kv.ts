@@ -246,14 +246,21 @@ export interface RequestOp {
   request?: { $case: "put"; put: PutRequest } | { $case: "delete"; delete: DeleteRequest } | {
     $case: "range";
     range: RangeRequest;
-  } | undefined;
+  } | //
+  /**
+   * A nested transaction (etcd's RequestOp.request_txn): its compares are evaluated, with every
+   * compare of the enclosing txn, against the state before the outer txn.
+   */
+  { $case: "txn"; txn: TxnRequest } | undefined;
 }
 
 export interface ResponseOp {
-  response?: { $case: "put"; put: PutResponse } | { $case: "delete"; delete: DeleteResponse } | {
-    $case: "range";
-    range: RangeResponse;
-  } | undefined;
+  response?:
+    | { $case: "put"; put: PutResponse }
+    | { $case: "delete"; delete: DeleteResponse }
+    | { $case: "range"; range: RangeResponse }
+    | { $case: "txn"; txn: TxnResponse }
+    | undefined;
 }
 
 /**
@@ -2000,6 +2007,9 @@ export const RequestOp: MessageFns<RequestOp> = {
       case "range":
         RangeRequest.encode(message.request.range, writer.uint32(26).fork()).join();
         break;
+      case "txn":
+        TxnRequest.encode(message.request.txn, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2041,6 +2051,14 @@ export const RequestOp: MessageFns<RequestOp> = {
             message.request = { $case: "range", range: RangeRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.request = { $case: "txn", txn: TxnRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2061,6 +2079,8 @@ export const RequestOp: MessageFns<RequestOp> = {
         ? { $case: "delete", delete: DeleteRequest.fromJSON(object.delete) }
         : isSet(object.range)
         ? { $case: "range", range: RangeRequest.fromJSON(object.range) }
+        : isSet(object.txn)
+        ? { $case: "txn", txn: TxnRequest.fromJSON(object.txn) }
         : undefined,
     };
   },
@@ -2073,6 +2093,8 @@ export const RequestOp: MessageFns<RequestOp> = {
       obj.delete = DeleteRequest.toJSON(message.request.delete);
     } else if (message.request?.$case === "range") {
       obj.range = RangeRequest.toJSON(message.request.range);
+    } else if (message.request?.$case === "txn") {
+      obj.txn = TxnRequest.toJSON(message.request.txn);
     }
     return obj;
   },
@@ -2101,6 +2123,12 @@ export const RequestOp: MessageFns<RequestOp> = {
         }
         break;
       }
+      case "txn": {
+        if (object.request?.txn !== undefined && object.request?.txn !== null) {
+          message.request = { $case: "txn", txn: TxnRequest.fromPartial(object.request.txn) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -2121,6 +2149,9 @@ export const ResponseOp: MessageFns<ResponseOp> = {
         break;
       case "range":
         RangeResponse.encode(message.response.range, writer.uint32(26).fork()).join();
+        break;
+      case "txn":
+        TxnResponse.encode(message.response.txn, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -2163,6 +2194,14 @@ export const ResponseOp: MessageFns<ResponseOp> = {
             message.response = { $case: "range", range: RangeResponse.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.response = { $case: "txn", txn: TxnResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2183,6 +2222,8 @@ export const ResponseOp: MessageFns<ResponseOp> = {
         ? { $case: "delete", delete: DeleteResponse.fromJSON(object.delete) }
         : isSet(object.range)
         ? { $case: "range", range: RangeResponse.fromJSON(object.range) }
+        : isSet(object.txn)
+        ? { $case: "txn", txn: TxnResponse.fromJSON(object.txn) }
         : undefined,
     };
   },
@@ -2195,6 +2236,8 @@ export const ResponseOp: MessageFns<ResponseOp> = {
       obj.delete = DeleteResponse.toJSON(message.response.delete);
     } else if (message.response?.$case === "range") {
       obj.range = RangeResponse.toJSON(message.response.range);
+    } else if (message.response?.$case === "txn") {
+      obj.txn = TxnResponse.toJSON(message.response.txn);
     }
     return obj;
   },
@@ -2220,6 +2263,12 @@ export const ResponseOp: MessageFns<ResponseOp> = {
       case "range": {
         if (object.response?.range !== undefined && object.response?.range !== null) {
           message.response = { $case: "range", range: RangeResponse.fromPartial(object.response.range) };
+        }
+        break;
+      }
+      case "txn": {
+        if (object.response?.txn !== undefined && object.response?.txn !== null) {
+          message.response = { $case: "txn", txn: TxnResponse.fromPartial(object.response.txn) };
         }
         break;
       }
