@@ -80,7 +80,9 @@ export async function serve(cfg: ServeConfig, exit: (code: number) => never): Pr
  */
 function whatItWaitsFor(cfg: ServeConfig, handle: ServerHandle): string | null {
   const conf = handle.node.stats().raft.conf;
-  if (conf.voters.length > 0 || conf.learners.length > 0 || cfg.join !== '') return null;
+  // --bootstrap_expect: the lowest id bootstraps every expected member as a voter; the others learn
+  // the configuration from its first append a moment later, which is no wait worth a warning.
+  if (conf.voters.length > 0 || conf.learners.length > 0 || cfg.join !== '' || cfg.bootstrapExpect > 0) return null;
   if (cfg.gossipAddr !== '') {
     return `for the leader to add it: it announced itself over gossip (seeds ${cfg.gossipSeeds.join(',') || 'none'}); the leader's autopilot adds it as a non-voter`;
   }
