@@ -303,13 +303,17 @@ async function startPage(o: ServerOptions, p: Parts, log: Logger): Promise<strin
   const r = { ...NODE_DEFAULTS, ...o.raft };
   const make = (httpAddr: string): ClusterPage => new ClusterPage({ logger: log, httpAddr, contactWarnMs: r.tickMs * r.electionTicks, metrics: p.metrics?.registry ?? null });
   if (o.httpAddr === o.metricsAddr && p.metrics?.address) {
+    // The page reads every key: on the metrics listener it has that listener's TLS (server side only).
+    if (p.tls?.page?.requireClientCert) log.warn('the cluster page shares the metrics listener, which asks for no client certificate: give it its own --http_addr to require one as the client port does');
     const page = make(p.metrics.address);
     p.page = page;
     p.metrics.addRoutes((req, res) => page.handle(req, res));
     return p.metrics.address;
   }
   let page: ClusterPage | null = null;
-  p.pageServer = await startUiHttpServer(o.httpAddr!, (req, res) => page?.handle(req, res) ?? false);
+  const t = p.tls?.page;
+  const tls = t ? { contextOptions: () => t.files.contextOptions(), onChange: (l: () => void) => t.files.onChange(l), requireClientCert: t.requireClientCert } : undefined;
+  p.pageServer = await startUiHttpServer(o.httpAddr!, (req, res) => page?.handle(req, res) ?? false, tls);
   page = make(p.pageServer.address);
   p.page = page;
   return p.pageServer.address;

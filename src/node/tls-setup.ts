@@ -28,6 +28,11 @@ export class NodeTls {
   readonly raft: RaftTls | undefined;
   readonly grpc: GrpcTlsSetup;
   readonly metrics: TlsFiles | undefined;
+  /**
+   * The cluster page on its own listener (--http_addr): the client port's certificate and CAs, and
+   * with --client_cert_auth it asks for a client certificate too: its key browser reads every key.
+   */
+  page: { readonly files: TlsFiles; readonly requireClientCert: boolean } | undefined;
   private readonly all = new Map<string, TlsFiles>();
   private readonly closers: Array<() => void> = [];
 
@@ -77,8 +82,10 @@ export class NodeTls {
     const c = o.client;
     // The client port also trusts the peer CA, so a member's forwarder can present its peer certificate.
     const cas = [c.trustedCaFile, o.peer?.trustedCaFile].filter((x): x is string => x !== undefined);
+    const clientFiles = this.files('client', c.certFile, c.keyFile, cas);
+    this.page = { files: clientFiles, requireClientCert: c.clientCertAuth };
     const server = grpcServerCredentials({
-      files: this.files('client', c.certFile, c.keyFile, cas),
+      files: clientFiles,
       requireClientCert: c.clientCertAuth,
       ...(this.raft ? { forwarded: { header: FORWARDED_HEADER, peerFiles: this.raft.files, refusals: this.refusals } } : {}),
     });

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import { ErrorCode, RaftkvError } from '../common/errors.js';
 
 /** Bounds a client that sends its request slowly. */
@@ -22,17 +24,31 @@ export interface UiHttpServer {
 }
 
 /** A listener for the cluster page alone (when --http_addr differs from --metrics_addr). */
-export async function startUiHttpServer(addr: string, route: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<UiHttpServer> {
+/** HTTPS for the page: the certificate follows reloads; with requireClientCert, clients without one from the CAs are refused. */
+export interface UiTls {
+  contextOptions(): SecureContextOptions;
+  onChange(listener: () => void): () => void;
+  readonly requireClientCert: boolean;
+}
+
+export async function startUiHttpServer(addr: string, route: (req: IncomingMessage, res: ServerResponse) => boolean, tls?: UiTls): Promise<UiHttpServer> {
   const i = addr.lastIndexOf(':');
   const port = Number(addr.slice(i + 1));
   if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65_535) throw new HttpListenError(addr, new Error('want host:port'));
   const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
-  const server = createServer({ maxHeaderSize: UI_HEADER_BYTES_MAX, requestTimeout: UI_REQUEST_TIMEOUT_MS, headersTimeout: UI_REQUEST_TIMEOUT_MS }, (req, res) => {
+  const options = { maxHeaderSize: UI_HEADER_BYTES_MAX, requestTimeout: UI_REQUEST_TIMEOUT_MS, headersTimeout: UI_REQUEST_TIMEOUT_MS };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (route(req, res)) return;
     const text = 'not found; the cluster page is at /\n';
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
-  });
+  };
+  const clientAuth = tls?.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {};
+  const server: Server = tls ? createHttpsServer({ ...options, ...tls.contextOptions(), ...clientAuth }, onRequest) : createServer(options, onRequest);
+  if (tls) {
+    const https = server as ReturnType<typeof createHttpsServer>;
+    server.once('close', tls.onChange(() => https.setSecureContext(tls.contextOptions())));
+  }
   server.maxConnections = UI_CONNECTIONS_MAX;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(new HttpListenError(addr, err));

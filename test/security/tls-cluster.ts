@@ -64,6 +64,8 @@ export interface TlsNode {
   readonly raftAddr: string;
   readonly grpcAddr: string;
   readonly metricsAddr: string;
+  /** The cluster page on its own listener (HTTPS, client certificate required as on the client port). */
+  readonly httpAddr: string;
   proc: ChildProcess | null;
   stderr: string;
 }
@@ -110,24 +112,24 @@ export class TlsCluster {
     const grpcAddr = prev?.grpcAddr ?? this.addrs.get(id)?.grpc ?? `127.0.0.1:${await freePort()}`;
     const args = [
       '--import', 'tsx', MAIN, 'serve', `--raft_id=${id}`, `--raft_addr=${raftAddr}`, `--grpc_addr=${grpcAddr}`, `--raft_data_dir=${join(this.dir, 'data')}`,
-      `--tick_ms=${TICK_MS}`, '--election_ticks=10', '--log_level=info', '--drain_grace_ms=500', '--metrics_addr=127.0.0.1:0', `--peers=${this.peers}`, ...tls, ...extra,
+      `--tick_ms=${TICK_MS}`, '--election_ticks=10', '--log_level=info', '--drain_grace_ms=500', '--metrics_addr=127.0.0.1:0', `--http_addr=127.0.0.1:${await freePort()}`, `--peers=${this.peers}`, ...tls, ...extra,
     ];
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
     const partial: { stderr: string } = { stderr: '' };
     proc.stderr!.on('data', (d: Buffer) => (partial.stderr = (partial.stderr + d.toString()).slice(-STDERR_KEEP_BYTES)));
-    const ready = !waitReady ? { metricsAddr: '' } : await new Promise<{ metricsAddr: string }>((resolve, reject) => {
+    const ready = !waitReady ? { metricsAddr: '', httpAddr: '' } : await new Promise<{ metricsAddr: string; httpAddr: string }>((resolve, reject) => {
       let out = '';
       const onData = (d: Buffer): void => {
         out += d.toString();
         const line = out.split('\n').find((l) => l.includes('"event":"ready"'));
         if (line === undefined) return;
         proc.stdout!.off('data', onData);
-        resolve(JSON.parse(line) as { metricsAddr: string });
+        resolve(JSON.parse(line) as { metricsAddr: string; httpAddr: string });
       };
       proc.stdout!.on('data', onData);
       proc.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before it was ready:\n${partial.stderr}`)));
     });
-    const n: TlsNode = { id, raftAddr, grpcAddr, metricsAddr: ready.metricsAddr, proc, get stderr() { return partial.stderr; } };
+    const n: TlsNode = { id, raftAddr, grpcAddr, metricsAddr: ready.metricsAddr, httpAddr: ready.httpAddr, proc, get stderr() { return partial.stderr; } };
     this.nodes.set(id, n);
     return n;
   }

@@ -3,6 +3,7 @@
  * certificates made by openssl at test time.
  */
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { credentials, Client, Metadata, status, type ServiceError } from '@grpc/grpc-js';
@@ -73,6 +74,33 @@ describe('client TLS', () => {
     const [host, port] = c.node(1).metricsAddr.split(':');
     const plain = await fetch(`http://${host}:${port}/metrics`).then(() => 'answered', () => 'refused');
     expect(plain).toBe('refused');
+  });
+});
+
+describe('cluster page TLS', () => {
+  /** GET path on node 1's page over HTTPS with the given client certificate (or none); the status or 'refused'. */
+  const get = (path: string, cert: { cert: string; key: string } | null): Promise<number | 'refused'> => {
+    const [host, port] = c.node(1).httpAddr.split(':');
+    return new Promise((resolve) => {
+      const req = httpsRequest({
+        host, port: Number(port), path, timeout: 3000, agent: false, ca: readFileSync(c.pki.clientCa.cert),
+        ...(cert ? { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } : {}),
+      }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', () => resolve('refused'));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  };
+
+  it('serves the page (it can read every key) only over HTTPS to clients with a certificate, as the client port', async () => {
+    expect(await get('/api/state', c.pki.client)).toBe(200);
+    expect(await get('/api/state', null)).toBe('refused');
+    expect(await get('/api/state', c.pki.evil)).toBe('refused');
+    const [host, port] = c.node(1).httpAddr.split(':');
+    expect(await fetch(`http://${host}:${port}/api/state`).then(() => 'answered', () => 'refused')).toBe('refused');
   });
 });
 
