@@ -4,12 +4,13 @@
  * from a Node script and type-checked from a TypeScript one. The registry is not used: the
  * tarball's dependencies are linked from this repository's node_modules (npm --offline).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/free-port.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
@@ -40,7 +41,7 @@ afterAll(async () => {
 
 describe('npm pack, then npm install of the tarball', () => {
   it('the tarball holds the build, the license and the docs, and no sources or tests', () => {
-    for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/cli/main.js', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/gen/raftkv.binpb']) {
+    for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/cli/main.js', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/gen/raftkv.binpb', 'dist/ui/assets/index.html', 'deploy/raftkv.service']) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^(src|test|scripts)\//.test(f) || f.endsWith('.map'))).toEqual([]);
@@ -84,4 +85,33 @@ describe('npm pack, then npm install of the tarball', () => {
     }));
     await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project });
   });
+
+  // `npm install -g` of the tarball as on a clean machine: its dependencies come from the npm
+  // registry (only skipped when the registry cannot be reached at all), and the installed bin runs a
+  // node and talks to it.
+  it('npm install -g of the tarball gives a working raftkv bin: serve, put, get', async (ctx) => {
+    const reachable = await run('npm', ['ping'], { timeout: 20_000 }).then(() => true, () => false);
+    if (!reachable) ctx.skip('the npm registry is not reachable: npm install -g cannot fetch the dependencies');
+    const prefix = join(dir, 'global');
+    const tarball = (await run('ls', [dir])).stdout.split('\n').find((f) => f.endsWith('.tgz'))!;
+    await run('npm', ['install', '-g', '--prefix', prefix, join(dir, tarball), '--no-audit', '--no-fund'], { timeout: NPM_TIMEOUT_MS });
+    const bin = join(prefix, 'bin/raftkv');
+    const [raftPort, grpcPort] = [await freePort(), await freePort()];
+    const node = spawn(bin, ['serve', '--raft_id=1', `--raft_addr=127.0.0.1:${raftPort}`, `--grpc_addr=127.0.0.1:${grpcPort}`, `--raft_data_dir=${join(dir, 'data')}`, '--raft_bootstrap', '--log_level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        node.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('"event":"ready"')) resolve();
+        });
+        node.once('exit', (code) => reject(new Error(`the installed raftkv serve exited with ${code}`)));
+      });
+      const ep = ['--endpoints', `127.0.0.1:${grpcPort}`, '--timeout_ms', '10000'];
+      await run(bin, ['put', ...ep, 'greeting', 'hello']);
+      expect((await run(bin, ['get', ...ep, 'greeting'])).stdout.trim()).toBe('hello');
+    } finally {
+      node.kill('SIGKILL');
+    }
+  }, 2 * NPM_TIMEOUT_MS);
 });
