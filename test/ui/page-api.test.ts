@@ -131,7 +131,11 @@ describe('cluster page sharing the metrics listener', () => {
     expect(events[2]!.atMs).toBeGreaterThan(events[0]!.atMs);
     expect(events[2]!.view!.node.commitIndex).toBeGreaterThan(before);
     // The stream's updates carry request rates: the registry exists for the page even so.
-    await waitUntil(async () => (await state(addr)).rates.some((p) => (p.requestsPerSec ?? 0) > 0 && p.p99Ms !== null), 5_000, 'a rate point with requests');
+    // Keep traffic going while waiting: on a loaded machine a single write can fall between rate samples.
+    await waitUntil(async () => {
+      await client.put('sse/b', '1');
+      return (await state(addr)).rates.some((p) => (p.requestsPerSec ?? 0) > 0 && p.p99Ms !== null);
+    }, 20_000, 'a rate point with requests');
   });
 
   it('pages through keys by prefix, bounded, with previews of long and binary values', async () => {
