@@ -207,7 +207,10 @@ describe('certificate reload', () => {
     expect(c.node(id).proc!.pid).toBe(pid);
     expect(c.node(id).proc!.exitCode).toBeNull();
     // A half-written key: the reload fails and the node keeps serving the certificate it had.
-    writeFileSync(c.pki.serving.get(id)!.key, '-----BEGIN PRIVATE KEY-----\ngarbage\n');
+    // (the key made above, cut in half: no key material lives in the source)
+    const keyFile = c.pki.serving.get(id)!.key;
+    const whole = readFileSync(keyFile);
+    writeFileSync(keyFile, whole.subarray(0, Math.floor(whole.length / 2)));
     process.kill(pid, 'SIGHUP');
     await c.waitFor(() => c.node(id).stderr.includes('TLS reload failed'), 10_000, 'the failed reload to be reported');
     expect(await served()).toBe('rotated1');
