@@ -84,23 +84,22 @@ export class LeaderRouter {
    * Runs a forwarded call, cancelling it as soon as this node learns of another leader or term: the
    * old leader may never answer (it lost its quorum), and waiting would cost the caller its deadline.
    */
-  private forwardWhileLeader<Res>(leader: LeaderInfo, send: (signal: AbortSignal) => Promise<Res>, signal: AbortSignal): Promise<Res> {
-    const ctl = new AbortController();
-    let moved: LeaderInfo | null = null;
+  private async forwardWhileLeader<Res>(leader: LeaderInfo, send: (signal: AbortSignal) => Promise<Res>, signal: AbortSignal): Promise<Res> {
+    const moved = new AbortController();
     const onChange = (l: LeaderInfo | null): void => {
-      if (l === null || (l.id === leader.id && l.term === leader.term)) return;
-      moved = l;
-      ctl.abort(new LeaderMovedError(l));
+      if (l !== null && (l.id !== leader.id || l.term !== leader.term)) moved.abort(new LeaderMovedError(l));
     };
     this.node.on('leader-change', onChange);
-    return send(AbortSignal.any([signal, ctl.signal])).then(
-      (res) => res,
-      (e: unknown) => {
-        if (moved !== null && !signal.aborted) throw new LeaderMovedError(moved);
-        throw e;
-      },
-    ).finally(() => this.node.off('leader-change', onChange));
+    try {
+      return await send(AbortSignal.any([signal, moved.signal]));
+    } catch (e) {
+      if (moved.signal.aborted && !signal.aborted) throw moved.signal.reason;
+      throw e;
+    } finally {
+      this.node.off('leader-change', onChange);
+    }
   }
+
 
   /** Local work that needs a known leader (a ReadIndex read), retried once after a leader change. */
   async withLeader<Res>(scope: CallScope, local: (signal: AbortSignal) => Promise<Res>): Promise<Res> {

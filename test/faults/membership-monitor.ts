@@ -8,6 +8,7 @@
  */
 import { Suffrage } from '../../src/gen/raftkv/v1/cluster.js';
 import type { FaultCluster } from './cluster.js';
+import { sleep } from './nemesis.js';
 
 /** How often every live node is asked for its configuration. */
 const SAMPLE_INTERVAL_MS = 250;
@@ -111,17 +112,4 @@ export class MembershipMonitor {
   private note(v: string): void {
     if (!this.violations.includes(v)) this.violations.push(v);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
