@@ -7,6 +7,8 @@
  *   npm run faults -- --time 300 --faults all --runs 3                      (seeds seed, seed+1, ...)
  *   npm run faults -- --time 120 --faults partition,pause,kill --membership gossip --hold_ms 3000,10000
  *       (a gossip-formed cluster under autopilot: also fails when a live voter is removed or voters drop below 3)
+ *   npm run faults -- --time 120 --faults all --tls
+ *       (client TLS with client certificates and peer mTLS on every node, from a throw-away CA)
  *
  * Prints progress on stderr and each run's summary as JSON on stdout; evidence goes to
  * .data/faults/<run-id>/ (or --out <dir>/<run-id>). Exit code 0 when every run is linearizable and
@@ -18,7 +20,10 @@ import { runFaults, runWasClean, type RunSummary } from '../test/faults/run.js';
 
 const USAGE = `usage: npm run faults -- [--time seconds] [--faults ${FAULT_KINDS.join(',')}|all|none] [--nodes 3|5]
        [--clients N] [--keys N] [--seed N] [--runs N] [--broken stale-reads] [--out dir] [--snapshot_entries N]
-       [--network auto|netns|proxy] [--membership manual|gossip] [--hold_ms MIN,MAX] [--quiet_ms N]`;
+       [--network auto|netns|proxy] [--membership manual|gossip] [--hold_ms MIN,MAX] [--quiet_ms N] [--tls]`;
+
+/** Flags that take no value. */
+const BOOL_FLAGS = new Set(['help', 'tls']);
 
 function parseArgs(argv: string[]): Map<string, string> {
   const m = new Map<string, string>();
@@ -27,6 +32,7 @@ function parseArgs(argv: string[]): Map<string, string> {
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const eq = a.indexOf('=');
     if (eq > 0) m.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (BOOL_FLAGS.has(a.slice(2))) m.set(a.slice(2), 'true');
     else m.set(a.slice(2), argv[++i] ?? '');
   }
   return m;
@@ -59,7 +65,7 @@ async function main(): Promise<number> {
   let hold: { holdMsMin?: number; holdMsMax?: number; quietMs?: number } = {};
   try {
     args = parseArgs(process.argv.slice(2));
-    const known = new Set(['help', 'time', 'nodes', 'clients', 'keys', 'seed', 'runs', 'snapshot_entries', 'faults', 'broken', 'out', 'network', 'membership', 'hold_ms', 'quiet_ms']);
+    const known = new Set(['help', 'time', 'nodes', 'clients', 'keys', 'seed', 'runs', 'snapshot_entries', 'faults', 'broken', 'out', 'network', 'membership', 'hold_ms', 'quiet_ms', 'tls']);
     for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
     if (args.has('help')) {
       process.stdout.write(`${USAGE}\n`);
@@ -102,6 +108,7 @@ async function main(): Promise<number> {
     process.stderr.write(`run ${i + 1}/${runs}: seed ${s}, ${timeS} s, faults ${faults.join(',') || 'none'}, ${nodes} nodes, ${clients} clients${broken ? `, BROKEN ${broken}` : ''}\n`);
     const summary = await runFaults({
       timeMs: timeS * 1000, faults, nodes, clients, keys, seed: s, snapshotEntries, network, membership, ...hold,
+      tls: args.has('tls') && args.get('tls') !== 'false',
       ...(broken ? { broken } : {}),
       ...(out ? { outDir: join(out, `seed-${s}`) } : {}),
       log: (line) => process.stderr.write(`  ${line}\n`),

@@ -14,7 +14,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { readFile } from 'node:fs/promises';
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { makeCa, makeCert, type CertPair } from '../../scripts/dev-certs.js';
 import type { Random } from '../../src/common/random.js';
 import { ClusterClient, Suffrage, type MembersResponse } from '../../src/gen/raftkv/v1/cluster.js';
 import { NetnsNetwork } from './netns.js';
@@ -74,6 +76,22 @@ export interface ClusterOptions {
   readonly membership?: 'manual' | 'gossip';
   /** Extra `raftkv serve` flags for every node (autopilot and gossip timings). */
   readonly extraArgs?: readonly string[];
+  /**
+   * Client TLS with client certificates required, and peer mTLS on raft and forwarding, from a
+   * throw-away CA made under the data directory. The harness's own clients present a certificate too.
+   */
+  readonly tls?: boolean;
+}
+
+/** The certificates of a TLS fault run: a node's names cover every address it listens or is dialled on. */
+interface FaultPki {
+  readonly ca: CertPair;
+  readonly nodes: ReadonlyMap<number, CertPair>;
+  readonly credentials: ChannelCredentials;
+}
+
+function hostOf(addr: string): string {
+  return addr.slice(0, addr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 }
 
 export interface FaultNode {
@@ -114,6 +132,7 @@ export class FaultCluster {
   /** Node processes that exited without the harness killing them: a bug, whatever the checker says. */
   readonly crashes: string[] = [];
   private netOrNull: FaultNetwork | null = null;
+  private pki: FaultPki | null = null;
 
   private constructor(readonly opts: ClusterOptions) {}
 
@@ -136,9 +155,11 @@ export class FaultCluster {
     const { size } = this.opts;
     const ids = Array.from({ length: size }, (_, i) => i + 1);
     this.netOrNull = this.opts.network === 'netns' ? await NetnsNetwork.create(ids) : await ProxyNetwork.create(ids, this.opts.random);
+    if (this.opts.tls === true && this.net.mode !== 'netns') throw new Error('TLS fault runs need the netns network: the loopback proxies read raft frames and cannot carry peer TLS');
+    if (this.opts.tls === true) this.pki = await this.makePki(ids);
     for (const id of ids) {
       const addrs = this.net.addresses(id);
-      const admin = new ClusterClient(addrs.grpc, credentials.createInsecure());
+      const admin = new ClusterClient(addrs.grpc, this.clientCredentials());
       this.nodes.set(id, { id, addrs, proc: null, paused: false, stderr: '', admin, restarts: 0, killing: false });
     }
     if (this.gossipMode) {
@@ -153,6 +174,38 @@ export class FaultCluster {
       }
     }
     await this.withLogs(waitUntil(async () => (await this.voters()).length === size && (await this.leaderId()) !== 0, 20_000, `${size} voters and a leader`));
+  }
+
+  /** What a client of this cluster dials with: TLS with the harness's certificate in a TLS run. */
+  clientCredentials(): ChannelCredentials {
+    return this.pki?.credentials ?? credentials.createInsecure();
+  }
+
+  private async makePki(ids: readonly number[]): Promise<FaultPki> {
+    const dir = join(this.opts.dataDir, 'pki');
+    const ca = await makeCa(dir, 'ca');
+    const nodes = new Map<number, CertPair>();
+    for (const id of ids) {
+      const a = this.net.addresses(id);
+      const hosts = new Set([a.raftListen, a.raftAdvertise, a.grpc, ...ids.filter((x) => x !== id).map((x) => this.net.peerGrpc(x, id))].map(hostOf));
+      hosts.add('127.0.0.1');
+      const sans = ['DNS:localhost', ...[...hosts].map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`))];
+      nodes.set(id, await makeCert(dir, ca, `node${id}`, sans));
+    }
+    const client = await makeCert(dir, ca, 'harness', []);
+    const [caPem, keyPem, certPem] = await Promise.all([readFile(ca.cert), readFile(client.key), readFile(client.cert)]);
+    return { ca, nodes, credentials: credentials.createSsl(caPem, keyPem, certPem) };
+  }
+
+  /** Client TLS (certificates required) and peer mTLS flags for node `id` in a TLS run. */
+  private tlsArgs(id: number): string[] {
+    if (this.pki === null) return [];
+    const own = this.pki.nodes.get(id)!;
+    const ca = this.pki.ca.cert;
+    return [
+      `--cert_file=${own.cert}`, `--key_file=${own.key}`, `--trusted_ca_file=${ca}`, '--client_cert_auth',
+      `--peer_cert_file=${own.cert}`, `--peer_key_file=${own.key}`, `--peer_trusted_ca_file=${ca}`, '--peer_client_cert_auth',
+    ];
   }
 
   get gossipMode(): boolean {
@@ -197,7 +250,7 @@ export class FaultCluster {
       '--import', 'tsx', MAIN, 'serve', `--raft_id=${id}`, `--raft_addr=${n.addrs.raftListen}`, `--grpc_addr=${this.grpcAddr(id)}`,
       `--raft_data_dir=${this.opts.dataDir}`, `--peers=${peers}`, `--tick_ms=${this.opts.tickMs}`, `--election_ticks=${this.opts.electionTicks}`,
       `--snapshot_entries=${this.opts.snapshotEntries}`, `--log_level=${this.opts.logLevel ?? 'warn'}`, '--drain_grace_ms=200', ...(bootstrap ? ['--raft_bootstrap'] : []),
-      ...this.gossipArgs(id), ...(this.opts.extraArgs ?? []),
+      ...this.gossipArgs(id), ...this.tlsArgs(id), ...(this.opts.extraArgs ?? []),
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env };
     if (this.opts.env?.['RAFTKV_TEST_BROKEN'] === undefined) delete env['RAFTKV_TEST_BROKEN'];

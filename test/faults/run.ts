@@ -38,6 +38,8 @@ export interface RunOptions {
   readonly membership?: 'manual' | 'gossip';
   /** Extra `raftkv serve` flags for every node. */
   readonly extraArgs?: readonly string[];
+  /** Client TLS with client certificates and peer mTLS on every node (FaultCluster's tls). */
+  readonly tls?: boolean;
   /** With gossip membership: how long after the final heal every node must be a voter again. */
   readonly votersBackMs?: number;
   readonly tickMs?: number;
@@ -98,14 +100,14 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   try {
     const network = await resolveNetwork(o.network ?? 'auto', log);
     const gossip = o.membership === 'gossip';
-    cluster = await FaultCluster.start({ network, membership: o.membership ?? 'manual', extraArgs: o.extraArgs ?? [],
+    cluster = await FaultCluster.start({ network, membership: o.membership ?? 'manual', extraArgs: o.extraArgs ?? [], tls: o.tls ?? false,
       size: o.nodes, dataDir, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64, random, logDir, logLevel: 'info',
       ...(o.broken ? { env: { RAFTKV_TEST_BROKEN: o.broken } } : {}),
     });
     log(`cluster of ${o.nodes} on the ${network} network up in ${(performance.now() - t0).toFixed(0)} ms; data ${dataDir}`);
     const grpcAddrs = new Map(cluster.ids.map((id) => [id, cluster!.grpcAddr(id)]));
     workload = new Workload({
-      clients: o.clients, keys, grpcAddrs, opTimeoutMs: o.opTimeoutMs ?? 1_500, thinkMsMax: o.thinkMsMax ?? 20, random,
+      clients: o.clients, keys, grpcAddrs, credentials: cluster.clientCredentials(), opTimeoutMs: o.opTimeoutMs ?? 1_500, thinkMsMax: o.thinkMsMax ?? 20, random,
       ...(o.pickNode ? { pickNode: o.pickNode } : {}),
     });
     // Under gossip membership autopilot owns the configuration: no hand-made membership changes.
@@ -160,7 +162,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
       restarts: cluster.ids.reduce((s, id) => s + cluster!.node(id).restarts, 0),
       keys: check.keys.map((k) => ({ key: k.key, verdict: k.verdict, operations: k.operationCount, steps: k.steps, elapsedMs: Math.round(k.elapsedMs) })),
       violations, outDir,
-      options: { network: cluster.net.mode, membership: o.membership ?? 'manual', extraArgs: o.extraArgs ?? [], timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
+      options: { network: cluster.net.mode, membership: o.membership ?? 'manual', tls: o.tls ?? false, extraArgs: o.extraArgs ?? [], timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
     };
     await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     // Node logs are evidence only when something went wrong; a good run keeps just its report.

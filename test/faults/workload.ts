@@ -8,7 +8,7 @@
  *  - unknown: anything else (deadline, lost connection, leadership lost mid-flight).
  * Every written value is unique (`c<client>-<seq>`), so the checker can tell writes apart.
  */
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { Random } from '../../src/common/random.js';
 import { Compare_Result, Consistency, KVClient } from '../../src/gen/raftkv/v1/kv.js';
 import type { Operation, Value } from './checker/index.js';
@@ -28,6 +28,8 @@ export interface WorkloadOptions {
   readonly random: Random;
   /** Where each operation goes; by default a uniformly random node. */
   readonly pickNode?: (kind: Operation['kind'], random: Random) => number;
+  /** How clients dial the nodes; plaintext by default. */
+  readonly credentials?: ChannelCredentials;
 }
 
 type Kind = Operation['kind'];
@@ -40,7 +42,7 @@ export class Workload {
   private readonly ids: number[];
 
   constructor(private readonly o: WorkloadOptions) {
-    for (const [id, addr] of o.grpcAddrs) this.kv.set(id, new KVClient(addr, credentials.createInsecure()));
+    for (const [id, addr] of o.grpcAddrs) this.kv.set(id, new KVClient(addr, o.credentials ?? credentials.createInsecure()));
     this.ids = [...o.grpcAddrs.keys()];
   }
 
