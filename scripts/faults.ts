@@ -16,11 +16,12 @@
  */
 import { join } from 'node:path';
 import { FAULT_KINDS, type FaultKind } from '../test/faults/nemesis.js';
-import { runFaults, runWasClean, type RunSummary } from '../test/faults/run.js';
+import { EXTRA_WORKLOADS, runFaults, runWasClean, type ExtraWorkload, type RunSummary } from '../test/faults/run.js';
 
 const USAGE = `usage: npm run faults -- [--time seconds] [--faults ${FAULT_KINDS.join(',')}|all|none] [--nodes 3|5]
-       [--clients N] [--keys N] [--seed N] [--runs N] [--broken stale-reads] [--out dir] [--snapshot_entries N]
-       [--network auto|netns|proxy] [--membership manual|gossip] [--hold_ms MIN,MAX] [--quiet_ms N] [--tls]`;
+       [--clients N] [--keys N] [--seed N] [--runs N] [--broken stale-reads|lock-skip] [--out dir] [--snapshot_entries N]
+       [--network auto|netns|proxy] [--membership manual|gossip] [--hold_ms MIN,MAX] [--quiet_ms N] [--tls]
+       [--workloads ${EXTRA_WORKLOADS.join(',')}]`;
 
 /** Flags that take no value. */
 const BOOL_FLAGS = new Set(['help', 'tls']);
@@ -59,13 +60,14 @@ async function main(): Promise<number> {
   let args: Map<string, string>;
   let timeS: number, nodes: number, clients: number, keys: number, seed: number, runs: number, snapshotEntries: number;
   let faults: FaultKind[];
-  let broken: 'stale-reads' | undefined;
+  let broken: 'stale-reads' | 'lock-skip' | undefined;
+  let workloads: ExtraWorkload[];
   let network: 'auto' | 'netns' | 'proxy';
   let membership: 'manual' | 'gossip';
   let hold: { holdMsMin?: number; holdMsMax?: number; quietMs?: number } = {};
   try {
     args = parseArgs(process.argv.slice(2));
-    const known = new Set(['help', 'time', 'nodes', 'clients', 'keys', 'seed', 'runs', 'snapshot_entries', 'faults', 'broken', 'out', 'network', 'membership', 'hold_ms', 'quiet_ms', 'tls']);
+    const known = new Set(['help', 'time', 'nodes', 'clients', 'keys', 'seed', 'runs', 'snapshot_entries', 'faults', 'broken', 'out', 'network', 'membership', 'hold_ms', 'quiet_ms', 'tls', 'workloads']);
     for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
     if (args.has('help')) {
       process.stdout.write(`${USAGE}\n`);
@@ -80,8 +82,12 @@ async function main(): Promise<number> {
     snapshotEntries = int(args, 'snapshot_entries', 64);
     faults = faultsOf(args.get('faults') ?? 'all');
     const b = args.get('broken');
-    if (b !== undefined && b !== 'stale-reads') throw new Error(`--broken wants stale-reads, got ${b}`);
+    if (b !== undefined && b !== 'stale-reads' && b !== 'lock-skip') throw new Error(`--broken wants stale-reads or lock-skip, got ${b}`);
     broken = b;
+    workloads = (args.get('workloads') ?? '').split(',').filter((w) => w !== '').map((w) => {
+      if (!(EXTRA_WORKLOADS as readonly string[]).includes(w)) throw new Error(`unknown workload ${w}; want ${EXTRA_WORKLOADS.join(',')}`);
+      return w as ExtraWorkload;
+    });
     const n = args.get('network') ?? 'auto';
     if (n !== 'auto' && n !== 'netns' && n !== 'proxy') throw new Error(`--network wants auto, netns or proxy, got ${n}`);
     network = n;
@@ -108,7 +114,7 @@ async function main(): Promise<number> {
     process.stderr.write(`run ${i + 1}/${runs}: seed ${s}, ${timeS} s, faults ${faults.join(',') || 'none'}, ${nodes} nodes, ${clients} clients${broken ? `, BROKEN ${broken}` : ''}\n`);
     const summary = await runFaults({
       timeMs: timeS * 1000, faults, nodes, clients, keys, seed: s, snapshotEntries, network, membership, ...hold,
-      tls: args.has('tls') && args.get('tls') !== 'false',
+      tls: args.has('tls') && args.get('tls') !== 'false', workloads,
       ...(broken ? { broken } : {}),
       ...(out ? { outDir: join(out, `seed-${s}`) } : {}),
       log: (line) => process.stderr.write(`  ${line}\n`),
@@ -122,13 +128,18 @@ async function main(): Promise<number> {
     );
     for (const v of summary.violations) process.stderr.write(`  VIOLATION on ${v.key}: ${v.jsonPath}\n    timeline: ${v.htmlPath}\n`);
     for (const c of summary.crashes) process.stderr.write(`  CRASH: ${c.split('\n')[0]}\n`);
+    if (summary.lock) process.stderr.write(`  lock: ${summary.lock.acquisitions} acquisitions, ${summary.lock.fencedWrites} fenced writes, ${summary.lock.fencedRefusals} refused, ${summary.lock.lockFailures} lock calls failed\n`);
+    for (const v of summary.lock?.violations ?? []) process.stderr.write(`  LOCK VIOLATION: ${v}\n`);
+    if (summary.lease) process.stderr.write(`  lease: ${summary.lease.leases} leases, ${summary.lease.keepAlives} keep-alives, ${summary.lease.reads} reads, ${summary.lease.revoked} revoked; all expired ${summary.lease.expiredAfterHealMs ?? 'never'} ms after the heal\n`);
+    for (const v of summary.lease?.violations ?? []) process.stderr.write(`  LEASE VIOLATION: ${v}\n`);
     const mem = summary.membership;
     if (mem) {
       process.stderr.write(`  membership: min voters ${mem.minVoters}, removals ${mem.removals.length}, voters back ${mem.votersBackMs ?? 'never'} ms after the heal\n`);
       for (const v of mem.violations) process.stderr.write(`  MEMBERSHIP VIOLATION: ${v}\n`);
     }
   }
-  const good = summaries.filter((s) => (broken ? s.verdict === 'violation' : runWasClean(s))).length;
+  const caught = (s: RunSummary): boolean => (broken === 'lock-skip' ? (s.lock?.violations.length ?? 0) > 0 : s.verdict === 'violation');
+  const good = summaries.filter((s) => (broken ? caught(s) : runWasClean(s))).length;
   const total = summaries.reduce((a, s) => ({ ok: a.ok + s.operations.ok, fail: a.fail + s.operations.fail, unknown: a.unknown + s.operations.unknown }), { ok: 0, fail: 0, unknown: 0 });
   process.stderr.write(`${good}/${runs} runs as expected; ops ok ${total.ok}, fail ${total.fail}, unknown ${total.unknown}; ${((performance.now() - started) / 1000).toFixed(0)} s in all\n`);
   return good === runs ? 0 : 1;

@@ -36,14 +36,19 @@ describe('fault harness', () => {
 
   // On network namespaces the run has TLS on every port (client certificates required, peer mTLS on
   // raft and forwarding): TLS sessions must survive kills, cuts and lost packets as plaintext ones do.
-  // The loopback proxies read raft frames, so they cannot carry peer TLS.
-  it('stays linearizable and recovers under kills, pauses, partitions, loss, membership changes and transfers (with TLS on namespaces)', async () => {
+  // The loopback proxies read raft frames, so they cannot carry peer TLS. Beside the KV clients, lock
+  // clients contend for an etcd lock with fenced writes and lease clients keep, revoke and abandon
+  // leases: exclusion and lease timing are judged too (expectClean).
+  it('stays linearizable, exclusive and on time under kills, pauses, partitions, loss, membership changes and transfers (with TLS on namespaces)', async () => {
     const summary = await runFaults({
-      timeMs: RUN_MS, faults: [...FAULT_KINDS], nodes: 3, clients: 4, keys: 3, seed: SEED,
+      timeMs: RUN_MS, faults: [...FAULT_KINDS], nodes: 3, clients: 4, keys: 3, seed: SEED, workloads: ['lock', 'lease'],
       outDir: join(await outRoot, 'all'), holdMsMin: 800, holdMsMax: 2_000, quietMs: 800, tls: netnsReason === null,
     });
     expectClean(summary);
     expect(summary.options['tls']).toBe(netnsReason === null);
+    expect(summary.lock?.fencedWrites).toBeGreaterThan(0);
+    expect(summary.lease?.leases).toBeGreaterThan(0);
+    expect(summary.lease?.expiredAfterHealMs).not.toBeNull();
     // Where namespaces can be made, the run used them: real packets were dropped.
     expect(summary.network.mode).toBe(netnsReason === null ? 'netns' : 'proxy');
     // The schedule is seeded; at least three different kinds of fault must have landed.
@@ -120,6 +125,8 @@ function expectClean(summary: RunSummary, okOpsMin = 200): void {
   expect(summary.verdict).toBe('ok');
   expect(summary.recovered).toBe(true);
   expect(summary.operations.ok).toBeGreaterThan(okOpsMin);
+  expect(summary.lock?.violations ?? []).toEqual([]);
+  expect(summary.lease?.violations ?? []).toEqual([]);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -15,7 +15,18 @@ import { netnsUnavailableReason } from './netns.js';
 import type { NetworkMode } from './network.js';
 import { MembershipMonitor, type MembershipReport } from './membership-monitor.js';
 import { Nemesis, type FaultKind } from './nemesis.js';
+import { LeaseWorkload, type LeaseReport } from './lease-workload.js';
+import { LockWorkload, type LockReport } from './lock-workload.js';
 import { Workload } from './workload.js';
+
+/** Workloads that may run beside the KV workload (which always runs): etcd's Lock and Lease. */
+export const EXTRA_WORKLOADS = ['lock', 'lease'] as const;
+export type ExtraWorkload = (typeof EXTRA_WORKLOADS)[number];
+/** Clients of each extra workload, and their lease TTLs (s): short, so expiry happens within a run. */
+const LOCK_CLIENTS = 3;
+const LOCK_TTL_SECONDS = 3;
+const LEASE_CLIENTS = 3;
+const LEASE_TTL_SECONDS = 2;
 
 const ROOT = join(import.meta.dirname, '../..');
 /** Per-node deadline for the post-heal reads that show the cluster recovered. */
@@ -30,7 +41,10 @@ export interface RunOptions {
   readonly clients: number;
   readonly keys: number;
   readonly seed: number;
-  readonly broken?: 'stale-reads';
+  /** stale-reads: followers skip the ReadIndex fence; lock-skip: lock clients skip Lock. Each must be caught. */
+  readonly broken?: 'stale-reads' | 'lock-skip';
+  /** Lock and lease workloads beside the KV one (see lock-workload.ts, lease-workload.ts). */
+  readonly workloads?: readonly ExtraWorkload[];
   /** netns (namespaces + nftables, root only), proxy (loopback proxies), or auto: netns when it can. Default auto. */
   readonly network?: NetworkMode | 'auto';
   readonly outDir?: string;
@@ -74,6 +88,10 @@ export interface RunSummary {
   readonly crashes: string[];
   /** With gossip membership: what the configuration did (MembershipMonitor). */
   readonly membership: MembershipReport | null;
+  /** With the lock workload: acquisitions, fenced writes and exclusion violations. */
+  readonly lock: LockReport | null;
+  /** With the lease workload: leases, keep-alives, reads and expiry violations. */
+  readonly lease: LeaseReport | null;
   readonly network: ReturnType<FaultCluster['networkStats']>;
   readonly restarts: number;
   readonly keys: { key: string; verdict: string; operations: number; steps: number; elapsedMs: number }[];
@@ -97,12 +115,14 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   let keepLogs = true;
   let cluster: FaultCluster | null = null;
   let workload: Workload | null = null;
+  let lockWork: LockWorkload | null = null;
+  let leaseWork: LeaseWorkload | null = null;
   try {
     const network = await resolveNetwork(o.network ?? 'auto', log);
     const gossip = o.membership === 'gossip';
     cluster = await FaultCluster.start({ network, membership: o.membership ?? 'manual', extraArgs: o.extraArgs ?? [], tls: o.tls ?? false,
       size: o.nodes, dataDir, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64, random, logDir, logLevel: 'info',
-      ...(o.broken ? { env: { RAFTKV_TEST_BROKEN: o.broken } } : {}),
+      ...(o.broken === 'stale-reads' ? { env: { RAFTKV_TEST_BROKEN: o.broken } } : {}),
     });
     log(`cluster of ${o.nodes} on the ${network} network up in ${(performance.now() - t0).toFixed(0)} ms; data ${dataDir}`);
     const grpcAddrs = new Map(cluster.ids.map((id) => [id, cluster!.grpcAddr(id)]));
@@ -110,6 +130,10 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
       clients: o.clients, keys, grpcAddrs, credentials: cluster.clientCredentials(), opTimeoutMs: o.opTimeoutMs ?? 1_500, thinkMsMax: o.thinkMsMax ?? 20, random,
       ...(o.pickNode ? { pickNode: o.pickNode } : {}),
     });
+    const extra = new Set(o.workloads ?? []);
+    const etcdClients = { grpcAddrs, credentials: cluster.clientCredentials(), random, opTimeoutMs: o.opTimeoutMs ?? 1_500 };
+    if (extra.has('lock') || o.broken === 'lock-skip') lockWork = new LockWorkload({ ...etcdClients, clients: LOCK_CLIENTS, ttlSeconds: LOCK_TTL_SECONDS, brokenSkipLock: o.broken === 'lock-skip' });
+    if (extra.has('lease')) leaseWork = new LeaseWorkload({ ...etcdClients, clients: LEASE_CLIENTS, ttlSeconds: LEASE_TTL_SECONDS });
     // Under gossip membership autopilot owns the configuration: no hand-made membership changes.
     const faults = gossip ? o.faults.filter((k) => k !== 'membership') : o.faults;
     const monitor = gossip ? new MembershipMonitor(cluster, o.nodes) : null;
@@ -120,7 +144,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     });
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), o.timeMs);
-    const clients = workload.run(stop.signal);
+    const clients = Promise.all([workload.run(stop.signal), lockWork?.run(stop.signal), leaseWork?.run(stop.signal)]);
     const watching = monitor?.run(stop.signal);
     try {
       if (o.scenario) await o.scenario(cluster, stop.signal, nemesis.faults);
@@ -140,6 +164,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
       recoveryError = (e as Error).message;
       log(`recovery failed: ${recoveryError}\n${cluster.logs()}`);
     }
+    const leaseExpiredMs = (await leaseWork?.awaitAllExpired()) ?? null;
     const history = workload.history;
     log(`${history.length} operations; checking`);
     const check = checkHistory(history, { timeLimitMs: o.checkTimeLimitMs ?? 60_000 });
@@ -158,11 +183,11 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
       runId, seed: o.seed, verdict: check.verdict, recovered: recoveryError === undefined, ...(recoveryError ? { recoveryError } : {}),
       durationMs: Math.round(performance.now() - t0), checkMs: Math.round(check.elapsedMs),
       operations: countOutcomes(history), faults: faultCounts, faultErrors: nemesis.errors, crashes: [...cluster.crashes],
-      membership: monitor?.report() ?? null, network: cluster.networkStats(),
+      membership: monitor?.report() ?? null, lock: lockWork?.report() ?? null, lease: leaseWork?.report(leaseExpiredMs) ?? null, network: cluster.networkStats(),
       restarts: cluster.ids.reduce((s, id) => s + cluster!.node(id).restarts, 0),
       keys: check.keys.map((k) => ({ key: k.key, verdict: k.verdict, operations: k.operationCount, steps: k.steps, elapsedMs: Math.round(k.elapsedMs) })),
       violations, outDir,
-      options: { network: cluster.net.mode, membership: o.membership ?? 'manual', tls: o.tls ?? false, extraArgs: o.extraArgs ?? [], timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
+      options: { network: cluster.net.mode, membership: o.membership ?? 'manual', tls: o.tls ?? false, workloads: [...extra], extraArgs: o.extraArgs ?? [], timeMs: o.timeMs, faults: o.faults, nodes: o.nodes, clients: o.clients, keys: o.keys, broken: o.broken ?? null, tickMs, electionTicks, snapshotEntries: o.snapshotEntries ?? 64 },
     };
     await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     // Node logs are evidence only when something went wrong; a good run keeps just its report.
@@ -170,15 +195,18 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     return summary;
   } finally {
     workload?.close();
+    lockWork?.close();
+    leaseWork?.close();
     await cluster?.stop();
     await rm(dataDir, { recursive: true, force: true });
     if (!keepLogs) await rm(logDir, { recursive: true, force: true });
   }
 }
 
-/** Linearizable, recovered, no crash, and (with gossip membership) no live member lost. */
+/** Linearizable, recovered, no crash, no live member lost (gossip membership), locks exclusive and leases on time. */
 export function runWasClean(s: RunSummary): boolean {
-  return s.verdict === 'ok' && s.recovered && s.crashes.length === 0 && (s.membership?.violations.length ?? 0) === 0;
+  return s.verdict === 'ok' && s.recovered && s.crashes.length === 0 && (s.membership?.violations.length ?? 0) === 0 &&
+    (s.lock?.violations.length ?? 0) === 0 && (s.lease?.violations.length ?? 0) === 0;
 }
 
 /** auto: network namespaces where this process may make them (root, ip, nft), else the proxies. */
