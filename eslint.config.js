@@ -77,6 +77,7 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'only src/cli calls process.exit' }] },
   },
   { files: ['src/raft/**/*.ts', 'src/gossip/**/*.ts'], rules: PURE_CORE_RULES },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   {
     // The cluster page's browser script: plain JavaScript served as is (no build step).
     files: ['src/ui/assets/**/*.js'],
