@@ -1,3 +1,4 @@
+import { parseHostPort } from '../common/host-port.js';
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AbortedError } from '../common/errors.js';
@@ -56,7 +57,7 @@ const IN_CLUSTER_CHECK_MS = 200;
 /** Starts the agent with our addresses in the metadata and begins joining the seeds. */
 /** `addrs.http`: the cluster page's address, published as a tag so other members' pages can link to it and ask it. */
 export async function startGossip(id: NodeId, addrs: { raft: string; grpc: string; http?: string | null }, o: GossipOptions, log: Logger, fallback: AddressResolver, signal?: AbortSignal): Promise<{ agent: GossipAgent; resolver: GossipResolver; meta: MemberMeta; keyring: GossipKeyring | null }> {
-  const { host, port } = splitHostPort(o.bindAddr);
+  const { host, port } = parseHostPort(o.bindAddr, { portZero: true, what: '--gossip_addr' });
   const tags = addrs.http ? { [HTTP_ADDR_TAG]: addrs.http } : {};
   const meta: MemberMeta = { nodeId: String(id), raftAddr: addrs.raft, grpcAddr: addrs.grpc, version: SOFTWARE_VERSION, tags };
   const keyring = await GossipKeyring.openIfAny(o.keyringFile ?? null, o.key ?? null);
@@ -139,9 +140,4 @@ export function publishInCluster(agent: GossipAgent, node: RaftNode, meta: Membe
   }, IN_CLUSTER_CHECK_MS);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
 }

@@ -1,3 +1,4 @@
+import { parseHostPort } from '../common/host-port.js';
 import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { assert } from '../common/assert.js';
@@ -69,7 +70,7 @@ export class RaftNode extends EventEmitter {
       const snapshots = await FileSnapshotStore.open(paths.snapshots, { pinned });
       const peers = await AddressBook.open(paths.root);
       let tcp: TcpTransport | null = null;
-      const [host, port] = splitHostPort(opts.raftAddr);
+      const { host, port } = parseHostPort(opts.raftAddr, { portZero: true, what: '--raft_addr' });
       const ports: NodePorts = {
         log,
         snapshots,
@@ -287,11 +288,4 @@ export class RaftNode extends EventEmitter {
 function nodeLogger(opts: ResolvedNodeOptions): Logger {
   const base = opts.logger ?? pino({ level: 'silent' });
   return 'nodeId' in base.bindings() ? base : base.child({ nodeId: opts.id });
-}
-
-function splitHostPort(addr: string): [string, number] {
-  const i = addr.lastIndexOf(':');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`bad address "${addr}": want host:port`);
-  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), port];
 }

@@ -1,3 +1,4 @@
+import { formatHostPort, parseHostPort } from '../common/host-port.js';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -324,9 +325,8 @@ async function startPage(o: ServerOptions, p: Parts, log: Logger): Promise<strin
  * Another process could take the port in between; then the bind fails loudly and the node exits.
  */
 async function concreteAddress(addr: string): Promise<string> {
-  const i = addr.lastIndexOf(':');
-  if (Number(addr.slice(i + 1)) !== 0) return addr;
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+  const { host, port: asked } = parseHostPort(addr, { portZero: true });
+  if (asked !== 0) return addr;
   const port = await new Promise<number>((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -335,5 +335,5 @@ async function concreteAddress(addr: string): Promise<string> {
       s.close(() => resolve(chosen));
     });
   });
-  return `${addr.slice(0, i)}:${port}`;
+  return formatHostPort(host, port);
 }

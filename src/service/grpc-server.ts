@@ -1,3 +1,4 @@
+import { formatHostPort, parseHostPort } from '../common/host-port.js';
 import { Server, ServerCredentials, status, type ChannelCredentials, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Limits } from '../common/limits.js';
 import { ClusterService } from '../gen/raftkv/v1/cluster.js';
@@ -53,8 +54,7 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listenAddr, tls.serverCredentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
-  const host = listenAddr.slice(0, listenAddr.lastIndexOf(':'));
-  const address = `${host}:${port}`;
+  const address = formatHostPort(parseHostPort(listenAddr, { portZero: true }).host, port);
   deps.logger.info({ grpcAddr: address }, 'gRPC server listening');
 
   return {
