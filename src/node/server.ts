@@ -13,6 +13,7 @@ import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
 import type { ServiceLeases, ServiceOptions } from '../service/deps.js';
 import { systemClock } from '../common/clock.js';
+import { systemTimers } from '../common/timers.js';
 import { Lessor } from './lessor.js';
 import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
@@ -275,6 +276,7 @@ function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string
 function startLessor(node: RaftNode, store: KvStore, log: Logger, timing: { tickMs: number; electionTicks: number }): Lessor {
   const lessor = new Lessor({
     clock: systemClock,
+    timers: systemTimers,
     leases: () => store.leases(),
     onLeaseChange: (l) => store.onLeaseChange(l),
     isLeader: () => node.isLeader(),

@@ -146,6 +146,7 @@ export class SimHost {
     const lessor = new Lessor(
       {
         clock: inc,
+        timers: inc,
         leases: () => kv.leases(),
         onLeaseChange: (l) => kv.onLeaseChange(l),
         isLeader: () => broken || driver.isLeader(),
@@ -160,7 +161,7 @@ export class SimHost {
       },
       { tickMs: TICK_MS, electionTicks: ELECTION_TICKS, checkIntervalMs: LEASE_CHECK_MS },
     );
-    inc.every(LEASE_CHECK_MS, () => lessor.check());
+    lessor.start();
     return lessor;
   }
 
