@@ -3,13 +3,13 @@ import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AbortedError } from '../common/errors.js';
 import { PACKAGE_VERSION } from '../common/version.js';
-import { GossipCore, MemberState, type GossipConfig, type MemberMeta } from '../gossip/index.js';
+import { MemberState, type GossipConfig, type MemberMeta } from '../gossip/index.js';
 import type { NodeId } from '../raft/types.js';
 import { GossipResolver, memberNodeId } from '../resolver/gossip-resolver.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { DiskStorage } from '../storage/log-store.js';
 import { nodePaths } from '../storage/node-meta.js';
-import { GossipAgent } from '../transport/gossip/index.js';
+import { GossipAgent } from './gossip-agent.js';
 import type { AutopilotConfig } from './autopilot-decide.js';
 import { GossipKeyring } from './gossip-keyring.js';
 import { chooseBootstrap, IN_CLUSTER_TAG, IN_CLUSTER_VALUE, type BootstrapChoice } from './bootstrap-expect.js';
@@ -63,7 +63,7 @@ export async function startGossip(id: NodeId, addrs: { raft: string; grpc: strin
   const keyring = await GossipKeyring.openIfAny(o.keyringFile ?? null, o.key ?? null);
   if (keyring !== null) log.info({ keys: keyring.fingerprints(), file: o.keyringFile }, 'gossip encryption on');
   const agent = new GossipAgent({
-    core: GossipCore, name: String(id), meta, bindHost: host, port, ...(o.config ? { config: o.config } : {}),
+    name: String(id), meta, bindHost: host, port, ...(o.config ? { config: o.config } : {}),
     ...(keyring ? { keyring: keyring.keyring } : {}),
   });
   agent.on('error', (err) => log.warn({ err }, 'gossip socket error'));

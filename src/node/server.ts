@@ -18,7 +18,7 @@ import { Lessor } from './lessor.js';
 import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
 import { ClusterPage, startUiHttpServer, type UiHttpServer } from '../ui/index.js';
-import type { GossipAgent } from '../transport/gossip/index.js';
+import type { GossipAgent } from './gossip-agent.js';
 import { MemberState } from '../gossip/index.js';
 import { memberNodeId } from '../resolver/gossip-resolver.js';
 import { Autopilot } from './autopilot.js';
