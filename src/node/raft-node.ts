@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { assert } from '../common/assert.js';
 import { systemClock } from '../common/clock.js';
-import { NotLeaderError, InvalidArgumentError } from '../common/errors.js';
+import { AbortedError, NotLeaderError, InvalidArgumentError } from '../common/errors.js';
 import { systemRandom } from '../common/random.js';
 import { systemTimers } from '../common/timers.js';
 import { ConfChangeType, type ConfChange, type NodeId, type Status } from '../raft/types.js';
@@ -229,13 +229,13 @@ export class RaftNode extends EventEmitter {
       if (cond()) return resolve();
       const timer = timers.every(Math.max(5, Math.floor(this.opts.tickMs / 2)), check);
       const deadline = timers.after(timeoutMs, () => finish(new NotLeaderError(this.driver.status().lead, `${what} did not finish within ${timeoutMs} ms`)));
-      const onAbort = (): void => finish(signal?.reason ?? new Error('aborted'));
+      const onAbort = (): void => finish(signal?.reason instanceof Error ? signal.reason : new AbortedError(`${what} aborted`));
       signal?.addEventListener('abort', onAbort, { once: true });
-      function finish(err?: unknown): void {
+      function finish(err: Error | null = null): void {
         timer.cancel();
         deadline.cancel();
         signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
+        if (err !== null) reject(err);
         else resolve();
       }
       function check(): void {

@@ -211,12 +211,12 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
 
 /** Undo what startServer built, newest first; every step runs, the first failure is rethrown. */
 async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
-  let first: unknown = null;
+  const failures: unknown[] = [];
   const step = async (f: () => unknown): Promise<void> => {
     try {
       await f();
-    } catch (e) {
-      first ??= e;
+    } catch (err) {
+      failures.push(err);
     }
   };
   // Metrics and the page first (not in reverse order): they must not read parts that are being closed.
@@ -232,7 +232,7 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
   await step(() => p.resolver.close());
   await step(() => p.gossip?.stop());
   await step(() => p.tls?.close());
-  if (first !== null) throw first;
+  if (failures.length > 0) throw failures[0];
 }
 
 function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string, httpAddress: string | null): ServerHandle {

@@ -73,6 +73,6 @@ function listenAddress(addr: string): HostPort {
   try {
     return parseHostPort(addr, { portZero: true });
   } catch (err) {
-    throw new HttpListenError(addr, err as Error);
+    throw new HttpListenError(addr, err);
   }
 }
