@@ -33,7 +33,8 @@
  *  - a member the operator added or promoted is not promoted by rules 4 and 6 (the operator promotes
  *    learners: etcd's MemberPromote) and not stepped down by rule 7;
  *  - rule 7 does not run at all: the operator chose the voter count.
- * Rules 2 and 3 still remove a held member that leaves or dies. A change autopilot makes to a member
+ * Rules 2 and 3 still remove a held member that leaves or dies after the operator added it (a left
+ * or dead record gossip kept from an earlier process with that id does not count). A change autopilot makes to a member
  * ends that member's hold; a member restarted forgets its holds (they are not in snapshots).
  */
 import type { NodeId } from '../raft/types.js';
@@ -115,9 +116,9 @@ const NONE: AutopilotAction = { kind: 'none' };
 export function decide(s: AutopilotState, c: AutopilotConfig): AutopilotAction {
   if (!s.isLeader || s.leaving || s.changeInFlight) return NONE;
   const members = [...s.voters, ...s.learners].filter((id) => id !== s.selfId).sort((a, b) => a - b);
-  const left = members.find((id) => s.gossip.get(id)?.state === 'left');
+  const left = members.find((id) => s.gossip.get(id)?.state === 'left' && !staleForHold(s, c, id));
   if (left !== undefined) return { kind: 'remove', id: left, reason: 'left' };
-  const dead = members.filter((id) => isDead(s, c, id));
+  const dead = members.filter((id) => isDead(s, c, id) && !staleForHold(s, c, id));
   const removable = dead.find((id) => !s.voters.includes(id) || voterRemovable(s, c, id));
   if (removable !== undefined) return { kind: 'remove', id: removable, reason: 'dead' };
   const ready = s.learners.filter((id) => isPromotable(s, c, id) && heldAs(s, c, id) !== 'added').sort((a, b) => a - b);
@@ -144,6 +145,12 @@ function heldAs(s: AutopilotState, c: AutopilotConfig, id: NodeId): OperatorHold
 
 function anyHold(s: AutopilotState, c: AutopilotConfig): boolean {
   return [...(s.operatorHolds?.keys() ?? [])].some((id) => heldAs(s, c, id) !== null);
+}
+
+/** Gossip's record of an operator-added member predates the addition (a former process with that id). */
+function staleForHold(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
+  const g = s.gossip.get(id);
+  return heldAs(s, c, id) === 'added' && g !== undefined && g.sinceMs <= s.operatorHolds!.get(id)!.sinceMs;
 }
 
 /** Removed by an operator and not rejoined since: its alive state began before the removal. */

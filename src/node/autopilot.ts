@@ -50,8 +50,13 @@ export class Autopilot {
   private readonly holds = new Map<NodeId, OperatorHold>();
   private readonly onEvent = (): void => this.reconcile();
   private readonly onConfChange = (c: AppliedConfChange): void => {
-    if (c.operator) this.holds.set(c.nodeId, { kind: c.type === ConfChangeType.RemoveNode ? 'removed' : 'added', sinceMs: this.clock.nowMs() });
-    else this.holds.delete(c.nodeId);
+    if (c.operator) {
+      const hold: OperatorHold = { kind: c.type === ConfChangeType.RemoveNode ? 'removed' : 'added', sinceMs: this.clock.nowMs() };
+      this.holds.set(c.nodeId, hold);
+      this.o.logger.info({ member: c.nodeId, hold: hold.kind, holdMs: this.config.operatorHoldMs }, 'autopilot: an operator changed this member; leaving it alone for the hold');
+    } else {
+      this.holds.delete(c.nodeId);
+    }
   };
   private readonly onLeader = (): void => {
     this.healthySinceMs.clear();
