@@ -117,7 +117,9 @@ export function createEtcdMaintenanceServer(ctx: HandlerContext, header: HeaderO
           if (!conf.voters.includes(req.targetID)) throw new EtcdError('badLeaderTransferee');
           if (req.targetID !== node.id) await node.transferLeadership(req.targetID, { signal });
           return { header: header(rev()) };
-        }),
+          // Idempotent: the leader moves while a follower forwards this, and the re-sent call finds
+          // the target leading, which is success.
+        }, { idempotent: true }),
       toEtcdStatus,
     ),
     snapshot: (call: ServerWritableStream<SnapshotRequest, SnapshotResponse>) => void streamSnapshot(ctx, header, call),
