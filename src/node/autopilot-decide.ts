@@ -33,8 +33,10 @@
  *  - a member the operator added or promoted is not promoted by rules 4 and 6 (the operator promotes
  *    learners: etcd's MemberPromote) and not stepped down by rule 7;
  *  - rule 7 does not run at all: the operator chose the voter count.
- * Rules 2 and 3 still remove a held member that leaves or dies after the operator added it (a left
- * or dead record gossip kept from an earlier process with that id does not count). A change autopilot makes to a member
+ *  - a member the operator added is not removed as dead (a new member replaying the log may miss
+ *    gossip's probes for a while); rule 2 still removes it when it leaves gossip after the add (a
+ *    left record gossip kept from an earlier process with that id does not count).
+ * A change autopilot makes to a member
  * ends that member's hold; a member restarted forgets its holds (they are not in snapshots).
  */
 import type { NodeId } from '../raft/types.js';
@@ -118,7 +120,8 @@ export function decide(s: AutopilotState, c: AutopilotConfig): AutopilotAction {
   const members = [...s.voters, ...s.learners].filter((id) => id !== s.selfId).sort((a, b) => a - b);
   const left = members.find((id) => s.gossip.get(id)?.state === 'left' && !staleForHold(s, c, id));
   if (left !== undefined) return { kind: 'remove', id: left, reason: 'left' };
-  const dead = members.filter((id) => isDead(s, c, id) && !staleForHold(s, c, id));
+  // An operator's new member may be slow to start (it replays the log): only leaving removes it.
+  const dead = members.filter((id) => isDead(s, c, id) && heldAs(s, c, id) !== 'added');
   const removable = dead.find((id) => !s.voters.includes(id) || voterRemovable(s, c, id));
   if (removable !== undefined) return { kind: 'remove', id: removable, reason: 'dead' };
   const ready = s.learners.filter((id) => isPromotable(s, c, id) && heldAs(s, c, id) !== 'added').sort((a, b) => a - b);

@@ -95,6 +95,8 @@ describe('autopilot decide', () => {
     ['operator-added member that left is still removed', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'left' }, sinceAgoMs: { 4: 500 }, holds: { 4: ['added', 1000] } }), { kind: 'remove', id: 4, reason: 'left' }],
     ['operator-added member with a left record from before the add is kept', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'left' }, sinceAgoMs: { 4: 5000 }, holds: { 4: ['added', 1000] } }), { kind: 'none' }],
     ['operator-added member dead since before the add is kept', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'dead' }, sinceAgoMs: { 4: 5000 }, holds: { 4: ['added', 1000] } }), { kind: 'none' }],
+    ['operator-added member that went dead after the add is kept during the hold', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'dead' }, sinceAgoMs: { 4: 600 }, holds: { 4: ['added', 1000] } }), { kind: 'none' }],
+    ['operator-added dead member is removed once the hold ends', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'dead' }, sinceAgoMs: { 4: 600 }, holds: { 4: ['added', 40_000] } }), { kind: 'remove', id: 4, reason: 'dead' }],
   ];
   for (const [name, state, want, config] of rows) {
     it(name, () => expect(decide(state, { ...C, ...config })).toEqual(want));
