@@ -88,6 +88,10 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4 Cluster against a gossip-formed raft
     await c.spawn(4, [`--raft_addr=127.0.0.1:${raftPort}`]);
     await c.waitFor(async () => (await find(4))?.name === 'raftkv-4', 30_000, 'member 4 started');
     await holdsFor(2_500, (ms) => ms.find((m) => m.ID === 4)?.isLearner === true, 'member 4 stays a learner');
+    // The learner reports itself as one, and knows the leader.
+    const [st] = await ctlJson<Array<{ Status: { isLearner?: boolean; leader: number; header: { member_id: number } } }>>(c.node(4).grpcAddr, ['endpoint', 'status']);
+    expect(st?.Status).toMatchObject({ isLearner: true, header: { member_id: 4 } });
+    expect(st?.Status.leader).toBeGreaterThan(0);
 
     await c.waitFor(async () => {
       const r = await ctl(via, ['member', 'promote', '4']);
