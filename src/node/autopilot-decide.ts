@@ -28,8 +28,8 @@
  * configuration change made through etcd's Member API carries an `operator` mark; every member
  * records it as it applies the entry (in memory, for operatorHoldMs). While a hold lasts, autopilot
  * does not undo it:
- *  - a member the operator removed is not re-added by rule 5, even though it still gossips alive,
- *    unless it rejoins gossip after the removal (a restart: its alive state begins later);
+ *  - a member the operator removed is not re-added by rule 5, even though it still gossips alive;
+ *    the hold ends when gossip sees it die or leave (autopilot.ts), so a restarted member comes back;
  *  - a member the operator added or promoted is not promoted by rules 4 and 6 (the operator promotes
  *    learners: etcd's MemberPromote) and not stepped down by rule 7;
  *  - rule 7 does not run at all: the operator chose the voter count.
@@ -127,7 +127,7 @@ export function decide(s: AutopilotState, c: AutopilotConfig): AutopilotAction {
   const ready = s.learners.filter((id) => isPromotable(s, c, id) && heldAs(s, c, id) !== 'added').sort((a, b) => a - b);
   if (dead.some((id) => s.voters.includes(id)) && ready.length > 0) return promote(s, ready[0]!);
   const inConf = new Set([...s.voters, ...s.learners]);
-  const fresh = [...s.gossip].filter(([id, g]) => !inConf.has(id) && g.state === 'alive' && !keptOut(s, c, id, g)).sort(([a], [b]) => a - b)[0];
+  const fresh = [...s.gossip].filter(([id, g]) => !inConf.has(id) && g.state === 'alive' && !keptOut(s, c, id)).sort(([a], [b]) => a - b)[0];
   if (fresh !== undefined) return { kind: 'add-nonvoter', id: fresh[0], raftAddr: fresh[1].raftAddr };
   const voters = s.voters.length;
   const towardOdd = voters % 2 === 0 || (ready.length >= 2 && voters + 2 <= c.votersMax);
@@ -156,9 +156,9 @@ function staleForHold(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolea
   return heldAs(s, c, id) === 'added' && g !== undefined && g.sinceMs <= s.operatorHolds!.get(id)!.sinceMs;
 }
 
-/** Removed by an operator and not rejoined since: its alive state began before the removal. */
-function keptOut(s: AutopilotState, c: AutopilotConfig, id: NodeId, g: GossipPeer): boolean {
-  return heldAs(s, c, id) === 'removed' && g.sinceMs <= s.operatorHolds!.get(id)!.sinceMs;
+/** Removed by an operator (the driver ends that hold when gossip sees the member die or leave). */
+function keptOut(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
+  return heldAs(s, c, id) === 'removed';
 }
 
 function promote(s: AutopilotState, id: NodeId): AutopilotAction {

@@ -48,7 +48,16 @@ export class Autopilot {
   private leaderSinceMs: number | null = null;
   /** Operators' changes this node applied while running (autopilot-decide.ts, "Operator hold"). */
   private readonly holds = new Map<NodeId, OperatorHold>();
-  private readonly onEvent = (): void => this.reconcile();
+  private readonly onEvent = (e: MemberEvent): void => {
+    // A member the operator removed that then stops (dies or leaves) may come back later: a restart
+    // is a rejoin, which ends the hold. Alive-state changes (suspect, then alive) do not.
+    const id = e.kind === 'dead' || e.kind === 'left' ? memberNodeId(e.member) : null;
+    if (id !== null && this.holds.get(id)?.kind === 'removed') {
+      this.holds.delete(id);
+      this.o.logger.info({ member: id, gossip: e.kind }, 'autopilot: a member the operator removed left gossip; it may join again');
+    }
+    this.reconcile();
+  };
   private readonly onConfChange = (c: AppliedConfChange): void => {
     if (c.operator) {
       const hold: OperatorHold = { kind: c.type === ConfChangeType.RemoveNode ? 'removed' : 'added', sinceMs: this.clock.nowMs() };

@@ -89,7 +89,7 @@ describe('autopilot decide', () => {
     // Operator hold: etcd's Member API changes are not undone while the hold lasts.
     ['operator-removed member still gossiping is not re-added', st({ voters: [1, 3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, holds: { 2: ['removed', 1000] } }), { kind: 'none' }],
     ['operator-removed member is re-added once the hold expires', st({ voters: [1, 3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, holds: { 2: ['removed', 30_000] } }), { kind: 'add-nonvoter', id: 2, raftAddr: '127.0.0.1:7002' }],
-    ['operator-removed member that rejoined gossip (restarted) is re-added', st({ voters: [1, 3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, sinceAgoMs: { 2: 500 }, holds: { 2: ['removed', 1000] } }), { kind: 'add-nonvoter', id: 2, raftAddr: '127.0.0.1:7002' }],
+    ['operator-removed member alive again after a suspicion is still kept out', st({ voters: [1, 3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, sinceAgoMs: { 2: 500 }, holds: { 2: ['removed', 1000] } }), { kind: 'none' }],
     ['operator-added learner is not promoted by autopilot', st({ voters: [1, 2], learners: [3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, healthyAgoMs: { 3: 5000 }, holds: { 3: ['added', 1000] } }), { kind: 'none' }],
     ['operator-added voter making 4: nobody steps down', st({ voters: [1, 3, 4, 5], g: { 1: 'alive', 3: 'alive', 4: 'alive', 5: 'alive' }, holds: { 5: ['added', 1000] } }), { kind: 'none' }],
     ['operator-added member that left is still removed', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'left' }, sinceAgoMs: { 4: 500 }, holds: { 4: ['added', 1000] } }), { kind: 'remove', id: 4, reason: 'left' }],
