@@ -126,4 +126,17 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4 Cluster against a gossip-formed raft
     expect(remove.code).toBe(0);
     expect((await list()).map((m) => m.ID)).toEqual([1, 2, 3]);
   }, 60_000);
+
+  it('removes the leader through a follower: the follower reports the outcome after leadership moved', async () => {
+    const leader = (await c.members(1)).header.leaderId;
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    via = c.node(follower).grpcAddr;
+    const remove = await ctl(via, ['member', 'remove', leader.toString(16)]);
+    expect(remove.code, remove.stderr).toBe(0);
+    expect(remove.stdout).toMatch(new RegExp(`Member\\s+${leader.toString(16)} removed from cluster`));
+    await c.waitFor(async () => (await list()).length === 2, 5_000, 'the follower applied the removal');
+    // The old leader still runs and gossips; it stays out, and the other two serve writes.
+    await holdsFor(2_500, (ms) => ms.length === 2 && !ms.some((m) => m.ID === leader), `member ${leader} stays removed`);
+    expect((await ctl(via, ['put', '/c/after', 'leader-removed'])).code).toBe(0);
+  }, 60_000);
 });

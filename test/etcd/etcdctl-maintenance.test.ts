@@ -155,10 +155,16 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4 Maintenance against a gossip-formed 
     }
   });
 
-  // etcdctl's check perf always runs 60 s of load: too long for every CI run. RAFTKV_CHECK_PERF=1 runs it.
-  it.skipIf(!process.env.RAFTKV_CHECK_PERF)('check perf (small load) passes through a follower', async () => {
+  // etcdctl's check perf always runs 60 s of load: too long for every CI run. RAFTKV_CHECK_PERF=1 runs
+  // it. Its PASS thresholds (135 writes/s, slowest < 0.5 s) depend on the machine, so the test checks
+  // that every write succeeded and prints etcdctl's verdict.
+  it.skipIf(!process.env.RAFTKV_CHECK_PERF)('check perf (small load) runs through every member without errors', async () => {
     const r = await ctl(all(), ['check', 'perf', '--load=s'], { timeoutMs: 120_000, commandTimeout: '100s' });
-    expect(r.stdout).toContain('PASS: Throughput');
-    expect(r.code).toBe(0);
+    const verdict = r.stdout.slice(r.stdout.search(/(PASS|FAIL)/));
+    console.log(`etcdctl check perf --load=s against 3 raftkv nodes:\n${verdict}`);
+    expect(verdict).toMatch(/(PASS|FAIL): Throughput/);
+    expect(verdict).not.toContain('ERROR(');
+    // It deletes its keys at the end.
+    expect((await ctlJson<{ kvs?: unknown[] }>(addr(followerId), ['get', '/etcdctl-check-perf/', '--prefix', '--keys-only'])).kvs ?? []).toEqual([]);
   }, 130_000);
 });

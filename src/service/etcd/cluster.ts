@@ -16,6 +16,7 @@ import {
 import { InvalidArgumentError } from '../../common/errors.js';
 import type { NodeStats } from '../../node/raft-node.js';
 import { unary, type HandlerContext } from '../kv-service.js';
+import { ForwardOutcomeUnknownError } from '../router.js';
 import { EtcdError, toEtcdStatus } from './errors.js';
 import type { HeaderOf } from './header.js';
 import { isStarted, learnerInSync, nextMemberId, parsePeerUrls, quorumOf, samePeer } from './membership.js';
@@ -120,6 +121,14 @@ export function createEtcdClusterServer(ctx: HandlerContext, header: HeaderOf): 
             checkStarted(s, after);
           }
           await node.removeServer(req.ID, { signal, operator: true });
+          return { header: hdr(), members: members() };
+        }).catch(async (e: unknown) => {
+          // Removing the leader moves leadership while a follower forwards the call, which the
+          // router reports as an unknown outcome: after a read fence this node knows it.
+          if (!(e instanceof ForwardOutcomeUnknownError)) throw e;
+          await node.readIndex({ signal: scope.signal });
+          const { voters, learners } = node.stats().raft.conf;
+          if (voters.includes(req.ID) || learners.includes(req.ID)) throw e;
           return { header: hdr(), members: members() };
         });
       },
