@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MaintenanceClient, type MoveLeaderResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
+import { AlarmRequest_AlarmAction, AlarmType, MaintenanceClient, type MoveLeaderResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
 import { GossipCluster } from '../gossip-membership/gossip-cluster.js';
 import { ctl, ctlError, ctlJson, HAVE_ETCDCTL } from './ctl.js';
 
@@ -100,6 +100,21 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4 Maintenance against a gossip-formed 
     expect(list).toMatchObject({ code: 0, stdout: '' });
     const disarm = await ctl(addr(followerId), ['alarm', 'disarm']);
     expect(disarm).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('refuses to activate an alarm and to hash a future revision, with clear errors', async () => {
+    const client = new MaintenanceClient(addr(followerId), credentials.createInsecure());
+    try {
+      const opts = { deadline: Date.now() + 10_000 };
+      const activate = await new Promise<ServiceError | null>((resolve) =>
+        client.alarm({ action: AlarmRequest_AlarmAction.Activate, memberID: followerId, alarm: AlarmType.Nospace }, new Metadata(), opts, (err) => resolve(err)));
+      expect(activate?.code).toBe(status.UNIMPLEMENTED);
+      expect(activate?.details).toContain('alarms cannot be activated');
+      const future = await new Promise<ServiceError | null>((resolve) => client.hashKv({ revision: 1_000_000 }, new Metadata(), opts, (err) => resolve(err)));
+      expect(future?.details).toBe('etcdserver: mvcc: required revision is a future revision');
+    } finally {
+      client.close();
+    }
   });
 
   it('defrag compacts each member, the follower included', async () => {

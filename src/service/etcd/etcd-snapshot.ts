@@ -17,7 +17,7 @@ export const ETCD_SNAPSHOT_BYTES_MAX = 512 * 1024 * 1024;
 export class SnapshotTooLargeError extends RaftkvError {
   override readonly name = 'SnapshotTooLargeError';
   constructor(bytes: number) {
-    super('OVERLOADED', `the keyspace (${bytes} bytes and more) is larger than the ${ETCD_SNAPSHOT_BYTES_MAX}-byte limit of an etcd-format snapshot`);
+    super('FAILED_PRECONDITION', `the keyspace (${bytes} bytes and more) is larger than the ${ETCD_SNAPSHOT_BYTES_MAX}-byte limit of an etcd-format snapshot`);
   }
 }
 
