@@ -42,6 +42,14 @@ export interface DriverEvents {
   onLeaderChange(leader: LeaderInfo | null): void;
   /** The loop failed (a disk write, a corrupt snapshot): the driver stopped serving. */
   onFatal(err: Error): void;
+  /** A configuration change was applied here (every member applies it); `operator`: from etcd's Member API. */
+  onConfChange?(change: AppliedConfChange): void;
+}
+
+export interface AppliedConfChange {
+  readonly type: ConfChange['type'];
+  readonly nodeId: NodeId;
+  readonly operator: boolean;
 }
 
 /**
@@ -276,6 +284,7 @@ export class RaftDriver {
       const { raftAddr } = decodeMemberContext(cc.context);
       if (raftAddr) await this.learnPeer(cc.nodeId, raftAddr);
     }
+    this.events.onConfChange?.({ type: cc.type, nodeId: cc.nodeId, operator: decodeMemberContext(cc.context).operator === true });
     this.log.info({ change: ['add-voter', 'add-nonvoter', 'remove'][cc.type], node: cc.nodeId, voters: conf.voters, nonvoters: conf.learners }, 'configuration changed');
   }
 

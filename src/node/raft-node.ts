@@ -14,11 +14,17 @@ import { FileSnapshotStore } from '../storage/snapshot-store.js';
 import { TcpTransport } from '../transport/raft/tcp-transport.js';
 import type { TransportStats } from '../transport/raft/stats.js';
 import { AddressBook, encodeMemberContext } from './address-book.js';
-import { RaftDriver, type ApplyResult, type LeaderInfo } from './driver.js';
+import { RaftDriver, type AppliedConfChange, type ApplyResult, type LeaderInfo } from './driver.js';
 import { resolveNodeOptions, type RaftNodeOptions, type ResolvedNodeOptions } from './options.js';
 import type { NodePorts } from './ports.js';
 
-export type { ApplyResult, LeaderInfo };
+export type { AppliedConfChange, ApplyResult, LeaderInfo };
+
+/** Options of a configuration change; `operator` marks an operator's change (etcd's Member API) for autopilot. */
+export interface ConfChangeOptions {
+  readonly signal?: AbortSignal;
+  readonly operator?: boolean;
+}
 
 export interface NodeStats {
   readonly raft: Status;
@@ -38,7 +44,8 @@ export interface NodeStats {
  * the address book file, TCP, and the process's clock, timers and randomness, and owns their
  * lifecycle. The Ready loop, apply and the waiters live in the driver, which the simulation runs too.
  *
- * Events: 'leader-change' (LeaderInfo | null), 'fatal' (Error — the node stopped itself).
+ * Events: 'leader-change' (LeaderInfo | null), 'fatal' (Error — the node stopped itself),
+ * 'conf-change' (AppliedConfChange — a configuration entry was applied here).
  */
 export class RaftNode extends EventEmitter {
   readonly id: NodeId;
@@ -102,7 +109,7 @@ export class RaftNode extends EventEmitter {
       node.driver = new RaftDriver(
         { ...opts, logger: nodeLogger(opts) },
         ports,
-        { onLeaderChange: (l) => node!.emit('leader-change', l), onFatal: (err) => node!.onFatal(err) },
+        { onLeaderChange: (l) => node!.emit('leader-change', l), onFatal: (err) => node!.onFatal(err), onConfChange: (c) => node!.emit('conf-change', c) },
       );
       await node.driver.start(signal);
       return node;
@@ -166,16 +173,18 @@ export class RaftNode extends EventEmitter {
     await this.driver.learnPeer(id, raftAddr);
   }
 
-  addVoter(id: NodeId, raftAddr: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
-    return this.changeConf({ type: ConfChangeType.AddVoter, nodeId: id, context: encodeMemberContext(raftAddr) }, raftAddr, opts.signal);
+  /** Adds a voter, promotes a non-voter, or (for a voter) replaces its address everywhere. */
+  addVoter(id: NodeId, raftAddr: string, opts: ConfChangeOptions = {}): Promise<number> {
+    return this.changeConf({ type: ConfChangeType.AddVoter, nodeId: id, context: encodeMemberContext(raftAddr, opts.operator) }, raftAddr, opts.signal);
   }
 
-  addNonvoter(id: NodeId, raftAddr: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
-    return this.changeConf({ type: ConfChangeType.AddLearner, nodeId: id, context: encodeMemberContext(raftAddr) }, raftAddr, opts.signal);
+  /** Adds a non-voter, or (for a non-voter) replaces its address everywhere. */
+  addNonvoter(id: NodeId, raftAddr: string, opts: ConfChangeOptions = {}): Promise<number> {
+    return this.changeConf({ type: ConfChangeType.AddLearner, nodeId: id, context: encodeMemberContext(raftAddr, opts.operator) }, raftAddr, opts.signal);
   }
 
-  removeServer(id: NodeId, opts: { signal?: AbortSignal } = {}): Promise<number> {
-    return this.changeConf({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) }, undefined, opts.signal);
+  removeServer(id: NodeId, opts: ConfChangeOptions = {}): Promise<number> {
+    return this.changeConf({ type: ConfChangeType.RemoveNode, nodeId: id, context: encodeMemberContext(undefined, opts.operator) }, undefined, opts.signal);
   }
 
   private async changeConf(cc: ConfChange, raftAddr: string | undefined, signal: AbortSignal | undefined): Promise<number> {

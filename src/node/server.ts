@@ -11,7 +11,9 @@ import { StaticResolver } from '../resolver/static.js';
 export { parsePeers, checkHostPort } from '../resolver/static.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
-import type { ServiceLeases, ServiceOptions } from '../service/deps.js';
+import type { ServiceLeases, ServiceMaintenance, ServiceOptions } from '../service/deps.js';
+import { compactKvStore } from '../kv/compact.js';
+import { directoryBytes } from './disk-usage.js';
 import { systemClock } from '../common/clock.js';
 import { systemTimers } from '../common/timers.js';
 import { Lessor } from './lessor.js';
@@ -186,7 +188,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       }),
     } : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), maintenance: maintenanceForService(store, nodePaths(o.dataDir, o.id).kv), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
@@ -295,6 +297,18 @@ function leasesForService(lessor: Lessor, store: KvStore): ServiceLeases {
     timeToLive: (id) => lessor.timeToLive(id),
     list: () => lessor.list(),
     keys: (id) => store.leaseKeys(id),
+  };
+}
+
+/** etcd's Status sizes (the state machine's directory on disk) and Defragment (its LevelDB compacted). */
+function maintenanceForService(store: KvStore, kvDir: string): ServiceMaintenance {
+  return {
+    diskUsage: async () => {
+      // LevelDB does not tell live bytes from garbage awaiting compaction: both figures are the files' size.
+      const bytes = await directoryBytes(kvDir);
+      return { dbSizeBytes: bytes, inUseBytes: bytes };
+    },
+    defragment: (signal) => compactKvStore(store, signal),
   };
 }
 

@@ -68,6 +68,14 @@ export interface ServiceLeases {
   keys(id: number): Promise<Uint8Array[]>;
 }
 
+/** The node's disks, for etcd's Maintenance Status and Defragment (injected by the composition root). */
+export interface ServiceMaintenance {
+  /** Bytes of the state machine's store (`dbSizeBytes`) and of what it holds live (`inUseBytes`). */
+  diskUsage(): Promise<{ readonly dbSizeBytes: number; readonly inUseBytes: number }>;
+  /** Compacts this node's LevelDB stores (state machine and raft log); resolves when done. */
+  defragment(signal: AbortSignal): Promise<void>;
+}
+
 export interface ServiceOptions {
   /** Upper bound on any unary call's server-side work, also when the caller set no deadline. */
   readonly requestTimeoutMs?: number;
@@ -87,6 +95,8 @@ export interface ServiceDeps {
   readonly options?: ServiceOptions;
   /** etcd's Lease API, and Lock and Election on top of it; absent: those services are not served. */
   readonly leases?: ServiceLeases;
+  /** etcd's Status sizes and Defragment; absent: Status reports the raft log's bytes, Defragment fails. */
+  readonly maintenance?: ServiceMaintenance;
   /**
    * Called once per finished call: the method's short name (`Put`), the gRPC status name (`OK`,
    * `UNAVAILABLE`) and the call's duration in seconds (a server stream's whole lifetime). Absent:
