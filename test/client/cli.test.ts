@@ -105,7 +105,7 @@ describe('commands against a real gRPC server', () => {
     expect(server.puts[0]?.value.toString()).toBe('hello');
     expect(await run(['get', 'k', '--endpoints', server.address])).toMatchObject({ code: 0, stdout: ['v'] });
     await run(['get', 'k', '--stale', '--endpoints', server.address]);
-    expect(server.gets.map((g) => g.consistency)).toEqual([1, 2]);
+    expect(server.gets.map((g) => g.serializable)).toEqual([false, true]);
   });
 
   it('--json prints machine-readable output; endpoints may come from RAFTKV_ENDPOINTS', async () => {
