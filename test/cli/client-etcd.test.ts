@@ -117,6 +117,15 @@ describe('raftkv CLI over etcd\'s API', () => {
     expect(await keys('L/')).toEqual([]); // both sessions revoked: nothing left behind
   });
 
+  it('lock: a holder whose lease is revoked under it says so and exits 1', async () => {
+    const a = cli(['lock', 'LL', '--ttl', '3']);
+    await a.waitFor('the lock', (l) => l.length >= 1);
+    const lease = a.lines[0]!.slice('LL/'.length);
+    expect((await run(['lease', 'revoke', lease])).code).toBe(0);
+    expect(await a.exited).toBe(1);
+    expect(a.stderr()).toMatch(new RegExp(`^NOT_FOUND: lock "LL" is no longer held: its session lease ${lease} was lost`));
+  });
+
   it('elect: campaign, --leader, --listen, and the next candidate takes over when the leader leaves', async () => {
     const a = cli(['elect', 'E', 'alpha']);
     await a.waitFor('a to lead', (l) => l.length >= 2);
