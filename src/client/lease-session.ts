@@ -39,7 +39,9 @@ export class LeaseSession {
 
   private async keep(): Promise<void> {
     try {
-      for await (const _ of leaseKeepAlive(this.caller, this.leaseId, { signal: this.stop.signal })) { /* renewed */ }
+      // Failures are retried for a whole TTL after the last renewal: until then the lease may live.
+      const o = { signal: this.stop.signal, keepTryingMs: this.ttlSeconds * 1000 };
+      for await (const _ of leaseKeepAlive(this.caller, this.leaseId, o)) { /* renewed */ }
     } catch (e) {
       this.failure = errorFromGrpc(e);
       this.lostController.abort(this.failure);

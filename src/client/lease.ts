@@ -1,4 +1,4 @@
-import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ClientDuplexStream } from '@grpc/grpc-js';
 import * as pb from '../gen/etcd/etcdserverpb/rpc.js';
 import { ErrorCode, InvalidArgumentError, type RaftkvError } from '../common/errors.js';
 import type { Caller } from './caller.js';
@@ -23,6 +23,11 @@ export class LeaseExpiredError extends ClientError {
 export interface KeepAliveOptions {
   /** Renew this often; default a third of the granted TTL (as etcd's clients), learned from the first answer. */
   readonly intervalMs?: number;
+  /**
+   * Keep reopening failed streams for this long after the last renewal, beyond `policy.attemptsMax`
+   * failures (a session passes its TTL: until then the lease may still be alive). Default 0.
+   */
+  readonly keepTryingMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -74,7 +79,7 @@ export async function leaseKeepAliveOnce(c: Caller, id: number, o: CallOptions):
     });
     call.once('end', () => {
       done();
-      reject(errorFromGrpc({ code: 14, details: 'the keep-alive stream ended without an answer' }));
+      reject(errorFromGrpc({ code: GrpcStatus.UNAVAILABLE, details: 'the keep-alive stream ended without an answer' }));
     });
     call.write(pb.LeaseKeepAliveRequest.fromPartial({ ID: id }));
   }));
@@ -93,6 +98,7 @@ export async function* leaseKeepAlive(c: Caller, id: number, o: KeepAliveOptions
   if (o.intervalMs !== undefined && !(o.intervalMs >= 1)) throw new InvalidArgumentError(`keep-alive interval must be at least 1 ms, got ${o.intervalMs}`);
   let intervalMs = o.intervalMs ?? null;
   let failures = 0;
+  let renewedAtMs = Date.now();
   while (true) {
     if (c.isClosed) throw new ClientClosedError();
     if (aborted(o.signal)) return;
@@ -110,6 +116,7 @@ export async function* leaseKeepAlive(c: Caller, id: number, o: KeepAliveOptions
       for await (const r of call as AsyncIterable<pb.LeaseKeepAliveResponse>) {
         failures = 0;
         if (r.TTL <= 0) throw new LeaseExpiredError(id);
+        renewedAtMs = Date.now();
         yield { id, ttlSeconds: r.TTL };
         if (intervalMs === null) intervalMs = Math.max(1, Math.floor((r.TTL * 1000) / 3));
         timer ??= setInterval(send, intervalMs);
@@ -127,7 +134,8 @@ export async function* leaseKeepAlive(c: Caller, id: number, o: KeepAliveOptions
     }
     failures++;
     c.endpoints.rotateFrom(stubs.index);
-    if (failures >= c.policy.attemptsMax && failure !== null) throw new RetriesExhaustedError(failures, failure);
+    const givenUp = failures >= c.policy.attemptsMax && Date.now() - renewedAtMs >= (o.keepTryingMs ?? 0);
+    if (givenUp && failure !== null) throw new RetriesExhaustedError(failures, failure);
     try {
       await sleep(backoffMs(c.policy, failures, Math.random), o.signal);
     } catch (e) {

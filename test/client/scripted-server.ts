@@ -1,6 +1,6 @@
 import { Metadata, Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import {
-  KVService, WatchService, PutResponse, RangeResponse, type PutRequest, type RangeRequest, type WatchCreateRequest, type WatchRequest, type WatchResponse,
+  KVService, LeaseService, WatchService, PutResponse, type LeaseKeepAliveRequest, type LeaseKeepAliveResponse, RangeResponse, type PutRequest, type RangeRequest, type WatchCreateRequest, type WatchRequest, type WatchResponse,
 } from '../../src/gen/etcd/etcdserverpb/rpc.js';
 import { REQUEST_ID_METADATA_KEY } from '../../src/common/request-id.js';
 
@@ -24,6 +24,10 @@ export interface ScriptedServer {
   readonly watches: WatchCreateRequest[];
   /** Failures answered to the next calls, in order; then calls succeed. */
   failures: ScriptedFailure[];
+  /** Keep-alive streams opened so far. */
+  keepAliveStreams: number;
+  /** What each keep-alive stream does with its requests (by default: answers TTL 30). */
+  keepAliveScript: (call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>, stream: number) => void;
   /** What each watch stream is sent after its create request arrives. */
   watchScript: (req: WatchCreateRequest, call: ServerDuplexStream<WatchRequest, WatchResponse>) => void;
   stop(): Promise<void>;
@@ -44,6 +48,8 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     gets: [],
     watches: [],
     failures: [],
+    keepAliveStreams: 0,
+    keepAliveScript: (call) => call.on('data', (r: LeaseKeepAliveRequest) => call.write({ ID: r.ID, TTL: 30 })),
     watchScript: (_req, call) => call.end(),
     stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
@@ -65,6 +71,16 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     deleteRange: unimplemented,
     txn: unimplemented,
     compact: unimplemented,
+  });
+  server.addService(LeaseService, {
+    leaseGrant: unimplemented,
+    leaseRevoke: unimplemented,
+    leaseTimeToLive: unimplemented,
+    leaseLeases: unimplemented,
+    leaseKeepAlive: (call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>) => {
+      s.keepAliveStreams++;
+      s.keepAliveScript(call, s.keepAliveStreams);
+    },
   });
   server.addService(WatchService, {
     watch: (call: ServerDuplexStream<WatchRequest, WatchResponse>) => {
