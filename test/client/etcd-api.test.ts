@@ -154,3 +154,34 @@ describe('compaction and watch from a revision', () => {
     expect(values).toEqual(r instanceof Error ? ['1', '2'] : ['2']);
   });
 });
+
+// Last: it stops a member.
+describe('failover of streams', () => {
+  it('a watch on a member that stops resumes on another, without losing or repeating events', async () => {
+    const servers = (cluster as TestCluster).servers;
+    const victim = servers.get(3)!;
+    const others = [...servers.values()].filter((s) => s !== victim).map((s) => s.grpcAddress);
+    const c = new RaftkvClient({ endpoints: [victim.grpcAddress, ...others], retry: { backoffBaseMs: 5, backoffCapMs: 100 } });
+    const ac = new AbortController();
+    const seen: string[] = [];
+    try {
+      const watching = (async () => {
+        for await (const b of c.watch({ prefix: 'fo/' }, { signal: ac.signal })) seen.push(...b.events.map((e) => e.kv.key.toString()));
+      })().catch((e: unknown) => e);
+      await waitFor('the watch to deliver fo/1', 10_000, async () => {
+        if (!seen.includes('fo/1')) await client.put('fo/1', 'x');
+        return seen.includes('fo/1');
+      });
+      servers.delete(3);
+      await victim.stop();
+      for (const k of ['fo/2', 'fo/3']) await client.put(k, 'x', { timeoutMs: 15_000 });
+      await waitFor('the watch to deliver fo/3', 20_000, async () => seen.includes('fo/3'));
+      expect(seen.filter((k) => k !== 'fo/1')).toEqual(['fo/2', 'fo/3']);
+      ac.abort();
+      expect(await watching).toBeInstanceOf(ClientAbortedError);
+    } finally {
+      ac.abort();
+      c.close();
+    }
+  });
+});
