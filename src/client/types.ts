@@ -123,6 +123,7 @@ export interface WatchOptions {
 export interface WatchEvent {
   readonly type: 'put' | 'delete';
   readonly kv: KeyValue;
+  /** The previous mod revision when the watch asked for `prevKv` (etcd events carry no other), else 0. */
   readonly prevModRevision: number;
   readonly prevKv: KeyValue | null;
 }
