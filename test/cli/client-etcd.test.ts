@@ -2,6 +2,8 @@
  * The CLI's lease, lock, elect, compact and watch --rev commands as a user runs them: `raftkv serve`
  * and every `raftkv` command are real child processes on loopback sockets, LevelDB in a temp dir.
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +117,24 @@ describe('raftkv CLI over etcd\'s API', () => {
     expect(b.lines[0]).not.toBe(`held ${a.lines[0]}`);
     expect(await b.exited).toBe(3); // the command's exit code
     expect(await keys('L/')).toEqual([]); // both sessions revoked: nothing left behind
+  });
+
+  it.skipIf(!existsSync('/usr/bin/etcdctl'))('lock: etcdctl lock on the same name waits for raftkv lock, and takes over', async () => {
+    const a = cli(['lock', 'LX']);
+    await a.waitFor('the lock', (l) => l.length >= 1);
+    const ctl = spawn('/usr/bin/etcdctl', [`--endpoints=${node!.ready.grpcAddr}`, 'lock', 'LX', 'echo', 'ctl-holds'], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    ctl.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const ctlExit = new Promise<number | null>((resolve) => ctl.once('close', resolve));
+    try {
+      await until('etcdctl to queue', async () => (await keys('LX/')).length === 2);
+      expect(out).toBe('');
+      expect(await a.stop('SIGINT')).toBe(0);
+      expect(await ctlExit).toBe(0);
+      expect(out).toBe('ctl-holds\n');
+    } finally {
+      ctl.kill('SIGKILL');
+    }
   });
 
   it('lock: a holder whose lease is revoked under it says so and exits 1', async () => {
