@@ -3,6 +3,8 @@ import type {
   Command,
   CommandOp,
   CommandResult,
+  CompactOp,
+  CompactResult,
   Compare,
   CompareTarget,
   DeleteOp,
@@ -157,6 +159,16 @@ function readLeaseRevoke(r: BinaryReader, end: number): LeaseRevokeOp {
   return { id };
 }
 
+function readCompact(r: BinaryReader, end: number): CompactOp {
+  let revision = 0;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === VI) revision = readUint(r);
+    else return false;
+    return true;
+  });
+  return { revision };
+}
+
 function writeDelete(w: BinaryWriter, op: DeleteOp): void {
   putBytes(w, 1, op.key);
   putBytes(w, 2, op.rangeEnd);
@@ -291,6 +303,7 @@ export function encodeCommand(cmd: Command): Uint8Array {
   else if (op?.kind === 'txn') putMessage(w, 3, (w) => writeTxn(w, op.txn));
   else if (op?.kind === 'leaseGrant') putMessage(w, 5, (w) => (putUint(w, 1, op.leaseGrant.id), putUint(w, 2, op.leaseGrant.ttlSeconds)));
   else if (op?.kind === 'leaseRevoke') putMessage(w, 6, (w) => putUint(w, 1, op.leaseRevoke.id));
+  else if (op?.kind === 'compact') putMessage(w, 7, (w) => putUint(w, 1, op.compact.revision));
   const id = cmd.requestId;
   if (id !== null) putMessage(w, 4, (w) => writeRequestId(w, id));
   return w.finish();
@@ -308,6 +321,7 @@ export function decodeCommand(bytes: Uint8Array): Command {
       else if (f === 4 && t === LD) requestId = readNested(r, readRequestId);
       else if (f === 5 && t === LD) op = { kind: 'leaseGrant', leaseGrant: readNested(r, readLeaseGrant) };
       else if (f === 6 && t === LD) op = { kind: 'leaseRevoke', leaseRevoke: readNested(r, readLeaseRevoke) };
+      else if (f === 7 && t === LD) op = { kind: 'compact', compact: readNested(r, readCompact) };
       else return false;
       return true;
     });
@@ -473,6 +487,17 @@ function readLeaseRevokeResult(r: BinaryReader, end: number): LeaseRevokeResult 
   return { kind: 'leaseRevoke', revision, deleted };
 }
 
+function readCompactResult(r: BinaryReader, end: number): CompactResult {
+  let revision = 0, compactRevision = 0;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === LD) revision = readNested(r, readHeaderRevision);
+    else if (f === 2 && t === VI) compactRevision = readUint(r);
+    else return false;
+    return true;
+  });
+  return { kind: 'compact', revision, compactRevision };
+}
+
 function toRejectReason(n: number): RejectReason {
   for (const v of Object.values(RejectReason)) if (v === n) return v;
   throw new CorruptionError(`unknown rejection reason ${n}`);
@@ -497,7 +522,8 @@ export function encodeCommandResult(res: CommandResult): Uint8Array {
   else if (res.kind === 'invalid') w.tag(4, LD).string(res.message);
   else if (res.kind === 'leaseGrant') putMessage(w, 5, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.id), putUint(w, 3, res.ttlSeconds)));
   else if (res.kind === 'leaseRevoke') putMessage(w, 6, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.deleted)));
-  else putMessage(w, 7, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.reason)));
+  else if (res.kind === 'rejected') putMessage(w, 7, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.reason)));
+  else putMessage(w, 8, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.compactRevision)));
   return w.finish();
 }
 
@@ -514,6 +540,7 @@ export function decodeCommandResult(bytes: Uint8Array, revisionIfInvalid = 0): C
       else if (f === 5 && t === LD) res = readNested(r, readLeaseGrantResult);
       else if (f === 6 && t === LD) res = readNested(r, readLeaseRevokeResult);
       else if (f === 7 && t === LD) res = readNested(r, readRejected);
+      else if (f === 8 && t === LD) res = readNested(r, readCompactResult);
       else return false;
       return true;
     });

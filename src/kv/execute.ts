@@ -48,7 +48,7 @@ const EMPTY: Uint8Array = new Uint8Array(0);
  * Every write of a command gets revision + 1 (one revision per command, none when nothing changed),
  * so the outcome depends only on the state and the command.
  */
-export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: CommandOp, limits: KvLimits): Promise<Execution> {
+export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: Exclude<CommandOp, { kind: 'compact' }>, limits: KvLimits): Promise<Execution> {
   const ex = new Executor(db, overlay, leases, revision, limits);
   let partial: Omit<CommandResult, 'revision'>;
   if (op.kind === 'put') partial = (await ex.checkPuts([op.put])) ?? (await ex.put(op.put));
@@ -297,13 +297,27 @@ export async function readRange(
   limits: Pick<KvLimits, 'rangeKvsMax' | 'rangePageBytesMax'>,
   snapshot?: Parameters<typeof scan>[2]['snapshot'],
 ): Promise<Unrevised<RangeResult>> {
+  const { range, after } = rangeBounds(op);
+  const opts = snapshot === undefined ? { range, after } : { range, after, snapshot };
+  return collectPage(scan(db, overlay, opts), op, limits);
+}
+
+/** The key range and the exclusive start of a RangeOp. */
+export function rangeBounds(op: RangeOp): { range: KeyRange; after: Uint8Array | null } {
   const range: KeyRange = op.prefix.length > 0 ? prefixRange(op.prefix) : { start: op.start, end: op.end.length > 0 ? op.end : null };
-  const after = op.startAfter.length > 0 ? op.startAfter : null;
+  return { range, after: op.startAfter.length > 0 ? op.startAfter : null };
+}
+
+/** One page of a range from its kvs in key order: limit, byte budget, count of the whole range. */
+export async function collectPage(
+  source: AsyncIterable<KeyValue>,
+  op: RangeOp,
+  limits: Pick<KvLimits, 'rangeKvsMax' | 'rangePageBytesMax'>,
+): Promise<Unrevised<RangeResult>> {
   const limit = op.limit === 0 ? limits.rangeKvsMax : Math.min(op.limit, limits.rangeKvsMax);
   const kvs: KeyValue[] = [];
   let count = 0, bytes = 0, more = false;
-  const opts = snapshot === undefined ? { range, after } : { range, after, snapshot };
-  for await (const kv of scan(db, overlay, opts)) {
+  for await (const kv of source) {
     count++;
     if (op.countOnly) continue;
     if (kvs.length >= limit || bytes >= limits.rangePageBytesMax) {
@@ -316,4 +330,3 @@ export async function readRange(
   const last = kvs[kvs.length - 1];
   return { kind: 'range', kvs, count, more, nextStartAfter: more && last !== undefined ? last.key : EMPTY };
 }
-

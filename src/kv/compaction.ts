@@ -1,0 +1,71 @@
+import type { Db, DbOp } from './db.js';
+import { NS_VERSION, historyBound, versionBound } from './mvcc-keys.js';
+
+/** A version record's db key ends with 0x00 0x01 + u64 revision after the escaped user key. */
+const VERSION_SUFFIX_BYTES = 10;
+
+/**
+ * Where a physical compaction stands: it removes what compaction at `target` made unreachable, the
+ * history records below it first, then the version records key by key from `after` on.
+ */
+export interface CompactionCursor {
+  readonly target: number;
+  /** The last version record looked at; null: the version scan has not started. */
+  readonly after: Buffer | null;
+}
+
+export interface CompactionStep {
+  readonly deletes: DbOp[];
+  /** null: the compaction at `target` is complete. */
+  readonly cursor: CompactionCursor | null;
+}
+
+/**
+ * One bounded step (at most `entriesMax` records read) of the physical compaction at cursor.target:
+ * history records of revisions < target go (watches may start at target, not before), and of every
+ * key's versions at or below target only the last stays, unless that is a delete.
+ */
+export async function compactStep(db: Db, cursor: CompactionCursor, entriesMax: number): Promise<CompactionStep> {
+  const { target } = cursor;
+  if (cursor.after === null) {
+    const old = await db.keys({ gte: historyBound(0), lt: historyBound(target), limit: entriesMax }).all();
+    if (old.length > 0) return { deletes: old.map((key) => ({ type: 'del', key })), cursor };
+  }
+  // One record more than we decide on: whether a version is the key's last at or below the target
+  // depends on the record after it.
+  const range = cursor.after === null ? { gte: versionBound(new Uint8Array(0)) } : { gt: cursor.after };
+  const entries = await db.iterator({ ...range, lt: Buffer.of(NS_VERSION + 1), limit: entriesMax + 1 }).all();
+  const exhausted = entries.length <= entriesMax;
+  const decide = exhausted ? entries.length : entriesMax;
+  const deletes: DbOp[] = [];
+  for (let i = 0; i < decide; i++) {
+    const [key, value] = entries[i]!;
+    if (revisionOf(key) > target) continue;
+    const following = entries[i + 1];
+    const superseded = following !== undefined && sameKey(key, following[0]) && revisionOf(following[0]) <= target;
+    if (superseded || value.length === 0) deletes.push({ type: 'del', key });
+  }
+  const last = entries[decide - 1];
+  return { deletes, cursor: exhausted || last === undefined ? null : { target, after: last[0] } };
+}
+
+function revisionOf(versionDbKey: Buffer): number {
+  return Number(versionDbKey.readBigUInt64BE(versionDbKey.length - 8));
+}
+
+function sameKey(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && a.subarray(0, a.length - VERSION_SUFFIX_BYTES).equals(b.subarray(0, b.length - VERSION_SUFFIX_BYTES));
+}
+
+/** The persisted form of a cursor: u64 target, then the last version key looked at (if any). */
+export function encodeCursor(c: CompactionCursor): Buffer {
+  const out = Buffer.allocUnsafe(8 + (c.after?.length ?? 0));
+  out.writeBigUInt64BE(BigInt(c.target));
+  c.after?.copy(out, 8);
+  return out;
+}
+
+export function decodeCursor(b: Buffer | undefined): CompactionCursor | null {
+  if (b === undefined || b.length < 8) return null;
+  return { target: Number(b.readBigUInt64BE(0)), after: b.length > 8 ? Buffer.from(b.subarray(8)) : null };
+}
