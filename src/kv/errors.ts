@@ -1,11 +1,11 @@
 import { ErrorCode, RaftkvError } from '../common/errors.js';
 
-/** The requested start revision is older than the kept watch history. */
+/** The watch's next revision is older than the compacted revision (etcd cancels it with compact_revision). */
 export class WatchCompactedError extends RaftkvError {
   override readonly name = 'WatchCompactedError';
   constructor(
     readonly startRevision: number,
-    /** The oldest revision that can still be watched. */
+    /** The compacted revision: the oldest revision that can still be watched. */
     readonly compactRevision: number,
   ) {
     super(
