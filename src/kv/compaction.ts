@@ -1,5 +1,5 @@
 import type { Db, DbOp } from './db.js';
-import { NS_VERSION, historyBound, versionBound } from './mvcc-keys.js';
+import { NS_VERSION, historyBound, versionBound, versionRevision } from './mvcc-keys.js';
 
 /** A version record's db key ends with 0x00 0x01 + u64 revision after the escaped user key. */
 const VERSION_SUFFIX_BYTES = 10;
@@ -49,9 +49,7 @@ export async function compactStep(db: Db, cursor: CompactionCursor, entriesMax: 
   return { deletes, cursor: exhausted || last === undefined ? null : { target, after: last[0] } };
 }
 
-function revisionOf(versionDbKey: Buffer): number {
-  return Number(versionDbKey.readBigUInt64BE(versionDbKey.length - 8));
-}
+const revisionOf = versionRevision;
 
 function sameKey(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && a.subarray(0, a.length - VERSION_SUFFIX_BYTES).equals(b.subarray(0, b.length - VERSION_SUFFIX_BYTES));

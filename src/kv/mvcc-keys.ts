@@ -15,6 +15,17 @@ const ZERO = 0x00;
 const ZERO_ESCAPED = 0xff;
 const TERMINATOR = 0x01;
 
+/** Big-endian u64 of a safe integer without a BigInt (the apply path writes two per change). */
+function writeU64(out: Buffer, n: number, at: number): void {
+  out.writeUInt32BE(Math.floor(n / 0x1_0000_0000), at);
+  out.writeUInt32BE(n >>> 0, at + 4);
+}
+
+function readU64At(b: Uint8Array, at: number): number {
+  const view = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return view.readUInt32BE(at) * 0x1_0000_0000 + view.readUInt32BE(at + 4);
+}
+
 function escapedLength(key: Uint8Array): number {
   let n = key.length;
   for (const byte of key) if (byte === ZERO) n++;
@@ -54,7 +65,7 @@ export function versionKey(key: Uint8Array, revision: number): Buffer {
   let p = writeEscaped(out, 1, key);
   out[p++] = ZERO;
   out[p++] = TERMINATOR;
-  out.writeBigUInt64BE(BigInt(revision), p);
+  writeU64(out, revision, p);
   return out;
 }
 
@@ -73,14 +84,18 @@ export function parseVersionKey(dbKey: Uint8Array): { key: Uint8Array; revision:
       i++;
     }
   }
-  const view = Buffer.from(dbKey.buffer, dbKey.byteOffset + end + 2, 8);
-  return { key: key.subarray(0, n), revision: Number(view.readBigUInt64BE(0)) };
+  return { key: key.subarray(0, n), revision: readU64At(dbKey, end + 2) };
+}
+
+/** The revision of a version record's db key. */
+export function versionRevision(dbKey: Uint8Array): number {
+  return readU64At(dbKey, dbKey.length - 8);
 }
 
 export function historyKey(revision: number, n: number): Buffer {
   const out = Buffer.allocUnsafe(13);
   out[0] = NS_HISTORY;
-  out.writeBigUInt64BE(BigInt(revision), 1);
+  writeU64(out, revision, 1);
   out.writeUInt32BE(n, 9);
   return out;
 }
@@ -89,12 +104,12 @@ export function historyKey(revision: number, n: number): Buffer {
 export function historyBound(revision: number): Buffer {
   const out = Buffer.allocUnsafe(9);
   out[0] = NS_HISTORY;
-  out.writeBigUInt64BE(BigInt(revision), 1);
+  writeU64(out, revision, 1);
   return out;
 }
 
 export function historyRevision(dbKey: Uint8Array): number {
-  return Number(Buffer.from(dbKey.buffer, dbKey.byteOffset + 1, 8).readBigUInt64BE(0));
+  return readU64At(dbKey, 1);
 }
 
 export interface HistoryRecord {
@@ -106,13 +121,12 @@ export interface HistoryRecord {
 export function encodeHistoryRecord(r: HistoryRecord): Buffer {
   const out = Buffer.allocUnsafe(9 + r.key.length);
   out[0] = r.type;
-  out.writeBigUInt64BE(BigInt(r.prevModRevision), 1);
+  writeU64(out, r.prevModRevision, 1);
   out.set(r.key, 9);
   return out;
 }
 
 export function decodeHistoryRecord(value: Uint8Array): HistoryRecord | null {
   if (value.length < 9 || (value[0] !== 0 && value[0] !== 1)) return null;
-  const b = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return { type: value[0], prevModRevision: Number(b.readBigUInt64BE(1)), key: new Uint8Array(b.subarray(9)) };
+  return { type: value[0], prevModRevision: readU64At(value, 1), key: Uint8Array.prototype.slice.call(value, 9) };
 }

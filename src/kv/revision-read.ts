@@ -3,7 +3,7 @@ import { decodeStored } from './db.js';
 import { collectPage, rangeBounds } from './execute.js';
 import { compareBytes } from './keys.js';
 import type { KvLimits } from './limits.js';
-import { NS_VERSION, parseVersionKey, versionBound, versionKey, versionsEnd } from './mvcc-keys.js';
+import { NS_VERSION, parseVersionKey, versionBound, versionKey, versionRevision, versionsEnd } from './mvcc-keys.js';
 import type { KeyValue, RangeOp, RangeResult } from './types.js';
 
 /** Version records read from the db per step (nextv). */
@@ -65,7 +65,7 @@ async function* versionsAt(db: Db, snapshot: DbSnapshot, gte: Buffer, lt: Buffer
           keyPart = part;
           best = null;
         }
-        if (Number(dbKey.readBigUInt64BE(dbKey.length - 8)) <= revision) best = entry;
+        if (versionRevision(dbKey) <= revision) best = entry;
       }
     }
     const kv = emit();
