@@ -91,18 +91,24 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4: revisions, watch history and compac
   });
 
   it('serves watches from the past after a restart and after a snapshot install', async () => {
-    // Node 3 misses 60 writes (three snapshots' worth) and catches up by a snapshot; node 2 restarts.
+    // Node 3 stops; nodes 1 and 2 restart keeping only 5 log entries behind their snapshots, then 60
+    // more writes leave node 3 too far behind the leader's log: it can only catch up by a snapshot.
+    const node3Last = (await c.node(3).local.status({ timeoutMs: 2000 })).lastLogIndex;
     await c.kill(3);
+    for (const id of [2, 1]) {
+      await c.kill(id);
+      await c.spawn(id, SNAPSHOT_FLAGS);
+    }
     for (let i = 0; i < 60; i++) await put(i % 2 === 0 ? 1 : 2, `/fill/${i}`, String(i));
-    await c.kill(2);
-    await c.spawn(2);
+    const leader = (await c.node(1).local.status({ timeoutMs: 2000 })).header.leaderId;
+    expect((await c.node(leader).local.status({ timeoutMs: 2000 })).firstLogIndex).toBeGreaterThan(node3Last + 1);
     await c.spawn(3, SNAPSHOT_FLAGS);
     const last = await put(1, '/m/after', 'x');
     for (const id of [2, 3]) {
       await waitUntil(async () => (await ctlJson<CtlRange>(addr(id), ['get', '/m/after', '--consistency=s'])).kvs?.length === 1, 30_000, `node ${id} to catch up`, () => c.logs());
     }
     const expected = ['PUT /m/k v1', 'PUT /m/k v2', 'PUT /m/k v3', 'DELETE /m/k', 'PUT /m/k v4'];
-    for (const id of [2, 3]) {
+    for (const id of [1, 2, 3]) {
       const w = ctlProcess(addr(id), ['watch', '/m/k', `--rev=${rev[0]}`]);
       stops.push(w.stop);
       await waitUntil(() => watchEvents(w.out()).length >= expected.length, 15_000, `node ${id}'s watch to replay the history; got ${JSON.stringify(w.out())}`);
