@@ -1,16 +1,18 @@
 import type { Db, DbOp } from './db.js';
-import { NS_VERSION, historyBound, versionBound, versionRevision } from './mvcc-keys.js';
+import { NS_HISTORY, NS_VERSION, historyBound, versionBound, versionRevision } from './mvcc-keys.js';
 
 /** A version record's db key ends with 0x00 0x01 + u64 revision after the escaped user key. */
 const VERSION_SUFFIX_BYTES = 10;
 
 /**
  * Where a physical compaction stands: it removes what compaction at `target` made unreachable, the
- * history records below it first, then the version records key by key from `after` on.
+ * history records below it first, then the version records key by key. `after` is the last record
+ * looked at (a history key in the first phase, a version key in the second), so no step walks over
+ * what earlier steps deleted (LevelDB still has to skip deleted records until it compacts its files).
  */
 export interface CompactionCursor {
   readonly target: number;
-  /** The last version record looked at; null: the version scan has not started. */
+  /** null: nothing looked at yet. */
   readonly after: Buffer | null;
 }
 
@@ -26,15 +28,21 @@ export interface CompactionStep {
  * key's versions at or below target only the last stays, unless that is a delete.
  */
 export async function compactStep(db: Db, cursor: CompactionCursor, entriesMax: number): Promise<CompactionStep> {
-  const { target } = cursor;
-  if (cursor.after === null) {
-    const old = await db.keys({ gte: historyBound(0), lt: historyBound(target), limit: entriesMax }).all();
-    if (old.length > 0) return { deletes: old.map((key) => ({ type: 'del', key })), cursor };
+  const { target, after } = cursor;
+  if (after === null || after[0] === NS_HISTORY) {
+    const from = after === null ? { gte: historyBound(0) } : { gt: after };
+    const old = await db.keys({ ...from, lt: historyBound(target), limit: entriesMax }).all();
+    const last = old[old.length - 1];
+    if (last !== undefined) return { deletes: old.map((key) => ({ type: 'del', key })), cursor: { target, after: last } };
+    return compactVersions(db, target, { gte: versionBound(new Uint8Array(0)) }, entriesMax);
   }
+  return compactVersions(db, target, { gt: after }, entriesMax);
+}
+
+async function compactVersions(db: Db, target: number, from: { gte: Buffer } | { gt: Buffer }, entriesMax: number): Promise<CompactionStep> {
   // One record more than we decide on: whether a version is the key's last at or below the target
   // depends on the record after it.
-  const range = cursor.after === null ? { gte: versionBound(new Uint8Array(0)) } : { gt: cursor.after };
-  const entries = await db.iterator({ ...range, lt: Buffer.of(NS_VERSION + 1), limit: entriesMax + 1 }).all();
+  const entries = await db.iterator({ ...from, lt: Buffer.of(NS_VERSION + 1), limit: entriesMax + 1 }).all();
   const exhausted = entries.length <= entriesMax;
   const decide = exhausted ? entries.length : entriesMax;
   const deletes: DbOp[] = [];
