@@ -86,7 +86,8 @@ export class BatchApplier {
       if (id !== null) this.remember(id, index, result);
       return result;
     }
-    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, cmd.op, this.base.limits);
+    const history = { compactRevision: this.compacted, pending: this.published };
+    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, cmd.op, this.base.limits, history);
     this.revision = ex.revision;
     this.keys += ex.keysDelta;
     if (ex.events.length > 0) this.published.push([ex.revision, ex.events]);

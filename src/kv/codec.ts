@@ -197,11 +197,12 @@ function writeRange(w: BinaryWriter, op: RangeOp): void {
   putBytes(w, 5, op.startAfter);
   putBool(w, 6, op.keysOnly);
   putBool(w, 7, op.countOnly);
+  if (op.revision !== undefined && op.revision > 0) putUintAlways(w, 9, op.revision);
 }
 
 function readRange(r: BinaryReader, end: number): RangeOp {
   let prefix = EMPTY, start = EMPTY, stop = EMPTY, limit = 0, startAfter = EMPTY;
-  let keysOnly = false, countOnly = false;
+  let keysOnly = false, countOnly = false, revision = 0;
   readFields(r, end, (f, t) => {
     if (f === 1 && t === LD) prefix = readBytes(r);
     else if (f === 2 && t === LD) start = readBytes(r);
@@ -210,10 +211,12 @@ function readRange(r: BinaryReader, end: number): RangeOp {
     else if (f === 5 && t === LD) startAfter = readBytes(r);
     else if (f === 6 && t === VI) keysOnly = r.bool();
     else if (f === 7 && t === VI) countOnly = r.bool();
+    else if (f === 9 && t === VI) revision = readUint(r);
     else return false; // 8 (consistency) concerns the service, not the state machine
     return true;
   });
-  return { prefix, start, end: stop, limit, startAfter, keysOnly, countOnly };
+  const op = { prefix, start, end: stop, limit, startAfter, keysOnly, countOnly };
+  return revision > 0 ? { ...op, revision } : op;
 }
 
 function writeCompare(w: BinaryWriter, c: Compare): void {

@@ -70,6 +70,11 @@ export interface RangeOp {
   readonly startAfter: Uint8Array;
   readonly keysOnly: boolean;
   readonly countOnly: boolean;
+  /**
+   * Inside a txn: read the keyspace as of this revision (absent or 0: the current state, the txn's
+   * own earlier writes included). Top-level reads pass the revision to KvStore.range instead.
+   */
+  readonly revision?: number;
 }
 
 export const CompareResult = { Equal: 0, NotEqual: 1, Less: 2, Greater: 3 } as const;

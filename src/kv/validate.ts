@@ -110,6 +110,9 @@ export function validateRange(op: RangeOp, where = 'range'): void {
   if (!Number.isInteger(op.limit) || op.limit < 0) {
     throw new InvalidArgumentError(`${where}.limit must be a non-negative integer`);
   }
+  if (op.revision !== undefined && (!Number.isSafeInteger(op.revision) || op.revision < 0)) {
+    throw new InvalidArgumentError(`${where}.revision must be an integer in [0, ${Number.MAX_SAFE_INTEGER}]`);
+  }
 }
 
 function validateCompare(c: Compare, where: string): void {

@@ -231,6 +231,47 @@ describe('multi-version keyspace', () => {
     }
   });
 
+  it('reads at a past revision inside a txn: the recorded answer, the same whatever the batching, refused when compacted or future', async () => {
+    const other = await tempDir();
+    const batched = await openStore(other.dir);
+    try {
+      const rnd = new SeededRandom(31);
+      const seen = new Map<number, string>();
+      const cmds: Command[] = [];
+      const results: CommandResult[] = [];
+      const whole = (r: { kvs: readonly KeyValue[]; count: number }): string => `${r.kvs.map(show).join(',')} count=${r.count}`;
+      for (let i = 0; i < 120; i++) {
+        seen.set(store.revision(), whole(await store.range(rangeOp())));
+        // Every third command reads, inside a txn that also writes, at a revision one to three back.
+        const back = store.revision() - rnd.int(3);
+        const cmd = i % 3 === 2 && back > 0
+          ? txnCmd({ success: [opPut('w', String(i)), { kind: 'range', range: { ...rangeOp(), revision: back } }] })
+          : randomCommand(rnd);
+        cmds.push(cmd);
+        const result = await applyOne(store, cmd);
+        results.push(result);
+        if (result.kind === 'txn' && result.responses[1]?.kind === 'range') expect(whole(result.responses[1]), `txn read at ${back}`).toBe(seen.get(back));
+      }
+      // A replica applying the same entries in batches of 5 reads in-batch revisions from the batch itself.
+      const replayed: CommandResult[] = [];
+      for (let i = 0; i < cmds.length; i += 5) {
+        replayed.push(...(await batched.applyBatch(cmds.slice(i, i + 5).map((cmd, j) => ({ index: i + j + 1, data: encodeCommand(cmd) })))));
+      }
+      expect(replayed).toEqual(results);
+
+      const before = store.revision();
+      const readAt = (revision: number): Command => txnCmd({ success: [opPut('w', 'no'), { kind: 'range', range: { ...rangeOp(), revision } }] });
+      expect(await applyOne(store, readAt(before + 1))).toMatchObject({ kind: 'rejected', reason: 5 });
+      await compact(store, 10);
+      expect(await applyOne(store, readAt(9))).toMatchObject({ kind: 'rejected', reason: 4 });
+      expect(store.revision()).toBe(before); // refused whole: the put did not happen
+      expect(await applyOne(store, readAt(10))).toMatchObject({ kind: 'txn', succeeded: true });
+    } finally {
+      await batched.close();
+      await other.cleanup();
+    }
+  });
+
   it('upgrades a db of the latest-versions-only format: current reads work, the past is compacted', async () => {
     await applyOne(store, putCmd('a', '1'));
     await applyOne(store, putCmd('b', '1'));
