@@ -6,7 +6,7 @@
  */
 import { credentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KVClient, RangeRequest, type RangeResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
+import { KVClient, RangeRequest, TxnRequest, type RangeResponse, type TxnResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
 import { CrashCluster, waitUntil } from '../crash/procs.js';
 import { HAVE_ETCDCTL, ctl, ctlJson, ctlProcess, unb64, type CtlRange } from './ctl.js';
 
@@ -27,6 +27,11 @@ function watchEvents(out: string): string[] {
     i += 2;
   }
   return events;
+}
+
+function txnReadAt(kv: KVClient, key: string, revision: number): Promise<TxnResponse> {
+  const req = TxnRequest.fromPartial({ success: [{ request: { $case: 'requestRange', requestRange: RangeRequest.fromPartial({ key: Buffer.from(key), revision }) } }] });
+  return new Promise((resolve, reject) => kv.txn(req, (e, r) => (e ? reject(e) : resolve(r))));
 }
 
 describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4: revisions, watch history and compaction', () => {
@@ -81,6 +86,10 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4: revisions, watch history and compac
       expect([counted.kvs, counted.count]).toEqual([[], 2]);
       const created = await range({ revision: rev[5]!, minCreateRevision: rev[5]! });
       expect(created.kvs.map((k) => `${k.key.toString()}@${k.createRevision}/${k.version}`)).toEqual([`/m/k@${rev[5]}/1`]);
+      // A Range inside a Txn reads at its revision too.
+      const txn = await txnReadAt(kv, '/m/k', rev[1]!);
+      const inner = txn.responses[0]?.response;
+      expect(inner?.$case === 'responseRange' ? inner.responseRange.kvs.map((k) => k.value.toString()) : null).toEqual(['v2']);
     } finally {
       kv.close();
     }
@@ -134,6 +143,12 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4: revisions, watch history and compac
     expect(again.stderr).toContain(COMPACTED);
     const ahead = await ctl(addr(1), ['compaction', String(rev[5]! + 100_000)]);
     expect(ahead.stderr).toContain(FUTURE);
+    const kv = new KVClient(addr(3), credentials.createInsecure());
+    try {
+      await expect(txnReadAt(kv, '/m/k', rev[0]!)).rejects.toMatchObject({ details: COMPACTED });
+    } finally {
+      kv.close();
+    }
     const watchOld = await ctl(addr(2), ['watch', '/m/k', `--rev=${rev[0]}`]);
     expect(watchOld.stdout + watchOld.stderr).toContain(`watch was canceled (${COMPACTED})`);
 
