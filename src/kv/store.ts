@@ -10,8 +10,8 @@ import { fsyncTree, nextDbName, prepareKvDir, writePointer } from './dirs.js';
 import { FutureRevisionError, RevisionCompactedError, WatchAbandonedError } from './errors.js';
 import { readRange } from './execute.js';
 import { BatchApplier } from './applier.js';
-import { compactStep, decodeCursor, encodeCursor, type CompactionCursor } from './compaction.js';
-import { CompactionWaiters } from './compaction-waiters.js';
+import { decodeCursor, type CompactionCursor } from './compaction.js';
+import { Compactor } from './compactor.js';
 import { readHistory } from './history-read.js';
 import {
   FORMAT_VERSION,
@@ -81,11 +81,7 @@ export class KvStore {
   /** Reads in flight on the active db: a restore waits for them before closing the db they use. */
   private reads = new Set<Promise<unknown>>();
   private readonly hub: WatchHub;
-  private compacted: number;
-  /** The physical compaction still to do (null: none); it always targets `compacted`. */
-  private compacting: CompactionCursor | null;
-  private compactorRunning = false;
-  private readonly compactionWaiters: CompactionWaiters;
+  private readonly compactor: Compactor;
 
   private constructor(
     private readonly dir: string,
@@ -100,11 +96,14 @@ export class KvStore {
     private leaseMap: Map<number, LeaseRecord>,
     state: Pick<LoadedState, 'compacted' | 'compacting'>,
   ) {
-    this.compacted = state.compacted;
-    this.compacting = state.compacting;
-    this.compactionWaiters = new CompactionWaiters(limits.compactionWaitersMax);
+    const host = {
+      run: <T>(job: () => Promise<T>): Promise<T> => this.serial.run(job),
+      db: (): Db | null => (this.closed || this.failure !== null ? null : this.db),
+      fail: (e: unknown): void => void (this.failure = e),
+    };
+    this.compactor = new Compactor(host, limits.compactionStepEntries, limits.compactionWaitersMax, state.compacted, state.compacting);
     const persisted: PersistedHistory = {
-      compactRevision: () => this.compacted,
+      compactRevision: () => this.compactor.revision,
       read: (from, to, matchKey, readLimits) => this.readPersisted((db, snapshot) => readHistory(db, snapshot, from, to, matchKey, readLimits)),
     };
     this.hub = new WatchHub(limits, rev, persisted);
@@ -119,7 +118,7 @@ export class KvStore {
     try {
       const state = await loadState(db, limits);
       const store = new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, state.leases, state);
-      store.kickCompaction(); // a compaction a crash or a restart interrupted resumes
+      store.compactor.kick(); // a compaction a crash or a restart interrupted resumes
       return store;
     } catch (e) {
       await db.close();
@@ -142,10 +141,10 @@ export class KvStore {
       keys: this.keys,
       watchers: this.hub.watcherCount,
       historyEvents: this.hub.history.size,
-      watchFloorRevision: Math.max(1, this.compacted),
+      watchFloorRevision: Math.max(1, this.compactor.revision),
       dedupeClients: this.dedupe.size,
-      compactRevision: this.compacted,
-      compacting: this.compacting !== null,
+      compactRevision: this.compactor.revision,
+      compacting: this.compactor.busy,
     };
   }
 
@@ -164,7 +163,7 @@ export class KvStore {
   applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
     return this.serial.run(async () => {
       this.checkUsable();
-      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap, compactRevision: this.compacted });
+      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap, compactRevision: this.compactor.revision });
       const results: CommandResult[] = [];
       let last = this.applied;
       for (const { index } of entries) {
@@ -179,14 +178,10 @@ export class KvStore {
       }
       if (last === this.applied) return results;
       const batch = applier.finish();
-      this.kickCompaction(); // after a queue-full stop, the next apply resumes the compaction
+      this.compactor.kick(); // after a queue-full stop, the next apply resumes the compaction
       await this.commit(last, batch.ops, batch.revision, batch.keys);
       const leaseChanges = batch.leases.commitTo(this.leaseMap);
-      if (batch.compactRevision !== this.compacted) {
-        this.compacted = batch.compactRevision;
-        this.compacting = { target: batch.compactRevision, after: null };
-        this.kickCompaction();
-      }
+      if (batch.compactRevision !== this.compactor.revision) this.compactor.advanced(batch.compactRevision);
       for (const [revision, events] of batch.published) this.hub.publish(revision, events);
       for (const change of leaseChanges) this.announce(change);
       return results;
@@ -327,44 +322,7 @@ export class KvStore {
    */
   waitCompacted(revision: number, signal?: AbortSignal): Promise<void> {
     this.checkUsable();
-    const wait = this.compactionWaiters.wait(revision, signal);
-    if (this.compacting === null) this.compactionWaiters.settle(this.compacted);
-    return wait;
-  }
-
-  /** Runs the physical compaction in bounded steps, each its own job, so applies go in between. */
-  private kickCompaction(): void {
-    if (this.compactorRunning || this.compacting === null) return;
-    this.compactorRunning = true;
-    void (async () => {
-      try {
-        while (await this.serial.run(() => this.compactionStep()));
-      } catch {
-        // The store recorded the failure (it refuses further work) or its job queue was full: the
-        // next apply kicks the compaction again.
-      } finally {
-        this.compactorRunning = false;
-      }
-    })();
-  }
-
-  /** One step; true while there is more to do. */
-  private async compactionStep(): Promise<boolean> {
-    const cursor = this.compacting;
-    if (this.closed || this.failure !== null || cursor === null) return false;
-    const step = await compactStep(this.db, cursor, this.limits.compactionStepEntries);
-    const progress: DbOp = step.cursor === null
-      ? { type: 'del', key: META_COMPACTING }
-      : { type: 'put', key: META_COMPACTING, value: encodeCursor(step.cursor) };
-    try {
-      await this.db.batch([...step.deletes, progress]);
-    } catch (e) {
-      this.failure = e;
-      throw e;
-    }
-    this.compacting = step.cursor;
-    if (step.cursor === null) this.compactionWaiters.settle(this.compacted);
-    return step.cursor !== null;
+    return this.compactor.wait(revision, signal);
   }
 
   // ---- snapshot / restore ----
@@ -461,10 +419,7 @@ export class KvStore {
     this.keys = state.keys;
     this.dedupe = state.dedupe;
     this.leaseMap = state.leases;
-    this.compacted = state.compacted;
-    this.compacting = state.compacting;
-    if (this.compacting === null) this.compactionWaiters.settle(this.compacted);
-    this.kickCompaction();
+    this.compactor.reset(state.compacted, state.compacting);
     this.hub.endAll(new WatchAbandonedError(state.revision), state.revision);
     this.announce({ kind: 'reset', leases: this.leases() });
   }
@@ -484,7 +439,7 @@ export class KvStore {
       if (this.closed) return;
       this.closed = true;
       this.hub.endAll(new StoppedError('kv store'), this.rev);
-      this.compactionWaiters.failAll(new StoppedError('kv store'));
+      this.compactor.close(new StoppedError('kv store'));
       await this.db.close();
     });
   }
