@@ -41,7 +41,7 @@ export interface ServiceKv {
   /** Resolves once this node's store has physically reclaimed the space below a compaction at `revision`. */
   waitCompacted(revision: number, signal?: AbortSignal): Promise<void>;
   watch(opts: WatchOptions): Watcher;
-  stats(): { readonly revision: number; readonly keys: number };
+  stats(): { readonly revision: number; readonly keys: number; readonly compactRevision: number };
 }
 
 /** The gossip parts the Keyring call uses; absent without --gossip_addr. */

@@ -50,8 +50,9 @@ export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: He
       core.write(scope, call.metadata, KVService.txn, req, { op: { kind: 'txn', txn: cv.txnOp(req) }, requestId: null }, (r) => cv.txnResponse(req, expect(r, 'txn'), header(r.revision))),
     ),
     compact: etcdUnary<CompactionRequest, CompactionResponse>(async (req, scope, call) => {
-      // etcd checks the revision when it applies the compaction; 0 or less is always compacted.
-      if (req.revision <= 0) throw rejectionError(REJECT_COMPACTED);
+      // etcd accepts 0 while nothing is compacted (there is nothing to do) and refuses less.
+      if (req.revision < 0 || (req.revision === 0 && kv.stats().compactRevision > 0)) throw rejectionError(REJECT_COMPACTED);
+      if (req.revision === 0) return { header: header(kv.stats().revision) };
       const cmd = { op: { kind: 'compact' as const, compact: { revision: req.revision } }, requestId: null };
       const res = await core.write(scope, call.metadata, KVService.compact, req, cmd, (r) => (expect(r, 'compact'), { header: header(r.revision) }));
       // `physical`: this node's own store has reclaimed the space too (a forwarded call waited on the
