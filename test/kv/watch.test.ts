@@ -120,6 +120,17 @@ describe('watch', () => {
     expect((await take(store.watch({ prefix: b(''), startRevision: 6 }), 5)).map((e) => e.kv.modRevision)).toEqual([6, 7, 8, 9, 10]);
   });
 
+  it('cancels a watcher still catching up when a compaction passes it, after the events it already got', async () => {
+    await applyAll(store, Array.from({ length: 200 }, (_, i) => putCmd(`k${i}`, 'v')));
+    const w = store.watch({ prefix: b(''), startRevision: 1 });
+    const first = await w.next(); // one catch-up step: watchBatchEventsMax (64) events
+    expect((first.value as WatchEvent[]).map((e) => e.kv.modRevision)).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
+    await store.apply(store.appliedIndex() + 1, encodeCommand({ op: { kind: 'compact', compact: { revision: 150 } }, requestId: null }));
+    const err = await endError(w);
+    expect(err).toBeInstanceOf(WatchCompactedError);
+    expect(err).toMatchObject({ startRevision: 65, compactRevision: 150 });
+  });
+
   it('lets a watcher that falls behind its buffer catch up from history without losing events', async () => {
     const slow = store.watch({ prefix: b('') });
     await take(slow, 0); // reach "synced" with nothing to read yet
