@@ -3,6 +3,8 @@ import { GOSSIP_PROFILES, type GossipProfile } from '../node/gossip-setup.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 import { UsageError } from './flags.js';
 import { TLS_FLAGS, tlsConfig } from './tls-flags.js';
+import { AUTO_COMPACTION_FLAGS, autoCompactionConfig } from './compaction-flags.js';
+import type { AutoCompactionOptions } from '../node/auto-compactor.js';
 import type { NodeTlsOptions } from '../node/tls-setup.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -67,6 +69,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'gossip_key', kind: 'string', default: '', help: 'base64 32-byte key: encrypt gossip with AES-256-GCM (the same key on every node)', check: (v) => problem(() => parseGossipKey(String(v)))() },
   { name: 'metrics_addr', kind: 'string', default: '', help: 'host:port to serve Prometheus metrics on (GET /metrics); empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   ...TLS_FLAGS,
+  ...AUTO_COMPACTION_FLAGS,
   { name: 'http_addr', kind: 'string', default: '', help: 'host:port for the live cluster page (open http://<addr>/ in a browser); may equal --metrics_addr; empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'log_level', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')} (logs go to stderr as JSON)`, check: (v) => (LOG_LEVELS.includes(String(v)) ? null : `want one of ${LOG_LEVELS.join(', ')}`) },
   { name: 'tick_ms', kind: 'int', default: 100, advanced: true, help: 'raft tick length in ms; elections take about election_ticks..2*election_ticks ticks', check: positive },
@@ -111,6 +114,8 @@ export interface ServeConfig {
   readonly autopilotMinQuorum: number;
   /** null: plaintext on every port. */
   readonly tls: NodeTlsOptions | null;
+  /** null: no auto-compaction (retention 0). */
+  readonly autoCompaction: AutoCompactionOptions | null;
 }
 
 export function serveConfig(f: FlagValues): ServeConfig {
@@ -143,6 +148,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     autopilotVotersMax: num('autopilot_voters_max'),
     autopilotMinQuorum: num('autopilot_min_quorum') || num('bootstrap_expect') || 3,
     tls: tlsConfig(f),
+    autoCompaction: autoCompactionConfig(f),
   };
   if (cfg.dataDir === '') throw new UsageError('invalid --raft_data_dir: empty');
   if (cfg.bootstrap && cfg.join !== '') throw new UsageError('--raft_bootstrap and --join exclude each other: bootstrap the first node, join the others');

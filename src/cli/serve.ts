@@ -108,6 +108,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       ...(cfg.tls ? { tls: cfg.tls } : {}),
       ...(cfg.httpAddr !== '' ? { httpAddr: cfg.httpAddr } : {}),
       ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
+      ...(cfg.autoCompaction ? { autoCompaction: cfg.autoCompaction } : {}),
     },
     signal,
   );

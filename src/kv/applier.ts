@@ -8,6 +8,11 @@ import type { KvLimits } from './limits.js';
 import type { Overlay } from './scan.js';
 import { LeaseStage } from './leases.js';
 import type { CommandResult, InvalidResult, LeaseRecord, RequestId, WatchEvent } from './types.js';
+import { RejectReason } from './types.js';
+import { encodeCursor } from './compaction.js';
+import { u64 } from './db.js';
+import { historyWrites } from './history-write.js';
+import { META_COMPACTED, META_COMPACTING } from './keys.js';
 import { validateCommand } from './validate.js';
 
 export interface ApplyBase {
@@ -17,6 +22,7 @@ export interface ApplyBase {
   readonly dedupe: DedupeTable;
   readonly limits: KvLimits;
   readonly leases: ReadonlyMap<number, LeaseRecord>;
+  readonly compactRevision: number;
 }
 
 /** Everything one batch of applies must write and announce once the write is done. */
@@ -28,6 +34,8 @@ export interface AppliedBatch {
   readonly published: ReadonlyArray<readonly [number, readonly WatchEvent[]]>;
   /** The batch's lease changes, to commit to memory after the write. */
   readonly leases: LeaseStage;
+  /** The compacted revision after the batch (a Compact in it raises it). */
+  readonly compactRevision: number;
 }
 
 /**
@@ -45,10 +53,12 @@ export class BatchApplier {
   private readonly pendingResults = new Map<string, Uint8Array>();
   private revision: number;
   private keys: number;
+  private compacted: number;
 
   constructor(private readonly base: ApplyBase) {
     this.revision = base.revision;
     this.keys = base.keys;
+    this.compacted = base.compactRevision;
     this.leases = new LeaseStage(base.db, base.leases);
   }
 
@@ -71,7 +81,13 @@ export class BatchApplier {
       }
     }
     assert(cmd.op !== null, 'validated command has an op');
-    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, cmd.op, this.base.limits);
+    if (cmd.op.kind === 'compact') {
+      const result = this.compact(cmd.op.compact.revision);
+      if (id !== null) this.remember(id, index, result);
+      return result;
+    }
+    const history = { compactRevision: this.compacted, pending: this.published };
+    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, cmd.op, this.base.limits, history);
     this.revision = ex.revision;
     this.keys += ex.keysDelta;
     if (ex.events.length > 0) this.published.push([ex.revision, ex.events]);
@@ -80,8 +96,21 @@ export class BatchApplier {
   }
 
   finish(): AppliedBatch {
-    const ops = [...overlayWrites(this.overlay), ...this.leases.writes(), ...this.dedupeOps];
-    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases };
+    const ops = [...overlayWrites(this.overlay), ...historyWrites(this.published), ...this.leases.writes(), ...this.dedupeOps];
+    if (this.compacted !== this.base.compactRevision) {
+      // The compacted revision and the intent to reclaim below it are durable together.
+      ops.push({ type: 'put', key: META_COMPACTED, value: u64(this.compacted) });
+      ops.push({ type: 'put', key: META_COMPACTING, value: encodeCursor({ target: this.compacted, after: null }) });
+    }
+    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases, compactRevision: this.compacted };
+  }
+
+  /** etcd's Compact: refused at or below the compacted revision and above the current one. */
+  private compact(revision: number): CommandResult {
+    if (revision <= this.compacted) return { kind: 'rejected', revision: this.revision, reason: RejectReason.Compacted };
+    if (revision > this.revision) return { kind: 'rejected', revision: this.revision, reason: RejectReason.FutureRevision };
+    this.compacted = revision;
+    return { kind: 'compact', revision: this.revision, compactRevision: revision };
   }
 
   private invalid(message: string): InvalidResult {

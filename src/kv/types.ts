@@ -44,6 +44,14 @@ export interface LeaseRevokeOp {
   readonly id: number;
 }
 
+/**
+ * etcd's Compact: forgets every version older than `revision` (each key keeps its version as of
+ * `revision` unless that is a delete). Creates no revision.
+ */
+export interface CompactOp {
+  readonly revision: number;
+}
+
 /** One key (`key`), the range [key, rangeEnd), or every key starting with `prefix`. */
 export interface DeleteOp {
   readonly key: Uint8Array;
@@ -62,6 +70,11 @@ export interface RangeOp {
   readonly startAfter: Uint8Array;
   readonly keysOnly: boolean;
   readonly countOnly: boolean;
+  /**
+   * Inside a txn: read the keyspace as of this revision (absent or 0: the current state, the txn's
+   * own earlier writes included). Top-level reads pass the revision to KvStore.range instead.
+   */
+  readonly revision?: number;
 }
 
 export const CompareResult = { Equal: 0, NotEqual: 1, Less: 2, Greater: 3 } as const;
@@ -102,7 +115,8 @@ export type CommandOp =
   | { readonly kind: 'delete'; readonly delete: DeleteOp }
   | { readonly kind: 'txn'; readonly txn: TxnOp }
   | { readonly kind: 'leaseGrant'; readonly leaseGrant: LeaseGrantOp }
-  | { readonly kind: 'leaseRevoke'; readonly leaseRevoke: LeaseRevokeOp };
+  | { readonly kind: 'leaseRevoke'; readonly leaseRevoke: LeaseRevokeOp }
+  | { readonly kind: 'compact'; readonly compact: CompactOp };
 
 /** The payload of a Normal raft entry. */
 export interface Command {
@@ -165,7 +179,14 @@ export interface LeaseRevokeResult {
   readonly deleted: number;
 }
 
-export const RejectReason = { LeaseNotFound: 1, LeaseExists: 2, KeyNotFound: 3 } as const;
+export interface CompactResult {
+  readonly kind: 'compact';
+  readonly revision: number;
+  /** The compacted revision after the command. */
+  readonly compactRevision: number;
+}
+
+export const RejectReason = { LeaseNotFound: 1, LeaseExists: 2, KeyNotFound: 3, Compacted: 4, FutureRevision: 5 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
 /**
@@ -178,7 +199,7 @@ export interface RejectedResult {
   readonly reason: RejectReason;
 }
 
-export type CommandResult = PutResult | DeleteResult | TxnResult | InvalidResult | LeaseGrantResult | LeaseRevokeResult | RejectedResult;
+export type CommandResult = PutResult | DeleteResult | TxnResult | InvalidResult | LeaseGrantResult | LeaseRevokeResult | RejectedResult | CompactResult;
 
 /** A lease as the state machine keeps it (its expiry is not replicated: only the leader times it). */
 export interface LeaseRecord {

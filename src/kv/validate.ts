@@ -23,7 +23,10 @@ export function validateCommand(cmd: Command, limits: Pick<KvLimits, 'clientIdBy
     if (!Number.isSafeInteger(op.leaseGrant.ttlSeconds) || op.leaseGrant.ttlSeconds < 1 || op.leaseGrant.ttlSeconds > LEASE_TTL_SECONDS_MAX) {
       throw new InvalidArgumentError(`lease_grant.ttl_seconds must be an integer in [1, ${LEASE_TTL_SECONDS_MAX}]`);
     }
-  } else validateLeaseId(op.leaseRevoke.id, 'lease_revoke.id');
+  } else if (op.kind === 'leaseRevoke') validateLeaseId(op.leaseRevoke.id, 'lease_revoke.id');
+  else if (!Number.isSafeInteger(op.compact.revision) || op.compact.revision < 1) {
+    throw new InvalidArgumentError(`compact.revision must be an integer in [1, ${Number.MAX_SAFE_INTEGER}]`);
+  }
   if (bytes.total > Limits.requestBytesMax) {
     throw new InvalidArgumentError(`request carries ${bytes.total} bytes of keys and values; the limit is ${Limits.requestBytesMax}`);
   }
@@ -106,6 +109,9 @@ export function validateRange(op: RangeOp, where = 'range'): void {
   }
   if (!Number.isInteger(op.limit) || op.limit < 0) {
     throw new InvalidArgumentError(`${where}.limit must be a non-negative integer`);
+  }
+  if (op.revision !== undefined && (!Number.isSafeInteger(op.revision) || op.revision < 0)) {
+    throw new InvalidArgumentError(`${where}.revision must be an integer in [0, ${Number.MAX_SAFE_INTEGER}]`);
   }
 }
 

@@ -17,6 +17,7 @@ import { directoryBytes } from './disk-usage.js';
 import { systemClock } from '../common/clock.js';
 import { systemTimers } from '../common/timers.js';
 import { Lessor } from './lessor.js';
+import { AutoCompactor, type AutoCompactionOptions } from './auto-compactor.js';
 import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
 import { ClusterPage, startUiHttpServer, type UiHttpServer } from '../ui/index.js';
@@ -56,6 +57,8 @@ export interface ServerOptions {
   readonly drainGraceMs?: number;
   /** Discovery and membership through gossip (`--gossip_addr`, `--gossip_seeds`, `--bootstrap_expect`). */
   readonly gossip?: GossipOptions;
+  /** etcd's auto-compaction (`--auto_compaction_mode`, `--auto_compaction_retention`); absent: off. */
+  readonly autoCompaction?: AutoCompactionOptions;
   /** host:port for the Prometheus endpoint (GET /metrics); absent: no endpoint. Port 0 picks a free one. */
   readonly metricsAddr?: string;
   /** TLS per port (client gRPC, peer raft and forwarding, metrics); absent: plaintext everywhere. */
@@ -99,6 +102,7 @@ interface Parts {
   metrics: NodeMetrics | null;
   tls: NodeTls | null;
   lessor: Lessor | null;
+  compactor: AutoCompactor | null;
   page: ClusterPage | null;
   pageServer: UiHttpServer | null;
   stopPublish: () => void;
@@ -113,7 +117,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   const staticResolver = o.resolver ? null : new StaticResolver(o.peers ?? new Map());
-  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, lessor: null, page: null, pageServer: null, stopPublish: () => undefined };
+  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, lessor: null, compactor: null, page: null, pageServer: null, stopPublish: () => undefined };
   try {
     // Certificates are read (and checked) before anything listens: a bad path fails the start.
     const tls = o.tls ? new NodeTls(o.tls, log) : null;
@@ -172,12 +176,14 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
     const kv = {
       validateCommand,
       encodeCommand,
-      get: (key: Uint8Array) => store.get(key),
-      range: (op: Parameters<KvStore['range']>[0]) => store.range(op),
+      get: (key: Uint8Array, atRevision?: number) => store.get(key, atRevision),
+      range: (op: Parameters<KvStore['range']>[0], atRevision?: number) => store.range(op, atRevision),
+      waitCompacted: (revision: number, signal?: AbortSignal) => store.waitCompacted(revision, signal),
       watch: (opts: Parameters<KvStore['watch']>[0]) => store.watch(opts),
       stats: () => store.stats(),
     };
     p.lessor = startLessor(node, store, log, { ...NODE_DEFAULTS, ...o.raft });
+    if (o.autoCompaction) p.compactor = startAutoCompactor(node, store, log, o.autoCompaction);
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
     const gossipAgent = gossipStarted?.agent;
     const gossipDeps = gossipAgent ? {
@@ -229,6 +235,7 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
   await step(() => p.autopilot?.stop());
   await step(() => p.grpc?.shutdown(drainGraceMs));
   await step(() => p.lessor?.stop());
+  await step(() => p.compactor?.stop());
   await step(() => p.node?.stop());
   await step(() => p.store.close());
   await step(() => p.resolver.close());
@@ -288,6 +295,19 @@ function startLessor(node: RaftNode, store: KvStore, log: Logger, timing: { tick
   }, timing);
   lessor.start();
   return lessor;
+}
+
+/** etcd's auto-compaction (--auto_compaction_mode): the leader proposes Compact commands. */
+function startAutoCompactor(node: RaftNode, store: KvStore, log: Logger, opts: AutoCompactionOptions): AutoCompactor {
+  const compactor = new AutoCompactor({
+    clock: systemClock,
+    isLeader: () => node.isLeader(),
+    revisions: () => store.stats(),
+    proposeCompact: async (revision, signal) => void (await node.apply(encodeCommand({ op: { kind: 'compact', compact: { revision } }, requestId: null }), { signal })),
+    logger: log,
+  }, opts);
+  compactor.start();
+  return compactor;
 }
 
 function leasesForService(lessor: Lessor, store: KvStore): ServiceLeases {

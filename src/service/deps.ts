@@ -32,10 +32,16 @@ export interface ServiceKv {
   /** Throws InvalidArgumentError naming the field and the limit. */
   validateCommand(cmd: Command): void;
   encodeCommand(cmd: Command): Uint8Array;
-  get(key: Uint8Array): Promise<{ kv: KeyValue | null; revision: number }>;
-  range(op: RangeOp): Promise<RangeResult>;
+  /**
+   * `atRevision` (absent or 0: current) reads the keyspace as of that revision; the store throws its
+   * RevisionCompactedError / FutureRevisionError (matched by name in etcd/errors.ts).
+   */
+  get(key: Uint8Array, atRevision?: number): Promise<{ kv: KeyValue | null; revision: number }>;
+  range(op: RangeOp, atRevision?: number): Promise<RangeResult>;
+  /** Resolves once this node's store has physically reclaimed the space below a compaction at `revision`. */
+  waitCompacted(revision: number, signal?: AbortSignal): Promise<void>;
   watch(opts: WatchOptions): Watcher;
-  stats(): { readonly revision: number; readonly keys: number };
+  stats(): { readonly revision: number; readonly keys: number; readonly compactRevision: number };
 }
 
 /** The gossip parts the Keyring call uses; absent without --gossip_addr. */

@@ -1,5 +1,5 @@
-/** Runs Debian's etcdctl 3.4 (ETCDCTL_API=3) against one or more endpoints, for the acceptance tests. */
-import { execFile, spawnSync } from 'node:child_process';
+/** Runs Debian's etcdctl 3.4 (ETCDCTL_API=3) from tests: one-shot commands and long-running watches. */
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
 export const ETCDCTL = 'etcdctl';
 export const HAVE_ETCDCTL = spawnSync(ETCDCTL, ['version'], { stdio: 'ignore' }).status === 0;
@@ -11,8 +11,16 @@ export interface CtlResult {
   readonly stderr: string;
 }
 
-/** `endpoints` is one host:port or several joined with commas. */
-export function ctl(endpoints: string, args: string[], opts: { timeoutMs?: number; commandTimeout?: string } = {}): Promise<CtlResult> {
+export interface CtlOptions {
+  readonly timeoutMs?: number;
+  readonly commandTimeout?: string;
+  /** Written to etcdctl's stdin (txn -i reads it); empty by default. */
+  readonly input?: string;
+}
+
+/** `endpoints` is one host:port or several joined with commas; a string third argument is stdin. */
+export function ctl(endpoints: string, args: string[], options: CtlOptions | string = {}): Promise<CtlResult> {
+  const opts: CtlOptions = typeof options === 'string' ? { input: options } : options;
   return new Promise((resolve) => {
     const child = execFile(
       ETCDCTL,
@@ -20,7 +28,7 @@ export function ctl(endpoints: string, args: string[], opts: { timeoutMs?: numbe
       { env: { ...process.env, ETCDCTL_API: '3' }, timeout: opts.timeoutMs ?? CTL_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: unknown }).code as number) || 1 : 0, stdout, stderr }),
     );
-    child.stdin?.end();
+    child.stdin?.end(opts.input ?? '');
   });
 }
 
@@ -35,3 +43,26 @@ export async function ctlJson<T = Record<string, unknown>>(endpoints: string, ar
 export function ctlError(r: CtlResult): string {
   return r.stderr.split('\n').filter((l) => l.startsWith('Error:')).pop() ?? r.stderr;
 }
+
+
+/** A long-running etcdctl (watch) whose output accumulates in `out()`; kill it by pid with `stop()`. */
+export function ctlProcess(endpoint: string, args: string[]): { out: () => string; exited: () => boolean; stop: () => void; proc: ChildProcess } {
+  const proc = spawn(ETCDCTL, [`--endpoints=${endpoint}`, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return {
+    out: () => out,
+    exited: () => proc.exitCode !== null || proc.signalCode !== null,
+    stop: () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    },
+    proc,
+  };
+}
+
+export const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString();
+
+export interface CtlKv { key: string; value?: string; create_revision: number; mod_revision: number; version: number }
+export interface CtlHeader { cluster_id: number; member_id: number; revision: number; raft_term: number }
+export interface CtlRange { header: CtlHeader; kvs?: CtlKv[]; more?: boolean; count?: number }

@@ -67,7 +67,10 @@ export function rejectionError(reason: RejectReason): EtcdError {
 }
 
 /** By RejectReason's numbers (src/kv/types.ts; a value import of src/kv is not allowed here). */
-const REJECTIONS: Record<RejectReason, EtcdErrorName> = { 1: 'leaseNotFound', 2: 'leaseExists', 3: 'keyNotFound' };
+const REJECTIONS: Record<RejectReason, EtcdErrorName> = { 1: 'leaseNotFound', 2: 'leaseExists', 3: 'keyNotFound', 4: 'compacted', 5: 'futureRev' };
+
+/** src/kv's typed read errors by name (a value import of src/kv is not allowed here). */
+const BY_KV_ERROR_NAME: Partial<Record<string, EtcdErrorName>> = { RevisionCompactedError: 'compacted', FutureRevisionError: 'futureRev' };
 
 /** raftkv's error codes as the etcd error a client of etcd expects in the same situation. */
 const BY_RAFTKV_CODE: Partial<Record<ErrorCode, EtcdErrorName>> = {
@@ -97,6 +100,8 @@ export function toEtcdStatus(err: unknown): Partial<StatusObject> & { code: stat
   }
   if (isForwardedError(err)) return toStatus(err);
   const base = toStatus(err);
+  const byName = err instanceof RaftkvError ? BY_KV_ERROR_NAME[err.name] : undefined;
+  if (byName !== undefined) return toEtcdStatus(new EtcdError(byName));
   if (err instanceof RaftkvError) {
     const which = BY_RAFTKV_CODE[err.code];
     if (which !== undefined) return { ...base, code: EtcdErrors[which][0], details: EtcdErrors[which][1] };

@@ -1,6 +1,8 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import {
   KVService,
+  type CompactionRequest,
+  type CompactionResponse,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
   type KVServer,
@@ -23,10 +25,9 @@ import { etcdRange } from './range.js';
 
 /**
  * etcdserverpb.KV over the shared KV core: the same commands, the same replication and forwarding and
- * the same ReadIndex reads as raftkv.v1 KV; only the messages are etcd's. Compact is not served yet
- * (grpc-js answers UNIMPLEMENTED): there is no history to compact before the MVCC phase.
+ * the same ReadIndex reads as raftkv.v1 KV; only the messages are etcd's.
  */
-export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: HeaderOf): Omit<KVServer, 'compact'> {
+export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: HeaderOf): KVServer {
   const { kv } = ctx.deps;
   const etcdUnary = <Req, Res>(body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => unary(ctx, body, toEtcdStatus);
 
@@ -48,8 +49,22 @@ export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: He
     txn: etcdUnary<TxnRequest, TxnResponse>((req, scope, call) =>
       core.write(scope, call.metadata, KVService.txn, req, { op: { kind: 'txn', txn: cv.txnOp(req) }, requestId: null }, (r) => cv.txnResponse(req, expect(r, 'txn'), header(r.revision))),
     ),
+    compact: etcdUnary<CompactionRequest, CompactionResponse>(async (req, scope, call) => {
+      // etcd accepts 0 while nothing is compacted (there is nothing to do) and refuses less.
+      if (req.revision < 0 || (req.revision === 0 && kv.stats().compactRevision > 0)) throw rejectionError(REJECT_COMPACTED);
+      if (req.revision === 0) return { header: header(kv.stats().revision) };
+      const cmd = { op: { kind: 'compact' as const, compact: { revision: req.revision } }, requestId: null };
+      const res = await core.write(scope, call.metadata, KVService.compact, req, cmd, (r) => (expect(r, 'compact'), { header: header(r.revision) }));
+      // `physical`: this node's own store has reclaimed the space too (a forwarded call waited on the
+      // leader's as well), as etcd waits for its local backend.
+      if (req.physical) await kv.waitCompacted(req.revision, scope.signal);
+      return res;
+    }),
   };
 }
+
+/** RejectReason.Compacted (src/kv/types.ts; a value import of src/kv is not allowed here). */
+const REJECT_COMPACTED = 4;
 
 export function expect<K extends CommandResult['kind']>(r: CommandResult, kind: K): Extract<CommandResult, { kind: K }> {
   if (r.kind === 'rejected') throw rejectionError(r.reason);
