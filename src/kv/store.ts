@@ -298,6 +298,19 @@ export class KvStore {
     })());
   }
 
+  /**
+   * etcd's Defragment for LevelDB: compacts the whole key space (classic-level's compactRange), which
+   * drops the tombstones of deleted, overwritten and MVCC-compacted records and merges tables. Runs
+   * beside applies (LevelDB compacts concurrently); a restore waits for it before closing the db.
+   */
+  defragment(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    this.checkUsable();
+    const db = this.db;
+    // Every namespace's keys start with a letter (src/kv/keys.ts), so this range holds them all.
+    return this.track(db.compactRange(Buffer.from([0x00]), Buffer.from([0xff, 0xff, 0xff, 0xff])));
+  }
+
   private track<T>(read: Promise<T>): Promise<T> {
     const reads = this.reads;
     reads.add(read);

@@ -12,7 +12,6 @@ export { parsePeers, checkHostPort } from '../resolver/static.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
 import type { ServiceLeases, ServiceMaintenance, ServiceOptions } from '../service/deps.js';
-import { compactKvStore } from '../kv/compact.js';
 import { directoryBytes } from './disk-usage.js';
 import { systemClock } from '../common/clock.js';
 import { systemTimers } from '../common/timers.js';
@@ -328,7 +327,7 @@ function maintenanceForService(store: KvStore, kvDir: string): ServiceMaintenanc
       const bytes = await directoryBytes(kvDir);
       return { dbSizeBytes: bytes, inUseBytes: bytes };
     },
-    defragment: (signal) => compactKvStore(store, signal),
+    defragment: (signal) => store.defragment(signal),
   };
 }
 

@@ -28,12 +28,11 @@ export interface EtcdSnapshot {
 }
 
 export async function buildEtcdSnapshot(kv: ServiceKv, appliedIndex: () => number, signal: AbortSignal): Promise<EtcdSnapshot> {
-  let kvs: KeyValue[] = [];
+  const kvs: KeyValue[] = [];
   let bytes = 0;
   const revision = await scanKeyspace(
     kv,
     signal,
-    () => ([kvs, bytes] = [[], 0]),
     (page) => {
       for (const e of page) {
         bytes += e.key.length + e.value.length + 64;

@@ -1,65 +1,41 @@
 /**
- * The whole keyspace at one revision, read through the store's public range pages. Every page is
- * its own consistent read; the pages form one state only if none reports another revision, so a
- * write in between restarts the scan (each effective write changes the revision).
+ * The whole keyspace at one revision, read page by page through the store's MVCC range reads at
+ * that revision, so writes that land during the scan do not change what it sees.
  */
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { RaftkvError } from '../../common/errors.js';
 import type { KeyValue } from '../../kv/types.js';
 import type { ServiceKv } from '../deps.js';
 
-/** A busy store may change under a scan; after this many restarts the call gives up (etcd: timeout). */
-export const KEYSPACE_SCAN_ATTEMPTS_MAX = 20;
-
 const EMPTY = new Uint8Array(0);
 
-export class KeyspaceBusyError extends RaftkvError {
-  override readonly name = 'KeyspaceBusyError';
-  constructor() {
-    super('TIMEOUT', `the keyspace changed during ${KEYSPACE_SCAN_ATTEMPTS_MAX} scans in a row: retry when writes are fewer`);
-  }
-}
-
 /**
- * Calls `begin` then `page` for every page of the keyspace, in key order, all at one revision;
- * `begin` runs again at each restart. Resolves with that revision.
+ * Calls `page` for every page of the keyspace as of `atRevision` (0: the current revision), in key
+ * order. Resolves with that revision. A revision that is compacted (or compacted during the scan)
+ * throws the store's compacted error.
  */
-export async function scanKeyspace(kv: ServiceKv, signal: AbortSignal, begin: () => void, page: (kvs: readonly KeyValue[]) => void): Promise<number> {
-  for (let attempt = 0; attempt < KEYSPACE_SCAN_ATTEMPTS_MAX; attempt++) {
+export async function scanKeyspace(kv: ServiceKv, signal: AbortSignal, page: (kvs: readonly KeyValue[]) => void, atRevision = 0): Promise<number> {
+  const revision = atRevision > 0 ? atRevision : kv.stats().revision;
+  let startAfter: Uint8Array = EMPTY;
+  for (;;) {
     signal.throwIfAborted();
-    begin();
-    let revision = -1;
-    let startAfter: Uint8Array = EMPTY;
-    let consistent = true;
-    for (;;) {
-      signal.throwIfAborted();
-      const r = await kv.range({ prefix: EMPTY, start: EMPTY, end: EMPTY, startAfter, limit: 0, keysOnly: false, countOnly: false });
-      if (revision === -1) revision = r.revision;
-      if (r.revision !== revision) {
-        consistent = false;
-        break;
-      }
-      page(r.kvs);
-      if (!r.more) break;
-      startAfter = r.nextStartAfter;
-    }
-    if (consistent) return revision;
+    const r = await kv.range({ prefix: EMPTY, start: EMPTY, end: EMPTY, startAfter, limit: 0, keysOnly: false, countOnly: false }, revision);
+    page(r.kvs);
+    if (!r.more) return revision;
+    startAfter = r.nextStartAfter;
   }
-  throw new KeyspaceBusyError();
 }
 
 /**
  * raftkv's HashKV: CRC-32 (IEEE) over every key's bytes, value, create and mod revisions, version
  * and lease, in key order. Replicas that applied the same revision give the same hash.
  */
-export async function hashKeyspace(kv: ServiceKv, signal: AbortSignal): Promise<{ hash: number; revision: number }> {
+export async function hashKeyspace(kv: ServiceKv, signal: AbortSignal, atRevision = 0): Promise<{ hash: number; revision: number }> {
   let hash = 0;
   const fields = Buffer.alloc(32);
   const revision = await scanKeyspace(
     kv,
     signal,
-    () => (hash = 0),
     (kvs) => {
       for (const e of kvs) {
         fields.writeBigUInt64BE(BigInt(e.createRevision), 0);
@@ -71,6 +47,7 @@ export async function hashKeyspace(kv: ServiceKv, signal: AbortSignal): Promise<
         hash = crc32(fields, hash);
       }
     },
+    atRevision,
   );
   return { hash, revision };
 }
