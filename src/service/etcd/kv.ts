@@ -17,6 +17,7 @@ import { RaftkvError } from '../../common/errors.js';
 import type { CommandResult } from '../../kv/types.js';
 import type { CallScope } from '../call-signal.js';
 import type { KvCore } from '../kv-core.js';
+import { requestIdFromMetadata } from '../request-id.js';
 import { unary, type HandlerContext } from '../kv-service.js';
 import * as cv from './convert.js';
 import { rejectionError, toEtcdStatus } from './errors.js';
@@ -39,15 +40,15 @@ export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: He
       }),
     ),
     put: etcdUnary<PutRequest, PutResponse>((req, scope, call) =>
-      core.write(scope, call.metadata, KVService.put, req, { op: { kind: 'put', put: cv.putOp(req) }, requestId: null }, (r) => cv.putResponse(expect(r, 'put'), header(r.revision))),
+      core.write(scope, call.metadata, KVService.put, req, { op: { kind: 'put', put: cv.putOp(req) }, requestId: requestIdFromMetadata(call.metadata) }, (r) => cv.putResponse(expect(r, 'put'), header(r.revision))),
     ),
     deleteRange: etcdUnary<DeleteRangeRequest, DeleteRangeResponse>(async (req, scope, call) => {
       const op = cv.deleteOp(req);
       if (op === null) return { header: header(kv.stats().revision), deleted: 0, prevKvs: [] };
-      return core.write(scope, call.metadata, KVService.deleteRange, req, { op: { kind: 'delete', delete: op }, requestId: null }, (r) => cv.deleteResponse(expect(r, 'delete'), header(r.revision)));
+      return core.write(scope, call.metadata, KVService.deleteRange, req, { op: { kind: 'delete', delete: op }, requestId: requestIdFromMetadata(call.metadata) }, (r) => cv.deleteResponse(expect(r, 'delete'), header(r.revision)));
     }),
     txn: etcdUnary<TxnRequest, TxnResponse>((req, scope, call) =>
-      core.write(scope, call.metadata, KVService.txn, req, { op: { kind: 'txn', txn: cv.txnOp(req) }, requestId: null }, (r) => cv.txnResponse(req, expect(r, 'txn'), header(r.revision))),
+      core.write(scope, call.metadata, KVService.txn, req, { op: { kind: 'txn', txn: cv.txnOp(req) }, requestId: requestIdFromMetadata(call.metadata) }, (r) => cv.txnResponse(req, expect(r, 'txn'), header(r.revision))),
     ),
     compact: etcdUnary<CompactionRequest, CompactionResponse>(async (req, scope, call) => {
       // etcd accepts 0 while nothing is compacted (there is nothing to do) and refuses less.
