@@ -66,6 +66,20 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // Type-aware rules on the product code (no-floating-promises, no-misused-promises, unsafe any, ...).
+  ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['src/**/*.ts'] })),
+  {
+    files: ['src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      // Rethrowing what a catch or an abort signal carries is how errors travel here; they are typed at the boundary.
+      '@typescript-eslint/only-throw-error': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
+      // Methods that implement a Promise-returning interface without waiting on anything are fine.
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
   ...LAYERS.map((layer) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: restrictionsFor(layer) }] },

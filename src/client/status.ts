@@ -28,7 +28,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 /** A gRPC status error as grpc-js reports it (ServiceError / StatusObject). */
 interface GrpcErrorLike {
-  code: number;
+  code: GrpcStatus;
   details?: string;
   message?: string;
   metadata?: Metadata;
