@@ -32,6 +32,7 @@ const WORKLOADS: readonly Workload[] = [
   { name: 'put-128-leader', op: 'put', clients: 128, target: 'leader' },
   { name: 'put-128-spread', op: 'put', clients: 128, target: 'spread' },
   { name: 'get-lin-128-leader', op: 'get-linearizable', clients: 128, target: 'leader' },
+  { name: 'get-lin-128-spread', op: 'get-linearizable', clients: 128, target: 'spread' },
   { name: 'get-ser-128-leader', op: 'get-serializable', clients: 128, target: 'leader' },
 ];
 const SYSTEMS = ['etcd', 'raftkv'] as const;
