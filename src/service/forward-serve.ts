@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { status, type Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { OverloadedError, StoppedError } from '../common/errors.js';
+import { NotLeaderError, OverloadedError } from '../common/errors.js';
 import type { Logger } from 'pino';
 import { FrameKind, decodeFrame, encodeFrame, type Frame } from './forward-frames.js';
 import { FORWARDED_HEADER } from './forward.js';
@@ -130,7 +130,8 @@ export function serveForwardStream(targets: ForwardTargets, shutdown: AbortSigna
       }
       if (f.kind === FrameKind.Cancel) return inflight.get(f.id)?.cancel();
       if (f.kind !== FrameKind.Call) return;
-      if (ending) return refuse(f.id, new StoppedError('the gRPC server'));
+      // Refused before it ran: NO_LEADER is retryable, so the follower tries the next leader.
+      if (ending) return refuse(f.id, new NotLeaderError(0, 'the leader is shutting down; retry'));
       if (inflight.size >= FORWARD_STREAM_CALLS_MAX) return refuse(f.id, new OverloadedError('forwarding stream', FORWARD_STREAM_CALLS_MAX));
       const target = targets.get(f.path);
       if (target === undefined) {
