@@ -111,8 +111,10 @@ export function serveForwardStream(targets: ForwardTargets, shutdown: AbortSigna
     const write = (f: Frame): void => {
       if (!call.cancelled && !call.destroyed && call.writable) call.write(encodeFrame(f));
     };
+    // Ends with NO_LEADER, never OK: whatever the follower sent after the last answer did not run
+    // here, and that code lets it retry those calls with the next leader.
     const maybeEnd = (): void => {
-      if (ending && inflight.size === 0 && !call.cancelled && call.writable) call.end();
+      if (ending && inflight.size === 0 && !call.cancelled && call.writable) call.emit('error', toStatus(shuttingDown()));
     };
     const refuse = (id: number, err: unknown): void => {
       const st = toStatus(err);
@@ -131,7 +133,7 @@ export function serveForwardStream(targets: ForwardTargets, shutdown: AbortSigna
       if (f.kind === FrameKind.Cancel) return inflight.get(f.id)?.cancel();
       if (f.kind !== FrameKind.Call) return;
       // Refused before it ran: NO_LEADER is retryable, so the follower tries the next leader.
-      if (ending) return refuse(f.id, new NotLeaderError(0, 'the leader is shutting down; retry'));
+      if (ending) return refuse(f.id, shuttingDown());
       if (inflight.size >= FORWARD_STREAM_CALLS_MAX) return refuse(f.id, new OverloadedError('forwarding stream', FORWARD_STREAM_CALLS_MAX));
       const target = targets.get(f.path);
       if (target === undefined) {
@@ -173,6 +175,10 @@ export function serveForwardStream(targets: ForwardTargets, shutdown: AbortSigna
     else shutdown.addEventListener('abort', onShutdown, { once: true });
     call.on('close', () => shutdown.removeEventListener('abort', onShutdown));
   };
+}
+
+function shuttingDown(): NotLeaderError {
+  return new NotLeaderError(0, 'the leader is shutting down; retry');
 }
 
 function entries(md: Metadata | undefined): [string, string][] {

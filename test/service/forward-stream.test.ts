@@ -144,6 +144,42 @@ describe('forwarding over one long-lived stream per leader', () => {
   });
 });
 
+describe('the forwarding stream at leader shutdown', () => {
+  it('answers the calls in flight, then ends the stream with a retryable NO_LEADER for anything sent after', async () => {
+    const shutdown = new AbortController();
+    const server = new Server();
+    const targets = new ForwardTargets();
+    const release: (() => void)[] = [];
+    const impl = {
+      say: (call: ServerUnaryCall<Say, Said>, cb: sendUnaryData<Said>): void => {
+        release.push(() => cb(null, { text: call.request.text, forwardedBy: '', via: 'stream' }));
+      },
+    };
+    targets.record(EchoService, impl);
+    server.addService(EchoService, impl);
+    server.addService(ForwardStreamService, { calls: serveForwardStream(targets, shutdown.signal, { warn: () => undefined } as unknown as Parameters<typeof serveForwardStream>[2]) });
+    const addr = await listen(server);
+    const forwarder = new Forwarder(7, new StaticResolver(new Map([[1, addr]])));
+    try {
+      const call = (text: string): Promise<Said> => forwarder.callStreamed(addr, SAY, { text }, Date.now() + 10_000, AbortSignal.timeout(10_000));
+      const inflight = call('before');
+      await waitUntil(() => release.length === 1, 5000, 'the call to reach the handler');
+      shutdown.abort();
+      const late = call('after').catch((e: unknown) => e as ServiceError);
+      await new Promise((r) => setTimeout(r, 50));
+      for (const r of release) r();
+      expect((await inflight).text).toBe('before');
+      const err = await late;
+      expect((err as ServiceError).code).toBe(status.UNAVAILABLE);
+      expect((err as ServiceError).metadata.get('raftkv-error-code')).toEqual(['NO_LEADER']);
+      expect(release).toHaveLength(1); // the late call never ran
+    } finally {
+      forwarder.close();
+      server.forceShutdown();
+    }
+  });
+});
+
 describe('forwarding frames', () => {
   it('round-trip every kind', () => {
     const frames = [
