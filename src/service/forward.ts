@@ -36,9 +36,12 @@ export class Forwarder {
     this.unsubscribe = resolver.onChange(() => this.closeUnused(new Set(resolver.entries().values())));
   }
 
-  /** Like call(), over the long-lived stream to `addr` (one per leader): for the hot forwarded path. */
-  callStreamed<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal): Promise<Res> {
-    return this.streams.call(addr, method, req, deadlineMs, signal);
+  /**
+   * Like call(), over the long-lived stream to `addr` (one per leader): for the hot forwarded path.
+   * `md`'s string entries travel with this call only; the leader's handler sees them (plus the mark).
+   */
+  callStreamed<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal, md?: Metadata): Promise<Res> {
+    return this.streams.call(addr, method, req, deadlineMs, signal, md);
   }
 
   private forwardedMetadata(): Metadata {

@@ -38,6 +38,10 @@ function sayHandler(call: ServerUnaryCall<Say, Said>, cb: sendUnaryData<Said>): 
     });
     return;
   }
+  if (text === 'who') {
+    cb(null, { text: String(call.metadata.get('x-who')[0]), forwardedBy: String(call.metadata.get(FORWARDED_HEADER)[0] ?? ''), via });
+    return;
+  }
   cb(null, { text, forwardedBy: String(call.metadata.get(FORWARDED_HEADER)[0] ?? ''), via });
 }
 
@@ -94,6 +98,14 @@ describe('forwarding over one long-lived stream per leader', () => {
     expect(seen.streamsOpened - before).toBeLessThanOrEqual(1);
     await say(streamAddr, 'again');
     expect(seen.streamsOpened - before).toBeLessThanOrEqual(1);
+  });
+
+  it('carries per-call metadata to the leader\'s handler, and the stream\'s mark over any forged one', async () => {
+    const md = new Metadata();
+    md.set('x-who', 'alice');
+    md.set(FORWARDED_HEADER, '99');
+    const said = await forwarder.callStreamed(streamAddr, SAY, { text: 'who' }, Date.now() + 10_000, AbortSignal.timeout(10_000), md);
+    expect(said).toMatchObject({ text: 'alice', forwardedBy: '7', via: 'stream' });
   });
 
   it('passes the leader\'s error back with its code, details and metadata', async () => {
