@@ -265,6 +265,11 @@ export class RaftNode extends EventEmitter {
     return info ? { index: info.meta.index, term: info.meta.term, sizeBytes: info.sizeBytes } : null;
   }
 
+  /** ReadIndex rounds this node started (each serves every read queued for it): reads ÷ rounds is the batching. */
+  readRoundsStarted(): number {
+    return this.driver.reads.roundsStarted;
+  }
+
   stats(): NodeStats {
     const { log, stateMachine } = this.ports;
     return {

@@ -1,5 +1,6 @@
 import { credentials, Client, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { AddressResolver } from '../resolver/types.js';
+import { ForwardStreams } from './forward-stream.js';
 
 /** Marks a forwarded call: the receiver serves it itself and never forwards again (one hop). */
 export const FORWARDED_HEADER = 'raftkv-forwarded-by';
@@ -18,6 +19,12 @@ export type StreamMethod<Req, Res> = UnaryMethod<Req, Res>;
 export class Forwarder {
   private readonly clients = new Map<string, Client>();
   private readonly unsubscribe: () => void;
+  /** Calls to the leader, multiplexed over one stream per leader (forward-stream.ts). */
+  private readonly streams = new ForwardStreams(
+    (addr) => this.client(addr),
+    () => this.forwardedMetadata(),
+    (addr, method, req, deadlineMs, signal) => this.call(addr, method, req, deadlineMs, signal),
+  );
 
   constructor(
     private readonly selfId: number,
@@ -29,10 +36,23 @@ export class Forwarder {
     this.unsubscribe = resolver.onChange(() => this.closeUnused(new Set(resolver.entries().values())));
   }
 
-  call<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal): Promise<Res> {
-    const client = this.client(addr);
+  /**
+   * Like call(), over the long-lived stream to `addr` (one per leader): for the hot forwarded path.
+   * `md`'s string entries travel with this call only; the leader's handler sees them (plus the mark).
+   */
+  callStreamed<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal, md?: Metadata): Promise<Res> {
+    return this.streams.call(addr, method, req, deadlineMs, signal, md);
+  }
+
+  private forwardedMetadata(): Metadata {
     const md = new Metadata();
     md.set(FORWARDED_HEADER, String(this.selfId));
+    return md;
+  }
+
+  call<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal): Promise<Res> {
+    const client = this.client(addr);
+    const md = this.forwardedMetadata();
     return new Promise<Res>((resolve, reject) => {
       const options = Number.isFinite(deadlineMs) ? { deadline: deadlineMs } : {};
       const onAbort = (): void => call.cancel();
@@ -66,6 +86,7 @@ export class Forwarder {
     if (this.clients.size > CHANNELS_MAX) {
       const [oldest, oc] = this.clients.entries().next().value as [string, Client];
       this.clients.delete(oldest);
+      this.streams.drop(oldest);
       oc.close();
     }
     return c;
@@ -75,12 +96,14 @@ export class Forwarder {
     for (const [addr, c] of this.clients) {
       if (keep.has(addr)) continue;
       this.clients.delete(addr);
+      this.streams.drop(addr);
       c.close();
     }
   }
 
   close(): void {
     this.unsubscribe();
+    this.streams.close();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }

@@ -6,6 +6,7 @@ import { KVService } from '../gen/raftkv/v1/kv.js';
 import { createClusterServer } from './cluster-service.js';
 import { SERVICE_DEFAULTS, type ObserveCall, type ServiceDeps } from './deps.js';
 import { Forwarder } from './forward.js';
+import { ForwardStreamService, ForwardTargets, serveForwardStream } from './forward-serve.js';
 import { HealthReporter } from './health.js';
 import { createKvCore } from './kv-core.js';
 import { createKvServer } from './kv-service.js';
@@ -44,9 +45,17 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
     'grpc.max_send_message_length': SEND_MESSAGE_BYTES_MAX,
     'grpc.max_concurrent_streams': CONCURRENT_STREAMS_MAX,
   });
+  // Every unary method is also reachable through the forwarding stream (forward-serve.ts).
+  const forwardTargets = new ForwardTargets();
+  const addService = server.addService.bind(server);
+  server.addService = (def, impl) => {
+    forwardTargets.record(def, impl);
+    addService(def, impl);
+  };
   server.addService(tolerantDefinition(KVService), observed(KVService, createKvServer(ctx), deps.observe));
   server.addService(tolerantDefinition(ClusterService), observed(ClusterService, createClusterServer(ctx), deps.observe));
   addEtcdServices(server, ctx, createKvCore(ctx), opts.clusterName, (def, impl) => observed(def, impl, deps.observe));
+  server.addService(ForwardStreamService, { calls: serveForwardStream(forwardTargets, shutdownCtl.signal, deps.logger) });
   const health = new HealthReporter(deps.node);
   health.addToServer(server);
   if (!addReflection(server)) deps.logger.warn('server reflection disabled: descriptor set raftkv.binpb not found');
