@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { assert } from '../common/assert.js';
-import { CorruptionError, StoppedError } from '../common/errors.js';
+import { asError, CorruptionError, StoppedError } from '../common/errors.js';
 import type { Db, DbOp, DbSnapshot } from './db.js';
 import { decodeStored, openDb, readU64, u64 } from './db.js';
 import { DedupeTable } from './dedupe.js';
@@ -76,7 +76,7 @@ const SNAPSHOT_STEP_ENTRIES = 256;
  */
 export class KvStore {
   private readonly serial = new SerialQueue(JOBS_PENDING_MAX);
-  private failure: unknown = null;
+  private failure: Error | null = null;
   private closed = false;
   /** Reads in flight on the active db: a restore waits for them before closing the db they use. */
   private reads = new Set<Promise<unknown>>();
@@ -99,7 +99,7 @@ export class KvStore {
     const host = {
       run: <T>(job: () => Promise<T>): Promise<T> => this.serial.run(job),
       db: (): Db | null => (this.closed || this.failure !== null ? null : this.db),
-      fail: (e: unknown): void => void (this.failure = e),
+      fail: (e: unknown): void => void (this.failure = asError(e)),
     };
     this.compactor = new Compactor(host, limits.compactionStepEntries, limits.compactionWaitersMax, state.compacted, state.compacting);
     const persisted: PersistedHistory = {
@@ -173,7 +173,7 @@ export class KvStore {
       try {
         for (const { index, data } of entries) results.push(await applier.add(index, data));
       } catch (e) {
-        this.failure = e; // the dedupe table may have run ahead of the db: refuse further work
+        this.failure = asError(e); // the dedupe table may have run ahead of the db: refuse further work
         throw e;
       }
       if (last === this.applied) return results;
@@ -214,7 +214,7 @@ export class KvStore {
     try {
       await this.db.batch(batch);
     } catch (e) {
-      this.failure = e; // memory and disk may now disagree: refuse further work
+      this.failure = asError(e); // memory and disk may now disagree: refuse further work
       throw e;
     }
     this.applied = index;
@@ -391,7 +391,7 @@ export class KvStore {
         this.crashPoint('old-closed');
         await rm(join(this.dir, oldName), { recursive: true, force: true });
       } catch (e) {
-        this.failure ??= e; // past the pointer flip there is no way back: reopen the store
+        this.failure ??= asError(e); // past the pointer flip there is no way back: reopen the store
         throw e;
       }
       return { index: this.applied, revision: this.rev };
@@ -441,7 +441,7 @@ export class KvStore {
     try {
       this.hooks?.onRestoreStep?.(step);
     } catch (e) {
-      this.failure = e;
+      this.failure = asError(e);
       throw e;
     }
   }

@@ -1,7 +1,7 @@
 import { Metadata, status, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { OverloadedError } from '../common/errors.js';
 import { FrameKind, decodeFrame, encodeFrame, type Frame } from './forward-frames.js';
-import type { UnaryMethod } from './forward.js';
+import type { UnaryMethod } from './method.js';
 
 /** The bidi method a leader serves forwarded calls on (forward-serve.ts); not in any .proto. */
 export const FORWARD_STREAM_PATH = '/raftkv.internal.v1.Forward/Calls';
@@ -136,11 +136,11 @@ export class ForwardStreams {
     private readonly clientFor: (addr: string) => Client,
     /** Metadata of the stream itself (the forwarded mark: the TLS peer check applies to it). */
     private readonly streamMetadata: () => Metadata,
-    private readonly unary: <Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal) => Promise<Res>,
+    private readonly unary: <Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal, md?: Metadata) => Promise<Res>,
   ) {}
 
   call<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal, md?: Metadata): Promise<Res> {
-    const viaUnary = (): Promise<Res> => this.unary(addr, method, req, deadlineMs, signal);
+    const viaUnary = (): Promise<Res> => this.unary(addr, method, req, deadlineMs, signal, md);
     if ((this.unaryUntilMs.get(addr) ?? 0) > Date.now()) return viaUnary();
     return this.streamTo(addr).send(method, req, deadlineMs, signal, md, viaUnary);
   }

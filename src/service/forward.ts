@@ -1,19 +1,14 @@
 import { credentials, Client, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { AddressResolver } from '../resolver/types.js';
 import { ForwardStreams } from './forward-stream.js';
+import type { StreamMethod, UnaryMethod } from './method.js';
 
 /** Marks a forwarded call: the receiver serves it itself and never forwards again (one hop). */
 export const FORWARDED_HEADER = 'raftkv-forwarded-by';
 /** Channels to other nodes kept open at once; the least recently used one is closed beyond this. */
 const CHANNELS_MAX = 32;
 
-export interface UnaryMethod<Req, Res> {
-  readonly path: string;
-  readonly requestSerialize: (req: Req) => Buffer;
-  readonly responseDeserialize: (buf: Buffer) => Res;
-}
-
-export type StreamMethod<Req, Res> = UnaryMethod<Req, Res>;
+export type { StreamMethod, UnaryMethod } from './method.js';
 
 /** Sends unary calls to other nodes' gRPC servers over cached channels. */
 export class Forwarder {
@@ -23,7 +18,7 @@ export class Forwarder {
   private readonly streams = new ForwardStreams(
     (addr) => this.client(addr),
     () => this.forwardedMetadata(),
-    (addr, method, req, deadlineMs, signal) => this.call(addr, method, req, deadlineMs, signal),
+    (addr, method, req, deadlineMs, signal, md) => this.call(addr, method, req, deadlineMs, signal, md),
   );
 
   constructor(
@@ -50,9 +45,11 @@ export class Forwarder {
     return md;
   }
 
-  call<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal): Promise<Res> {
+  /** One unary call; `extra`'s string entries go with it (the forwarded mark cannot be overridden). */
+  call<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal, extra?: Metadata): Promise<Res> {
     const client = this.client(addr);
-    const md = this.forwardedMetadata();
+    const md = extra?.clone() ?? new Metadata();
+    md.set(FORWARDED_HEADER, String(this.selfId));
     return new Promise<Res>((resolve, reject) => {
       const options = Number.isFinite(deadlineMs) ? { deadline: deadlineMs } : {};
       const onAbort = (): void => call.cancel();

@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { callScope, type CallScope } from './call-signal.js';
 import type { ServiceDeps } from './deps.js';
 import type { Forwarder } from './forward.js';
@@ -32,7 +32,7 @@ export function unary<Req, Res>(ctx: HandlerContext, body: (req: Req, scope: Cal
         (res) => callback(null, res),
         (err: unknown) => {
           const st = mapError(err);
-          if (st.code === 13) ctx.deps.logger.warn({ err, path: call.getPath() }, 'request failed');
+          if (st.code === status.INTERNAL) ctx.deps.logger.warn({ err, path: call.getPath() }, 'request failed');
           callback(st, null);
         },
       )

@@ -75,7 +75,10 @@ export function createKvServer(ctx: HandlerContext): KVServer {
         return cv.rangeResponse(r, header(r.revision));
       }),
     ),
-    watch: (call: ServerWritableStream<WatchRequest, unknown>) => serveWatch(ctx, call, header),
+    watch: (call: ServerWritableStream<WatchRequest, unknown>) => {
+      // serveWatch ends the call itself on every error it knows; anything else must not go unhandled.
+      serveWatch(ctx, call, header).catch((err: unknown) => ctx.deps.logger.warn({ err }, 'watch stream failed'));
+    },
   };
 }
 

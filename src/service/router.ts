@@ -1,4 +1,5 @@
-import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
+import { copyRequestId } from './request-id.js';
 import { ErrorCode, NotLeaderError, RaftkvError } from '../common/errors.js';
 import type { LeaderInfo } from '../node/raft-node.js';
 import type { AddressResolver } from '../resolver/types.js';
@@ -66,7 +67,7 @@ export class LeaderRouter {
         if (leader.isSelf) return await local(scope.signal);
         const addr = this.resolver.grpcAddress(leader.id);
         if (addr === undefined) throw new LeaderAddressUnknownError(leader.id);
-        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.callStreamed(addr, method, req, scope.deadlineMs, signal), scope.signal);
+        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.callStreamed(addr, method, req, scope.deadlineMs, signal, forwardedMetadata(md)), scope.signal);
       } catch (e) {
         if (e instanceof LeaderMovedError) {
           if (!opts.idempotent) throw new ForwardOutcomeUnknownError(leader, e.next);
@@ -153,11 +154,18 @@ export class LeaderRouter {
 function isRetryable(e: unknown): boolean {
   if (e instanceof RaftkvError) return isRetryableCode(e.code) || e.code === ErrorCode.Unavailable;
   if (isForwardedError(e)) {
-    const code = raftkvCodeOf(e as ServiceError);
+    const code = raftkvCodeOf(e);
     // UNAVAILABLE without our code is retryable only when the request never left: the channel
     // could not connect. "Connection dropped" (and anything else) may come after the leader applied
     // the write, and retrying then would apply a CAS twice (found by test/faults).
     return isRetryableCode(code) || (code === undefined && e.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED/i.test(e.details));
   }
   return false;
+}
+
+/** What of the caller's metadata travels with a forwarded call: the request id (so a resent write applies once). */
+function forwardedMetadata(from: Metadata): Metadata {
+  const md = new Metadata();
+  copyRequestId(from, md);
+  return md;
 }
