@@ -162,6 +162,11 @@ export class NodeWorld {
           this.event(`n${h.id} refused to start: ${e.message}`);
         } else if (h.lastOpenFlipped) {
           this.checker.fail(`corruption: n${h.id} accepted a log read with flipped bits, then failed: ${errText(e)}`);
+        } else if (e instanceof Error && e.cause instanceof SimulatedWriteError) {
+          // The disk failed a write while the node started (e.g. its first persist): it must refuse to
+          // start with the store's named error, as it stops on one later; it is restarted later.
+          this.stats.writeFailuresStopped++;
+          this.event(`n${h.id} refused to start: its disk failed a write: ${e.message}`);
         } else this.checker.fail(`n${h.id} failed to start: ${errText(e)}`);
       },
     );
