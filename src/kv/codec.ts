@@ -174,19 +174,21 @@ function writeDelete(w: BinaryWriter, op: DeleteOp): void {
   putBytes(w, 2, op.rangeEnd);
   putBytes(w, 3, op.prefix);
   putBool(w, 4, op.prevKv);
+  putBool(w, 6, op.fromKey === true);
 }
 
 function readDelete(r: BinaryReader, end: number): DeleteOp {
-  let key = EMPTY, rangeEnd = EMPTY, prefix = EMPTY, prevKv = false;
+  let key = EMPTY, rangeEnd = EMPTY, prefix = EMPTY, prevKv = false, fromKey = false;
   readFields(r, end, (f, t) => {
     if (f === 1 && t === LD) key = readBytes(r);
     else if (f === 2 && t === LD) rangeEnd = readBytes(r);
     else if (f === 3 && t === LD) prefix = readBytes(r);
     else if (f === 4 && t === VI) prevKv = r.bool();
+    else if (f === 6 && t === VI) fromKey = r.bool();
     else return false;
     return true;
   });
-  return { key, rangeEnd, prefix, prevKv };
+  return { key, rangeEnd, prefix, prevKv, ...(fromKey ? { fromKey } : {}) };
 }
 
 function writeRange(w: BinaryWriter, op: RangeOp): void {

@@ -180,11 +180,11 @@ class Executor {
   }
 
   private async deleteTargets(op: DeleteOp): Promise<KeyValue[]> {
-    if (op.prefix.length === 0 && op.rangeEnd.length === 0) {
+    if (op.prefix.length === 0 && op.rangeEnd.length === 0 && op.fromKey !== true) {
       const prev = await this.get(op.key);
       return prev === null ? [] : [prev];
     }
-    const range: KeyRange = op.prefix.length > 0 ? prefixRange(op.prefix) : { start: op.key, end: op.rangeEnd };
+    const range: KeyRange = op.fromKey === true ? { start: op.key, end: null } : op.prefix.length > 0 ? prefixRange(op.prefix) : { start: op.key, end: op.rangeEnd };
     const out: KeyValue[] = [];
     for await (const kv of scan(this.db, this.overlay, { range, after: null })) out.push(kv);
     return out;

@@ -52,12 +52,16 @@ export interface CompactOp {
   readonly revision: number;
 }
 
-/** One key (`key`), the range [key, rangeEnd), or every key starting with `prefix`. */
+/**
+ * One key (`key`), the range [key, rangeEnd), every key starting with `prefix`, or (`fromKey`) every
+ * key from `key` on (etcd's range_end "\0").
+ */
 export interface DeleteOp {
   readonly key: Uint8Array;
   readonly rangeEnd: Uint8Array;
   readonly prefix: Uint8Array;
   readonly prevKv: boolean;
+  readonly fromKey?: boolean;
 }
 
 /** Every key with `prefix`, or [start, end) (empty end: to the last key); strictly after `startAfter`. */

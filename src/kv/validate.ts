@@ -75,8 +75,11 @@ function validatePut(op: PutOp, where: string, bytes: { total: number }): void {
   bytes.total += op.key.length + op.value.length;
 }
 
-/** Exactly one form: `key`, `key` + `range_end` (range_end > key), or a non-empty `prefix`. */
+/** Exactly one form: `key`, `key` + `range_end` (range_end > key), a non-empty `prefix`, or `key` + `fromKey`. */
 export function validateDelete(op: DeleteOp, where = 'delete', bytes = { total: 0 }): void {
+  if (op.fromKey === true && (op.prefix.length > 0 || op.rangeEnd.length > 0)) {
+    throw new InvalidArgumentError(`${where}: from_key takes key alone (no prefix, no range_end)`);
+  }
   if (op.prefix.length > 0) {
     if (op.key.length > 0 || op.rangeEnd.length > 0) {
       throw new InvalidArgumentError(`${where}: give either prefix or key (with an optional range_end), not both`);
@@ -197,6 +200,7 @@ function intervals(ops: readonly RequestOp[]): { puts: Map<string, Uint8Array>; 
 }
 
 function deleteCovers(op: DeleteOp, key: Uint8Array): boolean {
+  if (op.fromKey === true) return compareBytes(key, op.key) >= 0;
   if (op.prefix.length > 0) return key.length >= op.prefix.length && bytesEqual(key.subarray(0, op.prefix.length), op.prefix);
   if (op.rangeEnd.length === 0) return bytesEqual(key, op.key);
   return compareBytes(key, op.key) >= 0 && compareBytes(key, op.rangeEnd) < 0;

@@ -37,7 +37,7 @@ export function putOp(r: PutRequest): kv.PutOp {
 }
 
 export function deleteOp(r: DeleteRequest): kv.DeleteOp {
-  return { key: r.key, rangeEnd: r.rangeEnd, prefix: r.prefix, prevKv: r.prevKv };
+  return { key: r.key, rangeEnd: r.rangeEnd, prefix: r.prefix, prevKv: r.prevKv, ...(r.fromKey ? { fromKey: true } : {}) };
 }
 
 export function rangeOp(r: RangeRequest): kv.RangeOp {

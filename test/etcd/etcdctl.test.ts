@@ -167,6 +167,14 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4 against a gossip-formed raftkv clust
     expect(after.header.revision).toBe(del.header.revision);
   });
 
+  it('deletes every key from a key on (del --from-key: range_end "\\0") through a follower', async () => {
+    for (const k of ['/from/a', '/from/b', '/from/c', '/fz']) await ctlJson(followerAddr, ['put', k, 'v']);
+    const del = await ctlJson<{ header: Header; deleted: number; prev_kvs?: Kv[] }>(followerAddr, ['del', '/from/b', '--from-key', '--prev-kv']);
+    expect(del.prev_kvs?.map((k) => unb64(k.key)).filter((k) => k.startsWith('/f'))).toEqual(['/from/b', '/from/c', '/fz']);
+    const left = await ctlJson<RangeJson>(leaderAddr, ['get', '/f', '--prefix', '--keys-only']);
+    expect((left.kvs ?? []).map((k) => unb64(k.key))).toEqual(['/from/a']);
+  });
+
   it('lists members and reports endpoint status from every member', async () => {
     const list = await ctlJson<{ header: Header; members: Array<{ ID: number; name: string; peerURLs: string[]; clientURLs: string[] }> }>(followerAddr, ['member', 'list']);
     expect(list.members.map((m) => m.ID).sort()).toEqual([1, 2, 3]);

@@ -95,7 +95,7 @@ export class Workload {
           op = { ...common, kind, input: value, completeMs: performance.now(), outcome: 'ok', note };
           break;
         case 'delete':
-          await unary((cb) => c.delete({ key: b(key), rangeEnd: Buffer.alloc(0), prefix: Buffer.alloc(0), prevKv: false }, md, opt, cb));
+          await unary((cb) => c.delete({ key: b(key), rangeEnd: Buffer.alloc(0), prefix: Buffer.alloc(0), prevKv: false, fromKey: false }, md, opt, cb));
           op = { ...common, kind, completeMs: performance.now(), outcome: 'ok', note };
           break;
         case 'cas': {

@@ -23,13 +23,13 @@ export function putCmd(key: string, value: string, requestId: RequestId | null =
 }
 
 export function delCmd(
-  d: { key?: string; rangeEnd?: string; prefix?: string; prevKv?: boolean },
+  d: { key?: string; rangeEnd?: string; prefix?: string; prevKv?: boolean; fromKey?: boolean },
   requestId: RequestId | null = null,
 ): Command {
   return {
     op: {
       kind: 'delete',
-      delete: { key: b(d.key ?? ''), rangeEnd: b(d.rangeEnd ?? ''), prefix: b(d.prefix ?? ''), prevKv: d.prevKv ?? false },
+      delete: { key: b(d.key ?? ''), rangeEnd: b(d.rangeEnd ?? ''), prefix: b(d.prefix ?? ''), prevKv: d.prevKv ?? false, ...(d.fromKey ? { fromKey: true } : {}) },
     },
     requestId,
   };

@@ -62,6 +62,14 @@ describe('KvStore put/get/delete', () => {
     await applyOne(store, putCmd('a', 'again'));
     expect((await store.get(b('a'))).kv).toMatchObject({ createRevision: 9, modRevision: 9, version: 1 });
   });
+
+  it('deletes every key from a key on (etcd\'s range_end "\\0"), through the command codec', async () => {
+    await applyAll(store, ['a', 'b', 'c', 'd\xff\xff'].map((k) => putCmd(k, 'v')));
+    expect(await applyOne(store, delCmd({ key: 'b', fromKey: true, prevKv: true }))).toMatchObject({
+      kind: 'delete', deleted: 3, revision: 5, prevKvs: [{ key: b('b') }, { key: b('c') }, { key: b('d\xff\xff') }],
+    });
+    expect(await dump(store)).toEqual(['a=v@1/1/1']);
+  });
 });
 
 describe('KvStore range', () => {

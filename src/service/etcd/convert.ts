@@ -55,7 +55,7 @@ export function deleteOp(r: DeleteRangeRequest): kv.DeleteOp | null {
   const span = keySpan(r.key, r.rangeEnd);
   if (span.kind === 'empty') return null;
   if (span.kind === 'single') return { key: r.key, rangeEnd: EMPTY, prefix: EMPTY, prevKv: r.prevKv };
-  if (span.end === null) throw new InvalidArgumentError('delete_range with range_end "\\0" (every key from key on) is not supported yet');
+  if (span.end === null) return { key: span.start, rangeEnd: EMPTY, prefix: EMPTY, prevKv: r.prevKv, fromKey: true };
   return { key: span.start, rangeEnd: span.end, prefix: EMPTY, prevKv: r.prevKv };
 }
 

@@ -142,7 +142,11 @@ export interface DeleteRequest {
   rangeEnd: Buffer;
   prefix: Buffer;
   prevKv: boolean;
-  requestId?: RequestId | undefined;
+  requestId?:
+    | RequestId
+    | undefined;
+  /** Every key from `key` on (etcd's DeleteRange with range_end "\0"); with key alone. */
+  fromKey: boolean;
 }
 
 export interface DeleteResponse {
@@ -1182,6 +1186,7 @@ function createBaseDeleteRequest(): DeleteRequest {
     prefix: Buffer.alloc(0),
     prevKv: false,
     requestId: undefined,
+    fromKey: false,
   };
 }
 
@@ -1201,6 +1206,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     }
     if (message.requestId !== undefined) {
       RequestId.encode(message.requestId, writer.uint32(42).fork()).join();
+    }
+    if (message.fromKey !== false) {
+      writer.uint32(48).bool(message.fromKey);
     }
     return writer;
   },
@@ -1258,6 +1266,14 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
             message.requestId = RequestId.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.fromKey = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1289,6 +1305,11 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
         : isSet(object.request_id)
         ? RequestId.fromJSON(object.request_id)
         : undefined,
+      fromKey: isSet(object.fromKey)
+        ? globalThis.Boolean(object.fromKey)
+        : isSet(object.from_key)
+        ? globalThis.Boolean(object.from_key)
+        : false,
     };
   },
 
@@ -1309,6 +1330,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     if (message.requestId !== undefined) {
       obj.requestId = RequestId.toJSON(message.requestId);
     }
+    if (message.fromKey !== false) {
+      obj.fromKey = message.fromKey;
+    }
     return obj;
   },
 
@@ -1324,6 +1348,7 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     message.requestId = (object.requestId !== undefined && object.requestId !== null)
       ? RequestId.fromPartial(object.requestId)
       : undefined;
+    message.fromKey = object.fromKey ?? false;
     return message;
   },
 };
