@@ -51,7 +51,8 @@ const FAILOVER_TRIALS = 3;
 const FAILOVER_ATTEMPT_MS = 250;
 /** Keys written before the read workloads, so reads find values. */
 const POPULATE_KEYS = 10_000;
-const TIMERS = { heartbeatMs: 100, electionMs: 1000 };
+/** etcd's default raft timers; --heartbeat_ms/--election_ms set others (for both systems alike). */
+const TIMERS_DEFAULT = { heartbeatMs: 100, electionMs: 1000 };
 
 interface Config {
   durationS: number;
@@ -61,19 +62,20 @@ interface Config {
   profile: boolean;
   raftMessages: boolean;
   failover: boolean;
+  timers: { heartbeatMs: number; electionMs: number };
   out: string;
 }
 
 const FLAGS = new Map<string, FlagKind>([
   ['duration_s', 'int'], ['repeat', 'int'], ['workloads', 'string'], ['systems', 'string'], ['profile', 'bool'], ['raft_messages', 'bool'],
-  ['no_failover', 'bool'], ['out', 'string'], ['help', 'bool'],
+  ['no_failover', 'bool'], ['heartbeat_ms', 'int'], ['election_ms', 'int'], ['out', 'string'], ['help', 'bool'],
 ]);
 
 function config(argv: string[]): Config {
   const { positionals, flags } = parseArgs(argv, FLAGS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (flags.has('help')) {
-    process.stdout.write(`usage: npm run bench:etcd -- [--duration_s 10] [--repeat 1] [--workloads all|${WORKLOADS.map((w) => w.name).join(',')}]\n       [--systems etcd,raftkv] [--no_failover] [--profile] [--out bench-etcd.json]\n`);
+    process.stdout.write(`usage: npm run bench:etcd -- [--duration_s 10] [--repeat 1] [--workloads all|${WORKLOADS.map((w) => w.name).join(',')}]\n       [--systems etcd,raftkv] [--no_failover] [--heartbeat_ms 100 --election_ms 1000] [--profile] [--out bench-etcd.json]\n`);
     process.exit(0);
   }
   const str = (k: string): string | undefined => { const v = flags.get(k); return typeof v === 'string' ? v : undefined; };
@@ -87,9 +89,12 @@ function config(argv: string[]): Config {
   for (const s of systems) if (!SYSTEMS.includes(s)) throw new UsageError(`unknown system ${s}; known: ${SYSTEMS.join(', ')}`);
   const c: Config = {
     durationS: Number(str('duration_s') ?? 10), repeat: Number(str('repeat') ?? 1), workloads, systems,
-    profile: flags.has('profile'), raftMessages: flags.has('raft_messages'), failover: !flags.has('no_failover'), out: resolve(str('out') ?? 'bench-etcd.json'),
+    profile: flags.has('profile'), raftMessages: flags.has('raft_messages'), failover: !flags.has('no_failover'),
+    timers: { heartbeatMs: Number(str('heartbeat_ms') ?? TIMERS_DEFAULT.heartbeatMs), electionMs: Number(str('election_ms') ?? TIMERS_DEFAULT.electionMs) },
+    out: resolve(str('out') ?? 'bench-etcd.json'),
   };
   if (!(c.durationS >= 1) || !(c.repeat >= 1)) throw new UsageError('--duration_s and --repeat must be at least 1');
+  if (!(c.timers.heartbeatMs >= 10) || !(c.timers.electionMs >= 5 * c.timers.heartbeatMs)) throw new UsageError('--heartbeat_ms must be at least 10 and --election_ms at least 5 heartbeats');
   return c;
 }
 
@@ -208,7 +213,7 @@ async function benchSystem(system: System, cfg: Config, scratch: string, value: 
   const dataDir = join(scratch, system);
   const etcdBin = findEtcd();
   if (system === 'etcd' && etcdBin === null) throw new Error('etcd is not installed: apt-get install etcd-server (Debian), or run with --systems raftkv');
-  const c = system === 'etcd' ? await startEtcd(etcdBin!, dataDir, TIMERS) : await startRaftkv({ dataDir, timers: TIMERS, ...(cfg.profile ? { profileDir: join(cfg.out, '..', 'bench-etcd-profiles') } : {}), metrics: cfg.raftMessages });
+  const c = system === 'etcd' ? await startEtcd(etcdBin!, dataDir, cfg.timers) : await startRaftkv({ dataDir, timers: cfg.timers, ...(cfg.profile ? { profileDir: join(cfg.out, '..', 'bench-etcd-profiles') } : {}), metrics: cfg.raftMessages });
   const apis = c.members.map((m) => new EtcdApi(m.endpoint));
   try {
     let leader = await waitReady(apis, c);
@@ -274,8 +279,8 @@ async function main(): Promise<number> {
     await rm(scratch, { recursive: true, force: true });
   }
   const md = table(results, cfg);
-  process.stdout.write(`\n3 members each on loopback, ${TIMERS.heartbeatMs} ms heartbeat / ${TIMERS.electionMs} ms election, ${KEY_BYTES}-byte keys over ${KEYS}, ${VALUE_BYTES}-byte values, ${cfg.durationS} s per case (median of ${cfg.repeat})\n\n${md}\n`);
-  await writeFile(cfg.out, `${JSON.stringify({ when: new Date().toISOString(), node: process.version, timers: TIMERS, durationS: cfg.durationS, repeat: cfg.repeat, results: Object.fromEntries(results) }, null, 2)}\n`);
+  process.stdout.write(`\n3 members each on loopback, ${cfg.timers.heartbeatMs} ms heartbeat / ${cfg.timers.electionMs} ms election, ${KEY_BYTES}-byte keys over ${KEYS}, ${VALUE_BYTES}-byte values, ${cfg.durationS} s per case (median of ${cfg.repeat})\n\n${md}\n`);
+  await writeFile(cfg.out, `${JSON.stringify({ when: new Date().toISOString(), node: process.version, timers: cfg.timers, durationS: cfg.durationS, repeat: cfg.repeat, results: Object.fromEntries(results) }, null, 2)}\n`);
   process.stderr.write(`JSON: ${cfg.out}\n`);
   return 0;
 }
