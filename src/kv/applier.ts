@@ -7,7 +7,9 @@ import { execute, overlayWrites } from './execute.js';
 import type { KvLimits } from './limits.js';
 import type { Overlay } from './scan.js';
 import { LeaseStage } from './leases.js';
-import type { CommandResult, InvalidResult, LeaseRecord, RequestId, WatchEvent } from './types.js';
+import type { Command, CommandResult, InvalidResult, RejectReason, LeaseRecord, RequestId, WatchEvent } from './types.js';
+import type { AuthState } from '../auth/state.js';
+import { AuthStage, gateCommand } from './auth-section.js';
 import { validateCommand } from './validate.js';
 
 export interface ApplyBase {
@@ -17,6 +19,7 @@ export interface ApplyBase {
   readonly dedupe: DedupeTable;
   readonly limits: KvLimits;
   readonly leases: ReadonlyMap<number, LeaseRecord>;
+  readonly auth: AuthState;
 }
 
 /** Everything one batch of applies must write and announce once the write is done. */
@@ -28,6 +31,8 @@ export interface AppliedBatch {
   readonly published: ReadonlyArray<readonly [number, readonly WatchEvent[]]>;
   /** The batch's lease changes, to commit to memory after the write. */
   readonly leases: LeaseStage;
+  /** The batch's auth changes, to keep once the batch is written. */
+  readonly auth: AuthStage;
 }
 
 /**
@@ -39,6 +44,7 @@ export interface AppliedBatch {
 export class BatchApplier {
   private readonly overlay: Overlay = new Map();
   private readonly leases: LeaseStage;
+  private readonly auth: AuthStage;
   private readonly dedupeOps: DbOp[] = [];
   private readonly published: Array<readonly [number, readonly WatchEvent[]]> = [];
   /** Results remembered earlier in this batch, not yet in the db. */
@@ -50,6 +56,7 @@ export class BatchApplier {
     this.revision = base.revision;
     this.keys = base.keys;
     this.leases = new LeaseStage(base.db, base.leases);
+    this.auth = new AuthStage(base.auth);
   }
 
   async add(index: number, data: Uint8Array): Promise<CommandResult> {
@@ -71,17 +78,25 @@ export class BatchApplier {
       }
     }
     assert(cmd.op !== null, 'validated command has an op');
-    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, cmd.op, this.base.limits);
+    const result = await this.run(cmd.op, gateCommand(this.auth.current(), cmd));
+    if (id !== null) this.remember(id, index, result);
+    return result;
+  }
+
+  /** Runs one command that passed validation and dedupe; a command the auth gate refused changes nothing. */
+  private async run(op: NonNullable<Command['op']>, refused: RejectReason | null): Promise<CommandResult> {
+    if (refused !== null) return { kind: 'rejected', revision: this.revision, reason: refused };
+    if (op.kind === 'auth') return this.auth.apply(op.auth, this.revision);
+    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, op, this.base.limits);
     this.revision = ex.revision;
     this.keys += ex.keysDelta;
     if (ex.events.length > 0) this.published.push([ex.revision, ex.events]);
-    if (id !== null) this.remember(id, index, ex.result);
     return ex.result;
   }
 
   finish(): AppliedBatch {
-    const ops = [...overlayWrites(this.overlay), ...this.leases.writes(), ...this.dedupeOps];
-    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases };
+    const ops = [...overlayWrites(this.overlay), ...this.leases.writes(), ...this.auth.writes(), ...this.dedupeOps];
+    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases, auth: this.auth };
   }
 
   private invalid(message: string): InvalidResult {

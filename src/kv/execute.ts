@@ -48,7 +48,7 @@ const EMPTY: Uint8Array = new Uint8Array(0);
  * Every write of a command gets revision + 1 (one revision per command, none when nothing changed),
  * so the outcome depends only on the state and the command.
  */
-export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: CommandOp, limits: KvLimits): Promise<Execution> {
+export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: Exclude<CommandOp, { kind: 'auth' }>, limits: KvLimits): Promise<Execution> {
   const ex = new Executor(db, overlay, leases, revision, limits);
   let partial: Omit<CommandResult, 'revision'>;
   if (op.kind === 'put') partial = (await ex.checkPuts([op.put])) ?? (await ex.put(op.put));

@@ -5,6 +5,7 @@
  *   'm' + name       -> store metadata (applied index, revision, key count, format)
  *   'l' + u64 id     -> a lease: u64 TTL in seconds (src/kv/leases.ts)
  *   'a' + u64 id + user key -> empty: the key is attached to that lease (revoke finds its keys here)
+ *   'xauth'          -> the auth state, one JSON record (src/kv/auth-section.ts)
  * Everything lives in one db so one batch updates data, metadata, leases and dedupe together, and
  * the snapshot (every db entry) carries the leases too.
  */

@@ -15,6 +15,8 @@ import { loadLeases, type LeaseChange } from './leases.js';
 import type { KvLimits } from './limits.js';
 import { defaultKvLimits } from './limits.js';
 import { SerialQueue } from './serial.js';
+import type { AuthState } from '../auth/state.js';
+import { loadAuth, type AuthChange } from './auth-section.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 import type { CommandResult, KeyValue, LeaseRecord, RangeOp, RangeResult } from './types.js';
 import { validateKey, validateRange } from './validate.js';
@@ -71,7 +73,10 @@ export class KvStore {
     private dedupe: DedupeTable,
     private readonly hub: WatchHub,
     private leaseMap: Map<number, LeaseRecord>,
+    private authState: AuthState,
   ) {}
+
+  private readonly authListeners = new Set<(change: AuthChange) => void>();
 
   private readonly leaseListeners = new Set<(change: LeaseChange) => void>();
 
@@ -82,7 +87,7 @@ export class KvStore {
     try {
       const state = await loadState(db, limits);
       const hub = new WatchHub(limits, state.revision);
-      return new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, hub, state.leases);
+      return new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, hub, state.leases, state.auth);
     } catch (e) {
       await db.close();
       throw e;
@@ -124,7 +129,7 @@ export class KvStore {
   applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
     return this.serial.run(async () => {
       this.checkUsable();
-      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap });
+      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap, auth: this.authState });
       const results: CommandResult[] = [];
       let last = this.applied;
       for (const { index } of entries) {
@@ -141,8 +146,10 @@ export class KvStore {
       const batch = applier.finish();
       await this.commit(last, batch.ops, batch.revision, batch.keys);
       const leaseChanges = batch.leases.commitTo(this.leaseMap);
+      this.authState = batch.auth.result();
       for (const [revision, events] of batch.published) this.hub.publish(revision, events);
       for (const change of leaseChanges) this.announce(change);
+      for (const change of batch.auth.changes) this.announceAuth(change);
       return results;
     });
   }
@@ -211,6 +218,23 @@ export class KvStore {
 
   private announce(change: LeaseChange): void {
     for (const l of this.leaseListeners) l(change);
+  }
+
+  // ---- auth ----
+
+  /** The auth state as of the applied index (treat as read-only: it is replaced, never changed in place). */
+  auth(): AuthState {
+    return this.authState;
+  }
+
+  /** Calls `listener` after every applied auth change and after a restore; returns unsubscribe. */
+  onAuthChange(listener: (change: AuthChange) => void): () => void {
+    this.authListeners.add(listener);
+    return () => this.authListeners.delete(listener);
+  }
+
+  private announceAuth(change: AuthChange): void {
+    for (const l of this.authListeners) l(change);
   }
 
   // ---- reads (served locally; the service decides how fresh they must be) ----
@@ -358,6 +382,8 @@ export class KvStore {
     this.keys = state.keys;
     this.dedupe = state.dedupe;
     this.leaseMap = state.leases;
+    this.authState = state.auth;
+    this.announceAuth({ kind: 'reset' });
     this.hub.endAll(new WatchAbandonedError(state.revision), state.revision);
     this.announce({ kind: 'reset', leases: this.leases() });
   }
@@ -388,6 +414,7 @@ interface LoadedState {
   readonly keys: number;
   readonly dedupe: DedupeTable;
   readonly leases: Map<number, LeaseRecord>;
+  readonly auth: AuthState;
 }
 
 async function loadState(db: Db, limits: KvLimits): Promise<LoadedState> {
@@ -400,5 +427,6 @@ async function loadState(db: Db, limits: KvLimits): Promise<LoadedState> {
   }
   const dedupe = await DedupeTable.load(db, limits.clientsMax);
   const leases = await loadLeases(db);
-  return { applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe, leases };
+  const auth = await loadAuth(db);
+  return { applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe, leases, auth };
 }

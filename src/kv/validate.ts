@@ -1,3 +1,4 @@
+import { validateAuthCommand } from '../auth/validate.js';
 import { InvalidArgumentError } from '../common/errors.js';
 import { Limits } from '../common/limits.js';
 import { bytesEqual, compareBytes } from './keys.js';
@@ -23,7 +24,8 @@ export function validateCommand(cmd: Command, limits: Pick<KvLimits, 'clientIdBy
     if (!Number.isSafeInteger(op.leaseGrant.ttlSeconds) || op.leaseGrant.ttlSeconds < 1 || op.leaseGrant.ttlSeconds > LEASE_TTL_SECONDS_MAX) {
       throw new InvalidArgumentError(`lease_grant.ttl_seconds must be an integer in [1, ${LEASE_TTL_SECONDS_MAX}]`);
     }
-  } else validateLeaseId(op.leaseRevoke.id, 'lease_revoke.id');
+  } else if (op.kind === 'leaseRevoke') validateLeaseId(op.leaseRevoke.id, 'lease_revoke.id');
+  else validateAuthCommand(op.auth);
   if (bytes.total > Limits.requestBytesMax) {
     throw new InvalidArgumentError(`request carries ${bytes.total} bytes of keys and values; the limit is ${Limits.requestBytesMax}`);
   }
