@@ -4,6 +4,7 @@ import type { FlagSpec, FlagValues } from './flags.js';
 import { UsageError } from './flags.js';
 import { TLS_FLAGS, tlsConfig } from './tls-flags.js';
 import type { NodeTlsOptions } from '../node/tls-setup.js';
+import { SIMPLE_TOKEN_TTL_S_DEFAULT, parseTokenConfig, type TokenConfig } from '../auth/token-config.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -67,6 +68,11 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'gossip_key', kind: 'string', default: '', help: 'base64 32-byte key: encrypt gossip with AES-256-GCM (the same key on every node)', check: (v) => problem(() => parseGossipKey(String(v)))() },
   { name: 'metrics_addr', kind: 'string', default: '', help: 'host:port to serve Prometheus metrics on (GET /metrics); empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   ...TLS_FLAGS,
+  {
+    name: 'auth_token', kind: 'string', default: 'simple', help: 'auth tokens: simple, or jwt,priv-key=<pem>,pub-key=<pem>,sign-method=RS256|ES256|PS256|HS256|...,ttl=5m (as etcd\'s --auth-token)',
+    check: (v) => problem(() => parseTokenConfig(String(v)))(),
+  },
+  { name: 'auth_token_ttl', kind: 'int', default: SIMPLE_TOKEN_TTL_S_DEFAULT, help: 'seconds a simple auth token lives after its last use', check: positive },
   { name: 'http_addr', kind: 'string', default: '', help: 'host:port for the live cluster page (open http://<addr>/ in a browser); may equal --metrics_addr; empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'log_level', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')} (logs go to stderr as JSON)`, check: (v) => (LOG_LEVELS.includes(String(v)) ? null : `want one of ${LOG_LEVELS.join(', ')}`) },
   { name: 'tick_ms', kind: 'int', default: 100, advanced: true, help: 'raft tick length in ms; elections take about election_ticks..2*election_ticks ticks', check: positive },
@@ -111,6 +117,8 @@ export interface ServeConfig {
   readonly autopilotMinQuorum: number;
   /** null: plaintext on every port. */
   readonly tls: NodeTlsOptions | null;
+  readonly authToken: TokenConfig;
+  readonly authTokenTtlSeconds: number;
 }
 
 export function serveConfig(f: FlagValues): ServeConfig {
@@ -143,6 +151,8 @@ export function serveConfig(f: FlagValues): ServeConfig {
     autopilotVotersMax: num('autopilot_voters_max'),
     autopilotMinQuorum: num('autopilot_min_quorum') || num('bootstrap_expect') || 3,
     tls: tlsConfig(f),
+    authToken: parseTokenConfig(str('auth_token')),
+    authTokenTtlSeconds: num('auth_token_ttl'),
   };
   if (cfg.dataDir === '') throw new UsageError('invalid --raft_data_dir: empty');
   if (cfg.bootstrap && cfg.join !== '') throw new UsageError('--raft_bootstrap and --join exclude each other: bootstrap the first node, join the others');

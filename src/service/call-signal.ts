@@ -23,6 +23,17 @@ export interface CallScope {
   /** Absolute deadline (ms since epoch) for work done on behalf of this call, forwarding included. */
   readonly deadlineMs: number;
   dispose(): void;
+  /** Who the call runs for, once src/service/auth-gate.ts has identified it; absent before that. */
+  readonly caller?: Caller;
+}
+
+/**
+ * The identity of a call: `user` is the verified user name (null while auth is off); `token` is the
+ * caller's own token, passed on when the call is forwarded to a member that cannot trust `user`.
+ */
+export interface Caller {
+  readonly user: string | null;
+  readonly token?: string;
 }
 
 /**

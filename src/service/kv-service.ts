@@ -27,6 +27,7 @@ import type { LeaderRouter } from './router.js';
 import { toStatus } from './status.js';
 import { serveWatch } from './watch.js';
 import { createKvCore } from './kv-core.js';
+import type { AuthGate } from './auth-gate.js';
 
 export interface HandlerContext {
   readonly deps: ServiceDeps;
@@ -36,6 +37,8 @@ export interface HandlerContext {
   readonly requestTimeoutMs: number;
   /** Aborted when the server starts shutting down. */
   readonly shutdown: AbortSignal;
+  /** Who calls, and what they may do (src/service/auth-gate.ts). */
+  readonly auth: AuthGate;
 }
 
 /**

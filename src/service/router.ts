@@ -66,7 +66,8 @@ export class LeaderRouter {
         if (leader.isSelf) return await local(scope.signal);
         const addr = this.resolver.grpcAddress(leader.id);
         if (addr === undefined) throw new LeaderAddressUnknownError(leader.id);
-        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.call(addr, method, req, scope.deadlineMs, signal), scope.signal);
+        // The caller's identity goes along as this member verified it: never more than that.
+        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.call(addr, method, req, scope.deadlineMs, signal, scope.caller), scope.signal);
       } catch (e) {
         if (e instanceof LeaderMovedError) {
           if (!opts.idempotent) throw new ForwardOutcomeUnknownError(leader, e.next);

@@ -1,11 +1,12 @@
 import type { Server } from '@grpc/grpc-js';
-import { ClusterService, KVService, LeaseService, MaintenanceService, WatchService } from '../../gen/etcd/etcdserverpb/rpc.js';
+import { AuthService, ClusterService, KVService, LeaseService, MaintenanceService, WatchService } from '../../gen/etcd/etcdserverpb/rpc.js';
 import type { KvCore } from '../kv-core.js';
 import type { HandlerContext } from '../kv-service.js';
 import { tolerantDefinition } from '../malformed.js';
 import { createEtcdClusterServer, createEtcdMaintenanceServer } from './cluster.js';
 import { headerFactory } from './header.js';
 import { createEtcdKvServer } from './kv.js';
+import { createEtcdAuthServer } from './auth.js';
 import { createEtcdLeaseServer } from './lease.js';
 import { ElectionService } from '../../gen/etcd/v3electionpb/v3election.js';
 import { LockService } from '../../gen/etcd/v3lockpb/v3lock.js';
@@ -26,6 +27,8 @@ export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCor
   server.addService(tolerantDefinition(WatchService), { watch: (call: Parameters<typeof serveEtcdWatch>[2]) => serveEtcdWatch(ctx, header, call) });
   server.addService(tolerantDefinition(ClusterService), wrap(ClusterService, createEtcdClusterServer(ctx, header)));
   server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, createEtcdMaintenanceServer(ctx, header)));
+  const auth = ctx.deps.auth;
+  if (auth !== undefined) server.addService(tolerantDefinition(AuthService), wrap(AuthService, createEtcdAuthServer(ctx, core, header, auth)));
   const leases = ctx.deps.leases;
   if (leases !== undefined) {
     server.addService(tolerantDefinition(LeaseService), wrap(LeaseService, createEtcdLeaseServer(ctx, core, header, leases)));

@@ -4,7 +4,7 @@ import { WatchCreateRequest_FilterType, type WatchCreateRequest, type WatchReque
 import { Event_EventType, type Event } from '../../gen/etcd/mvccpb/kv.js';
 import type { WatchEvent } from '../../kv/types.js';
 import type { Watcher } from '../../kv/watcher.js';
-import { callScope } from '../call-signal.js';
+import { callScope, type CallScope } from '../call-signal.js';
 import type { HandlerContext } from '../kv-service.js';
 import { checkMalformed } from '../malformed.js';
 import { etcdKeyValue } from './convert.js';
@@ -92,8 +92,14 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
     }
   };
 
-  const create = (req: WatchCreateRequest): void => {
+  const create = (req: WatchCreateRequest, authed: CallScope): void => {
     const refuse = (reason: string): void => send({ watchId: NO_WATCH_ID, created: true, canceled: true, cancelReason: reason });
+    const key = req.key.length === 0 ? Buffer.of(0) : req.key;
+    try {
+      ctx.auth.require(authed, 'read', key, req.rangeEnd);
+    } catch (err) {
+      return refuse(toEtcdStatus(err).details); // etcd refuses the watch, not the stream
+    }
     if (req.startRevision < 0) return refuse(EtcdErrors.compacted[1]);
     if (watches.size >= WATCHES_PER_STREAM_MAX) return refuse(`too many watches on one stream (limit ${WATCHES_PER_STREAM_MAX})`);
     let id = req.watchId;
@@ -102,7 +108,7 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
       while (watches.has(nextId)) nextId++;
       id = nextId++;
     }
-    const span = keySpan(req.key.length === 0 ? Buffer.of(0) : req.key, req.rangeEnd);
+    const span = keySpan(key, req.rangeEnd);
     if (span.kind === 'empty') return refuse('mvcc: watcher range is empty');
     const abort = new AbortController();
     let watcher: Watcher;
@@ -118,7 +124,7 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
     void pump(id, w, req);
   };
 
-  const onRequest = (req: WatchRequest): void => {
+  const onRequest = (req: WatchRequest, authed: CallScope): void => {
     if (ended) return;
     try {
       checkMalformed(req);
@@ -127,7 +133,7 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
       return;
     }
     const r = req.requestUnion;
-    if (r?.$case === 'createRequest') create(r.createRequest);
+    if (r?.$case === 'createRequest') create(r.createRequest, authed);
     else if (r?.$case === 'cancelRequest') {
       if (cancelWatch(r.cancelRequest.watchId)) send({ watchId: r.cancelRequest.watchId, canceled: true });
     } else if (r?.$case === 'progressRequest') send({ watchId: NO_WATCH_ID });
@@ -141,7 +147,12 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
   }, opts.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
   ticker.unref();
 
-  call.on('data', onRequest);
+  // The caller is identified once per stream; requests wait for it, in the order they came.
+  const identified = ctx.auth.scoped(scope, call).catch((err: unknown) => {
+    end(err);
+    return null;
+  });
+  call.on('data', (req: WatchRequest) => void identified.then((authed) => authed !== null && onRequest(req, authed)));
   call.on('end', () => end());
   call.on('error', () => end());
   scope.signal.addEventListener('abort', () => end(call.cancelled ? undefined : scope.signal.reason), { once: true });
