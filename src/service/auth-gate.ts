@@ -100,6 +100,14 @@ export class AuthGate {
     if (!this.state().permitted(user, want, interval)) throw new AuthError(AuthFailure.PermissionDenied);
   }
 
+  /**
+   * With auth on, waits until this member has applied everything committed when it was called (a
+   * ReadIndex round), so a check that follows sees every grant and revoke the caller could know of.
+   */
+  async fresh(scope: CallScope): Promise<void> {
+    if (this.enabled()) await this.node.readIndex({ signal: scope.signal });
+  }
+
   /** Every key starting with `prefix` (locks and elections: `<name>/`). */
   requirePrefix(scope: CallScope, wants: ReadonlyArray<'read' | 'write'>, prefix: Uint8Array): void {
     const end = prefixEnd(prefix);

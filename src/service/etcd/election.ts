@@ -43,6 +43,7 @@ export function createEtcdElectionServer(ctx: HandlerContext, recipes: Recipes, 
       if (req.name.length === 0) throw new EtcdError('keyNotProvided');
       if (req.lease <= 0) throw new EtcdError('leaseNotFound');
       const key = ownerKey(req.name, req.lease);
+      await ctx.auth.fresh(scope);
       ctx.auth.requirePrefix(scope, ['read', 'write'], prefixOf(req.name));
       const { rev, created } = await recipes.createOrGet(scope, key, req.value, req.lease);
       // Campaigning again with the same lease keeps the place and proclaims the new value.
@@ -59,11 +60,13 @@ export function createEtcdElectionServer(ctx: HandlerContext, recipes: Recipes, 
     }),
     proclaim: etcdUnary<ProclaimRequest, ProclaimResponse>(ctx, async (req, scope) => {
       const l = requireLeader(req.leader);
+      await ctx.auth.fresh(scope);
       ctx.auth.requirePrefix(scope, ['read', 'write'], prefixOf(l.name));
       if (!(await recipes.putIfOwner(scope, l.key, l.rev, req.value, l.lease))) throw new EtcdError('electionNotLeader');
       return { header: header(recipes.current()) };
     }),
     leader: etcdUnary<LeaderRequest, LeaderResponse>(ctx, async (req, scope) => {
+      await ctx.auth.fresh(scope);
       ctx.auth.requirePrefix(scope, ['read'], prefixOf(req.name));
       const { kv, revision } = await recipes.firstCreated(scope, prefixOf(req.name));
       if (kv === null) throw new EtcdError('electionNoLeader');
@@ -71,6 +74,7 @@ export function createEtcdElectionServer(ctx: HandlerContext, recipes: Recipes, 
     }),
     resign: etcdUnary<ResignRequest, ResignResponse>(ctx, async (req, scope) => {
       const l = requireLeader(req.leader);
+      await ctx.auth.fresh(scope);
       ctx.auth.requirePrefix(scope, ['read', 'write'], prefixOf(l.name));
       const res = await recipes.deleteIfOwner(scope, l.key, l.rev);
       return { header: res.header };
@@ -93,6 +97,7 @@ async function observe(ctx: HandlerContext, recipes: Recipes, header: HeaderOf, 
     checkMalformed(call.request);
     scope = await ctx.auth.scoped(base, call);
     const prefix = prefixOf(call.request.name);
+    await ctx.auth.fresh(scope);
     ctx.auth.requirePrefix(scope, ['read'], prefix);
     for (;;) {
       const { kv: leader, revision } = await recipes.firstCreated(scope, prefix);

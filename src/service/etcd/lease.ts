@@ -78,6 +78,7 @@ export function createEtcdLeaseServer(ctx: HandlerContext, core: KvCore, header:
     leaseRevoke: etcdUnary<LeaseRevokeRequest, LeaseRevokeResponse>(async (req, scope, call) => {
       if (req.ID <= 0) throw new EtcdError('leaseNotFound');
       // As etcd: revoking deletes the lease's keys, so the caller needs write on each of them.
+      await ctx.auth.fresh(scope);
       for (const key of await leases.keys(req.ID)) ctx.auth.require(scope, 'write', key);
       const cmd: Command = { op: { kind: 'leaseRevoke', leaseRevoke: { id: req.ID } }, requestId: null };
       return core.write(scope, call.metadata, LeaseService.leaseRevoke, req, cmd, (r) => (expect(r, 'leaseRevoke'), { header: header(r.revision) }));

@@ -23,6 +23,7 @@ export function createEtcdLockServer(ctx: HandlerContext, recipes: Recipes, head
     lock: etcdUnary<LockRequest, LockResponse>(blocking, async (req, scope) => {
       if (req.name.length === 0) throw new EtcdError('keyNotProvided');
       if (req.lease <= 0) throw new EtcdError('leaseNotFound'); // a lock lives only as long as its lease
+      await ctx.auth.fresh(scope);
       ctx.auth.requirePrefix(scope, ['read', 'write'], prefixOf(req.name));
       const key = ownerKey(req.name, req.lease);
       const { rev } = await recipes.createOrGet(scope, key, new Uint8Array(0), req.lease);
@@ -41,7 +42,7 @@ export function createEtcdLockServer(ctx: HandlerContext, recipes: Recipes, head
     }),
     unlock: etcdUnary<UnlockRequest, UnlockResponse>(ctx, async (req, scope) => {
       if (req.key.length === 0) throw new EtcdError('keyNotProvided');
-      ctx.auth.require(scope, 'write', req.key);
+      // The delete is checked as it applies (write on the key), like any client delete.
       const res = await recipes.deleteKey(scope, req.key);
       return { header: res.header };
     }),
