@@ -18,6 +18,8 @@ const WATCH_STREAM_TIMEOUT_MS = 2 ** 31 - 1;
 export const WATCHES_PER_STREAM_MAX = 1_000;
 /** etcd's progressReportInterval: idle progress_notify watchers hear the current revision this often. */
 export const PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+/** Watch requests of one stream waiting to be handled; beyond it the stream is ended. */
+const REQUESTS_QUEUED_MAX = 1_000;
 /** etcd's clientv3.InvalidWatchID: the id of a create that failed, and of stream-wide progress. */
 const NO_WATCH_ID = -1;
 
@@ -92,14 +94,16 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
     }
   };
 
-  const create = (req: WatchCreateRequest, authed: CallScope): void => {
+  const create = async (req: WatchCreateRequest, authed: CallScope): Promise<void> => {
     const refuse = (reason: string): void => send({ watchId: NO_WATCH_ID, created: true, canceled: true, cancelReason: reason });
     const key = req.key.length === 0 ? Buffer.of(0) : req.key;
     try {
+      await ctx.auth.fresh(authed); // with auth on: see every grant and revoke committed before this create
       ctx.auth.require(authed, 'read', key, req.rangeEnd);
     } catch (err) {
       return refuse(toEtcdStatus(err).details); // etcd refuses the watch, not the stream
     }
+    if (ended) return;
     if (req.startRevision < 0) return refuse(EtcdErrors.compacted[1]);
     if (watches.size >= WATCHES_PER_STREAM_MAX) return refuse(`too many watches on one stream (limit ${WATCHES_PER_STREAM_MAX})`);
     let id = req.watchId;
@@ -124,7 +128,7 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
     void pump(id, w, req);
   };
 
-  const onRequest = (req: WatchRequest, authed: CallScope): void => {
+  const onRequest = async (req: WatchRequest, authed: CallScope): Promise<void> => {
     if (ended) return;
     try {
       checkMalformed(req);
@@ -133,7 +137,7 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
       return;
     }
     const r = req.requestUnion;
-    if (r?.$case === 'createRequest') create(r.createRequest, authed);
+    if (r?.$case === 'createRequest') await create(r.createRequest, authed);
     else if (r?.$case === 'cancelRequest') {
       if (cancelWatch(r.cancelRequest.watchId)) send({ watchId: r.cancelRequest.watchId, canceled: true });
     } else if (r?.$case === 'progressRequest') send({ watchId: NO_WATCH_ID });
@@ -152,7 +156,16 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
     end(err);
     return null;
   });
-  call.on('data', (req: WatchRequest) => void identified.then((authed) => authed !== null && onRequest(req, authed)));
+  // Requests are handled one at a time, in order (a create may wait for a ReadIndex round with auth on).
+  let queue: Promise<unknown> = identified;
+  let queued = 0;
+  call.on('data', (req: WatchRequest) => {
+    if (++queued > REQUESTS_QUEUED_MAX) return end(new RaftkvError('OVERLOADED', `more than ${REQUESTS_QUEUED_MAX} watch requests waiting on one stream`));
+    queue = queue.then(async () => {
+      const authed = await identified;
+      if (authed !== null) await onRequest(req, authed);
+    }).catch((err: unknown) => end(err)).finally(() => queued--);
+  });
   call.on('end', () => end());
   call.on('error', () => end());
   scope.signal.addEventListener('abort', () => end(call.cancelled ? undefined : scope.signal.reason), { once: true });
