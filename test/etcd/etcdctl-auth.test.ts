@@ -73,6 +73,8 @@ describe.skipIf(!HAVE_ETCDCTL)('etcd auth through etcdctl 3.4 on a 3-node cluste
       expect(get.stderr).toContain('etcdserver: permission denied');
       const wide = await ctl(ep, [...ALICE, 'get', '/app', '--prefix']); // wider than the grant
       expect(wide.stderr).toContain('etcdserver: permission denied');
+      const watch = await ctl(ep, [...ALICE, 'watch', '/other']);
+      expect(watch.stdout + watch.stderr).toContain('watch was canceled (rpc error: code = PermissionDenied desc = etcdserver: permission denied)');
       const admin = await ctl(ep, [...ALICE, 'user', 'list']);
       expect(admin.stderr).toContain('etcdserver: permission denied');
     }

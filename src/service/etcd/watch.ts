@@ -18,6 +18,8 @@ const WATCH_STREAM_TIMEOUT_MS = 2 ** 31 - 1;
 export const WATCHES_PER_STREAM_MAX = 1_000;
 /** etcd's progressReportInterval: idle progress_notify watchers hear the current revision this often. */
 export const PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+/** grpc-go's names of the codes an auth check can end with (etcd writes them into a cancel reason). */
+const GO_CODE_NAMES: Record<number, string> = { 3: 'InvalidArgument', 7: 'PermissionDenied', 14: 'Unavailable', 16: 'Unauthenticated', 4: 'DeadlineExceeded' };
 /** Watch requests of one stream waiting to be handled; beyond it the stream is ended. */
 const REQUESTS_QUEUED_MAX = 1_000;
 /** etcd's clientv3.InvalidWatchID: the id of a create that failed, and of stream-wide progress. */
@@ -101,7 +103,9 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
       await ctx.auth.fresh(authed); // with auth on: see every grant and revoke committed before this create
       ctx.auth.require(authed, 'read', key, req.rangeEnd);
     } catch (err) {
-      return refuse(toEtcdStatus(err).details); // etcd refuses the watch, not the stream
+      // etcd refuses the watch, not the stream, and its reason is the Go form of the status.
+      const st = toEtcdStatus(err);
+      return refuse(`rpc error: code = ${GO_CODE_NAMES[st.code] ?? 'Unknown'} desc = ${st.details}`);
     }
     if (ended) return;
     if (req.startRevision < 0) return refuse(EtcdErrors.compacted[1]);
