@@ -6,7 +6,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthClient, KVClient, RangeRequest, type RangeResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
+import { AuthClient, KVClient, LeaseClient, RangeRequest, type RangeResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
+import { LockClient } from '../../src/gen/etcd/v3lockpb/v3lock.js';
 import { TestCluster, unary } from '../service/cluster.js';
 
 const HAVE_ETCDCTL = spawnSync('etcdctl', ['version'], { stdio: 'ignore' }).status === 0;
@@ -80,6 +81,35 @@ describe.skipIf(!HAVE_ETCDCTL)('etcd auth through etcdctl 3.4 on a 3-node cluste
     }
     expect(await ok(leader, [...ROOT, 'role', 'get', 'app'])).toContain('[/app/, /app0) (prefix /app/)');
     expect(await ok(follower, [...ROOT, 'user', 'get', 'alice'])).toContain('Roles: app');
+  });
+
+  it('locks in the granted prefix only (etcdctl lock: a lease, a txn and a watch as alice)', async () => {
+    expect(await ok(follower, [...ALICE, 'lock', '/app/lock', 'echo', 'held'])).toContain('held');
+    const refused = await ctl(leader, [...ALICE, 'lock', '/other-lock', 'echo', 'held']);
+    expect(refused.stdout).not.toContain('held');
+    expect(refused.stderr).toContain('etcdserver: permission denied');
+  });
+
+  it('the server-side Lock service runs as the caller, through a follower', async () => {
+    const auth = new AuthClient(follower, credentials.createInsecure());
+    const lease = new LeaseClient(follower, credentials.createInsecure());
+    const lock = new LockClient(follower, credentials.createInsecure());
+    try {
+      const { token } = await unary<{ token: string }>((cb) => auth.authenticate({ name: 'alice', password: 'alicepw' }, cb));
+      const md = new Metadata();
+      md.set('token', token);
+      const { ID } = await unary<{ ID: number }>((cb) => lease.leaseGrant({ TTL: 5, ID: 0 }, md, cb));
+      const held = await unary<{ key: Buffer }>((cb) => lock.lock({ name: Buffer.from('/app/svc'), lease: ID }, md, { deadline: Date.now() + 8000 }, cb));
+      expect(held.key.toString()).toBe(`/app/svc/${ID.toString(16)}`);
+      await unary((cb) => lock.unlock({ key: held.key }, md, cb));
+      const err = await unary((cb) => lock.lock({ name: Buffer.from('/other'), lease: ID }, md, { deadline: Date.now() + 8000 }, cb)).then(() => null, (e: ServiceError) => e);
+      expect(err?.code).toBe(7);
+      expect(err?.details).toBe('etcdserver: permission denied');
+    } finally {
+      auth.close();
+      lease.close();
+      lock.close();
+    }
   });
 
   it('a revoked role takes effect on every member at once', async () => {
