@@ -161,7 +161,7 @@ type AnyHandler = (call: IdentifiableCall & { emit?(event: 'error', err: unknown
  * Wraps every handler of a service so that, while auth is on, only a root caller reaches it (the
  * others get the auth error as a gRPC status). With auth off the handlers run as they are.
  */
-export function rootOnlyWhenAuthOn<I extends object>(def: Record<string, { readonly requestStream: boolean; readonly responseStream: boolean }>, impl: I, gate: AuthGate): I {
+export function rootOnlyWhenAuthOn<I extends object>(def: Record<string, { readonly requestStream: boolean; readonly responseStream: boolean }>, impl: I, gate: AuthGate, mapError: (err: unknown) => ReturnType<typeof toStatus> = toStatus): I {
   const out: Record<string, unknown> = { ...(impl as Record<string, unknown>) };
   for (const [key, m] of Object.entries(def)) {
     const handler = (impl as Record<string, unknown>)[key];
@@ -174,7 +174,7 @@ export function rootOnlyWhenAuthOn<I extends object>(def: Record<string, { reado
         gate.requireRoot({ signal, deadlineMs: Date.now() + ROOT_CHECK_TIMEOUT_MS, dispose: () => undefined, caller });
         return h(call, callback);
       }).catch((err: unknown) => {
-        const st = toStatus(err);
+        const st = mapError(err);
         if (!m.requestStream && !m.responseStream) callback?.(st, null);
         else call.emit?.('error', st);
       });

@@ -76,6 +76,8 @@ describe.skipIf(!HAVE_ETCDCTL)('etcd auth through etcdctl 3.4 on a 3-node cluste
       expect(wide.stderr).toContain('etcdserver: permission denied');
       const watch = await ctl(ep, [...ALICE, 'watch', '/other']);
       expect(watch.stdout + watch.stderr).toContain('watch was canceled (rpc error: code = PermissionDenied desc = etcdserver: permission denied)');
+      expect((await ctl(ep, [...ALICE, 'endpoint', 'status'])).stderr).toContain('etcdserver: permission denied'); // root only, as etcd 3.4
+      expect(await ok(ep, [...ROOT, 'endpoint', 'status'])).toContain(ep);
       const admin = await ctl(ep, [...ALICE, 'user', 'list']);
       expect(admin.stderr).toContain('etcdserver: permission denied');
     }

@@ -13,6 +13,8 @@ import { LockService } from '../../gen/etcd/v3lockpb/v3lock.js';
 import { createEtcdElectionServer } from './election.js';
 import { createEtcdLockServer } from './lock.js';
 import { Recipes } from './recipe.js';
+import { rootOnlyWhenAuthOn } from '../auth-gate.js';
+import { toEtcdStatus } from './errors.js';
 import { serveEtcdWatch } from './watch.js';
 
 type Wrap = <I extends object>(def: Record<string, { path: string; requestStream: boolean; responseStream: boolean }>, impl: I) => I;
@@ -26,7 +28,8 @@ export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCor
   server.addService(tolerantDefinition(KVService), wrap(KVService, createEtcdKvServer(ctx, core, header)));
   server.addService(tolerantDefinition(WatchService), { watch: (call: Parameters<typeof serveEtcdWatch>[2]) => serveEtcdWatch(ctx, header, call) });
   server.addService(tolerantDefinition(ClusterService), wrap(ClusterService, createEtcdClusterServer(ctx, header)));
-  server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, createEtcdMaintenanceServer(ctx, header)));
+  // etcd 3.4 serves Maintenance (Status, ...) to root only while auth is on.
+  server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, rootOnlyWhenAuthOn(MaintenanceService, createEtcdMaintenanceServer(ctx, header), ctx.auth, toEtcdStatus)));
   const auth = ctx.deps.auth;
   if (auth !== undefined) server.addService(tolerantDefinition(AuthService), wrap(AuthService, createEtcdAuthServer(ctx, core, header, auth)));
   const leases = ctx.deps.leases;
