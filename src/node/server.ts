@@ -30,6 +30,7 @@ import { KvStateMachine } from './kv-state-machine.js';
 import { NODE_DEFAULTS, type RaftNodeOptions } from './options.js';
 import { RaftNode } from './raft-node.js';
 import { NodeTls, type NodeTlsOptions } from './tls-setup.js';
+import { issuedByOneOf } from '../transport/tls/files.js';
 export type { GossipOptions } from './gossip-setup.js';
 
 export interface ServerOptions {
@@ -196,7 +197,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       }),
     } : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), auth: authForService(o, store), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), auth: authForService(o, store, p.tls), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
@@ -313,7 +314,7 @@ function leasesForService(lessor: Lessor, store: KvStore): ServiceLeases {
  * or changes password, and on a snapshot restore (a member that missed those changes must not keep
  * honouring old tokens).
  */
-function authForService(o: ServerOptions, store: KvStore): ServiceAuth {
+function authForService(o: ServerOptions, store: KvStore, tls: NodeTls | null): ServiceAuth {
   const token = o.auth?.token ?? { kind: 'simple' };
   const simple = token.kind === 'simple' ? new SimpleTokens(systemClock, (o.auth?.simpleTokenTtlSeconds ?? SIMPLE_TOKEN_TTL_S_DEFAULT) * 1000) : null;
   const jwt = token.kind === 'jwt'
@@ -339,6 +340,7 @@ function authForService(o: ServerOptions, store: KvStore): ServiceAuth {
     clientCertAuth: o.tls?.client?.clientCertAuth ?? false,
     // The server refuses a call marked forwarded without a peer-CA certificate only with both TLS parts.
     trustForwardedUser: o.tls?.client !== undefined && o.tls.peer !== undefined,
+    ...(tls?.raft ? { isMemberCertificate: (raw: Buffer) => issuedByOneOf(raw, tls.raft!.files.material.caCerts) } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ const OFF = AuthState.empty();
 /** What identify() needs of a call: its metadata and, for --client_cert_auth, its TLS peer. */
 export interface IdentifiableCall {
   readonly metadata: Metadata;
-  getAuthContext?(): { readonly sslPeerCertificate?: { readonly subject?: { readonly CN?: unknown } } };
+  getAuthContext?(): { readonly sslPeerCertificate?: { readonly subject?: { readonly CN?: unknown }; readonly raw?: unknown } };
 }
 
 /**
@@ -75,6 +75,12 @@ export class AuthGate {
     const later = a.simple.user(token);
     if (later === null) throw new AuthError(AuthFailure.InvalidToken);
     return later;
+  }
+
+  /** Was this call made by a member (a verified peer-CA client certificate)? */
+  isMemberCall(call: IdentifiableCall): boolean {
+    const raw = call.getAuthContext?.().sslPeerCertificate?.raw;
+    return raw instanceof Buffer && this.auth?.isMemberCertificate?.(raw) === true;
   }
 
   /** The scope of a call, with its caller identified. */
@@ -161,14 +167,21 @@ type AnyHandler = (call: IdentifiableCall & { emit?(event: 'error', err: unknown
  * Wraps every handler of a service so that, while auth is on, only a root caller reaches it (the
  * others get the auth error as a gRPC status). With auth off the handlers run as they are.
  */
-export function rootOnlyWhenAuthOn<I extends object>(def: Record<string, { readonly requestStream: boolean; readonly responseStream: boolean }>, impl: I, gate: AuthGate, mapError: (err: unknown) => ReturnType<typeof toStatus> = toStatus): I {
+export function rootOnlyWhenAuthOn<I extends object>(
+  def: Record<string, { readonly requestStream: boolean; readonly responseStream: boolean }>,
+  impl: I,
+  gate: AuthGate,
+  mapError: (err: unknown) => ReturnType<typeof toStatus> = toStatus,
+  /** Members (peer-CA certificates) pass too: raftkv's Cluster API is how a node joins. */
+  opts: { readonly members?: boolean } = {},
+): I {
   const out: Record<string, unknown> = { ...(impl as Record<string, unknown>) };
   for (const [key, m] of Object.entries(def)) {
     const handler = (impl as Record<string, unknown>)[key];
     if (typeof handler !== 'function') continue;
     const h = handler as AnyHandler;
     out[key] = (call: Parameters<AnyHandler>[0], callback?: Parameters<AnyHandler>[1]) => {
-      if (!gate.enabled()) return h(call, callback);
+      if (!gate.enabled() || (opts.members && gate.isMemberCall(call))) return h(call, callback);
       const signal = AbortSignal.timeout(ROOT_CHECK_TIMEOUT_MS);
       gate.identify(call, signal).then((caller) => {
         gate.requireRoot({ signal, deadlineMs: Date.now() + ROOT_CHECK_TIMEOUT_MS, dispose: () => undefined, caller });

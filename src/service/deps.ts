@@ -87,6 +87,11 @@ export interface ServiceAuth {
    * caller. Without peer TLS the receiver ignores that name and authenticates the forwarded token.
    */
   readonly trustForwardedUser: boolean;
+  /**
+   * With peer TLS: is this verified client certificate a member's (issued by the peer CA)? Members
+   * calling raftkv's own Cluster API (joining, forwarding a membership change) need no user.
+   */
+  readonly isMemberCertificate?: (raw: Buffer) => boolean;
 }
 
 export interface ServiceOptions {

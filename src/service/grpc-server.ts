@@ -47,7 +47,7 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
   });
   // raftkv's own API knows no tokens: with auth on it serves root only (a client certificate's CN).
   server.addService(tolerantDefinition(KVService), observed(KVService, rootOnlyWhenAuthOn(KVService, createKvServer(ctx), auth), deps.observe));
-  server.addService(tolerantDefinition(ClusterService), observed(ClusterService, rootOnlyWhenAuthOn(ClusterService, createClusterServer(ctx), auth), deps.observe));
+  server.addService(tolerantDefinition(ClusterService), observed(ClusterService, rootOnlyWhenAuthOn(ClusterService, createClusterServer(ctx), auth, undefined, { members: true }), deps.observe));
   addEtcdServices(server, ctx, createKvCore(ctx), opts.clusterName, (def, impl) => observed(def, impl, deps.observe));
   const health = new HealthReporter(deps.node);
   health.addToServer(server);

@@ -9,7 +9,7 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KVClient, PutRequest } from '../../src/gen/etcd/etcdserverpb/rpc.js';
 import { makeCert, type CertPair } from '../../scripts/dev-certs.js';
-import { TlsCluster } from './tls-cluster.js';
+import { TlsCluster, tlsFlags } from './tls-cluster.js';
 
 const HAVE_ETCDCTL = spawnSync('etcdctl', ['version'], { stdio: 'ignore' }).status === 0;
 
@@ -60,6 +60,14 @@ describe.skipIf(!HAVE_ETCDCTL)('auth by client certificate CN (etcdctl --cacert 
     const stranger = await ctl(eps()[0]!, c.pki.client, ['put', '/app/k', 'v']);
     expect(stranger.stderr).toContain('etcdserver: permission denied');
   });
+
+  it('lets a new member join while auth is on (a peer certificate needs no user), and it enforces the same rules', async () => {
+    const n4 = await c.spawn(4, tlsFlags(c.pki, 4), [`--join=${eps()[0]!}`]);
+    await c.waitFor(async () => (await ok(n4.grpcAddr, rootCert, ['member', 'list'])).trim().split('\n').length === 4, 30_000, 'node 4 in the member list');
+    await c.waitFor(async () => (await ctl(n4.grpcAddr, aliceCert, ['get', '/app/k'])).code === 0, 30_000, 'node 4 to serve alice');
+    expect((await ctl(n4.grpcAddr, aliceCert, ['put', '/other', 'v'])).stderr).toContain('etcdserver: permission denied');
+    expect(await ok(n4.grpcAddr, aliceCert, ['put', '/app/n4', 'v'])).toContain('OK');
+  }, 60_000);
 
   it('ignores a user named by the client, and refuses a client posing as a forwarding member', async () => {
     const creds = credentials.createSsl(readFileSync(c.pki.clientCa.cert), readFileSync(aliceCert.key), readFileSync(aliceCert.cert));
