@@ -8,6 +8,8 @@ export const AuthLimits = {
   /** User and role names, in UTF-8 bytes. */
   nameBytesMax: 256,
   passwordBytesMax: 1_024,
+  /** Password hashes and checks (scrypt, tens of ms each) running at once on one member; more are refused. */
+  passwordHashesInFlightMax: 16,
   /** Simple tokens alive at once on one member; beyond it the soonest to expire is dropped. */
   tokensMax: 100_000,
 } as const;

@@ -129,6 +129,9 @@ describe.skipIf(!HAVE_ETCDCTL)('etcd auth through etcdctl 3.4 on a 3-node cluste
     const auth = new AuthClient(follower, credentials.createInsecure());
     const kvs = all().map((a) => new KVClient(a, credentials.createInsecure()));
     try {
+      const huge = await unary((cb) => auth.authenticate({ name: 'alice', password: 'x'.repeat(2000) }, cb)).then(() => null, (e: ServiceError) => e);
+      expect(huge?.code).toBe(3); // refused before any hashing
+      expect(huge?.details).toMatch(/password is 2000 bytes; the limit is 1024/);
       const { token } = await unary<{ token: string }>((cb) => auth.authenticate({ name: 'alice', password: 'alicepw' }, cb));
       expect(token).toMatch(/^[A-Za-z]{16}\.\d+$/);
       const md = new Metadata();

@@ -3,7 +3,8 @@ import { AuthError } from '../../auth/errors.js';
 import { newSimpleToken } from '../../auth/simple-tokens.js';
 import { hashPassword, verifyPassword } from '../../auth/password.js';
 import { AuthFailure, ROOT, type AuthCommand, type PermType } from '../../auth/types.js';
-import { RaftkvError } from '../../common/errors.js';
+import { InvalidArgumentError, RaftkvError } from '../../common/errors.js';
+import { AuthLimits } from '../../auth/limits.js';
 import {
   AuthService,
   type AuthDisableRequest, type AuthDisableResponse, type AuthEnableRequest, type AuthEnableResponse,
@@ -28,6 +29,26 @@ import type { HeaderOf } from './header.js';
 
 /** Counts simple tokens made on this member (the part after the dot). */
 let tokenCounter = 0;
+/** A well-formed hash that matches no password (checked for unknown users). */
+const NO_USER_HASH = `scrypt$${2 ** 15}$8$1$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`;
+/** scrypt runs in flight on this member (logins and password changes). */
+let hashesInFlight = 0;
+
+/**
+ * Runs one scrypt hash or check within the member's bound (a flood of logins must not queue
+ * without limit on the thread pool) and refuses passwords beyond the size limit before hashing.
+ */
+async function boundedHash<T>(password: string, work: () => Promise<T>): Promise<T> {
+  const bytes = Buffer.byteLength(password, 'utf8');
+  if (bytes > AuthLimits.passwordBytesMax) throw new InvalidArgumentError(`password is ${bytes} bytes; the limit is ${AuthLimits.passwordBytesMax}`);
+  if (hashesInFlight >= AuthLimits.passwordHashesInFlightMax) throw new EtcdError('tooManyRequests');
+  hashesInFlight++;
+  try {
+    return await work();
+  } finally {
+    hashesInFlight--;
+  }
+}
 
 /**
  * etcd's Auth service. Every change is a raft command applied by the state machine
@@ -61,7 +82,7 @@ export function createEtcdAuthServer(ctx: HandlerContext, core: KvCore, header: 
       return core.read(scope, true, async () => read(req));
     });
 
-  const hashOf = async (password: string, noPassword: boolean): Promise<string> => (noPassword ? '' : hashPassword(password));
+  const hashOf = async (password: string, noPassword: boolean): Promise<string> => (noPassword ? '' : boundedHash(password, () => hashPassword(password)));
 
   return {
     authEnable: etcdUnary<AuthEnableRequest, AuthEnableResponse>((_req, scope, call) =>
@@ -79,7 +100,7 @@ export function createEtcdAuthServer(ctx: HandlerContext, core: KvCore, header: 
     userDelete: admin<AuthUserDeleteRequest, AuthUserDeleteResponse>(AuthService.userDelete, (req) => ({ kind: 'userDelete', name: req.name })),
     userChangePassword: admin<AuthUserChangePasswordRequest, AuthUserChangePasswordResponse>(AuthService.userChangePassword, async (req) => {
       if (gate.state().user(req.name) === null) throw new AuthError(AuthFailure.UserNotFound); // no hash for nobody
-      return { kind: 'userChangePassword', name: req.name, passwordHash: await hashPassword(req.password) };
+      return { kind: 'userChangePassword', name: req.name, passwordHash: await boundedHash(req.password, () => hashPassword(req.password)) };
     }),
     userGrantRole: admin<AuthUserGrantRoleRequest, AuthUserGrantRoleResponse>(AuthService.userGrantRole, (req) => ({ kind: 'userGrantRole', name: req.user, role: req.role })),
     userRevokeRole: admin<AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse>(AuthService.userRevokeRole, (req) => ({ kind: 'userRevokeRole', name: req.name, role: req.role })),
@@ -128,7 +149,9 @@ async function authenticate(ctx: HandlerContext, core: KvCore, auth: ServiceAuth
     if (!st.enabled) throw new AuthError(AuthFailure.AuthNotEnabled);
     const u = st.user(req.name);
     // The same answer for an unknown user and a wrong password: a caller cannot probe for names.
-    if (u === null || !(await verifyPassword(req.password, u.passwordHash))) throw new AuthError(AuthFailure.AuthFailed);
+    // An unknown user costs the same scrypt run as a wrong password: timing does not reveal names.
+    const stored = u?.passwordHash ?? NO_USER_HASH;
+    if (!(await boundedHash(req.password, () => verifyPassword(req.password, stored))) || u === null) throw new AuthError(AuthFailure.AuthFailed);
     return st.revision;
   };
   const jwt = auth.jwt;
