@@ -68,6 +68,20 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // Type-aware rules on the product code (no-floating-promises, no-misused-promises, unsafe any, ...).
+  ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['src/**/*.ts'] })),
+  {
+    files: ['src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      // Rethrowing what a catch or an abort signal carries is how errors travel here; they are typed at the boundary.
+      '@typescript-eslint/only-throw-error': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
+      // Methods that implement a Promise-returning interface without waiting on anything are fine.
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
   ...LAYERS.map((layer) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: restrictionsFor(layer) }] },
@@ -79,6 +93,7 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'only src/cli calls process.exit' }] },
   },
   { files: ['src/raft/**/*.ts', 'src/gossip/**/*.ts'], rules: PURE_CORE_RULES },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   {
     // The cluster page's browser script: plain JavaScript served as is (no build step).
     files: ['src/ui/assets/**/*.js'],

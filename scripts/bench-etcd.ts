@@ -5,7 +5,10 @@
  * p50/p99 and CPU per operation with raftkv ÷ etcd ratios, and writes the JSON to --out.
  *
  *   npm run build && npm run bench:etcd -- [--duration_s 10] [--repeat 1] [--workloads all|name,...]
- *       [--systems etcd,raftkv] [--profile] [--out bench-etcd.json]
+ *       [--systems etcd,raftkv] [--profile] [--raft_messages] [--out bench-etcd.json]
+ *
+ * --raft_messages starts raftkv with its metrics endpoint and adds raft messages sent per operation
+ * (all members) to each raftkv line: a figure the machine's load does not move, unlike ops/s.
  *
  * A benchmark, not a test: figures depend on the machine and what else runs on it.
  */
@@ -32,6 +35,7 @@ const WORKLOADS: readonly Workload[] = [
   { name: 'put-128-leader', op: 'put', clients: 128, target: 'leader' },
   { name: 'put-128-spread', op: 'put', clients: 128, target: 'spread' },
   { name: 'get-lin-128-leader', op: 'get-linearizable', clients: 128, target: 'leader' },
+  { name: 'get-lin-128-spread', op: 'get-linearizable', clients: 128, target: 'spread' },
   { name: 'get-ser-128-leader', op: 'get-serializable', clients: 128, target: 'leader' },
 ];
 const SYSTEMS = ['etcd', 'raftkv'] as const;
@@ -55,12 +59,13 @@ interface Config {
   workloads: Workload[];
   systems: System[];
   profile: boolean;
+  raftMessages: boolean;
   failover: boolean;
   out: string;
 }
 
 const FLAGS = new Map<string, FlagKind>([
-  ['duration_s', 'int'], ['repeat', 'int'], ['workloads', 'string'], ['systems', 'string'], ['profile', 'bool'],
+  ['duration_s', 'int'], ['repeat', 'int'], ['workloads', 'string'], ['systems', 'string'], ['profile', 'bool'], ['raft_messages', 'bool'],
   ['no_failover', 'bool'], ['out', 'string'], ['help', 'bool'],
 ]);
 
@@ -82,7 +87,7 @@ function config(argv: string[]): Config {
   for (const s of systems) if (!SYSTEMS.includes(s)) throw new UsageError(`unknown system ${s}; known: ${SYSTEMS.join(', ')}`);
   const c: Config = {
     durationS: Number(str('duration_s') ?? 10), repeat: Number(str('repeat') ?? 1), workloads, systems,
-    profile: flags.has('profile'), failover: !flags.has('no_failover'), out: resolve(str('out') ?? 'bench-etcd.json'),
+    profile: flags.has('profile'), raftMessages: flags.has('raft_messages'), failover: !flags.has('no_failover'), out: resolve(str('out') ?? 'bench-etcd.json'),
   };
   if (!(c.durationS >= 1) || !(c.repeat >= 1)) throw new UsageError('--duration_s and --repeat must be at least 1');
   return c;
@@ -103,6 +108,20 @@ interface CaseResult {
   firstError: string | null;
   /** CPU milliseconds per operation, summed over the three member processes. */
   cpuMsPerOp: number;
+  /** Raft messages sent per operation, all members (raftkv with --raft_messages only). */
+  raftMessagesPerOp?: number;
+}
+
+/** Raft messages sent so far by every member, from their Prometheus endpoints. */
+async function raftMessagesSent(c: BenchCluster): Promise<number> {
+  let sum = 0;
+  for (const m of c.members) {
+    if (m.metrics === undefined) continue;
+    const text = await (await fetch(`http://${m.metrics}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const line = text.split('\n').find((l) => l.startsWith('raftkv_transport_sent_messages_total'));
+    sum += Number(line?.split(' ').at(-1) ?? 0);
+  }
+  return sum;
 }
 
 async function waitReady(apis: readonly EtcdApi[], c: BenchCluster): Promise<number> {
@@ -129,6 +148,7 @@ async function runCase(c: BenchCluster, apis: readonly EtcdApi[], leader: number
   const pids = c.members.map((m) => m.proc?.pid);
   const cpuNow = (): number => pids.reduce((sum: number, p) => sum + cpuSeconds(p), 0);
   const cpu0 = cpuNow();
+  const msgs0 = c.system === 'raftkv' && c.members.some((m) => m.metrics !== undefined) ? await raftMessagesSent(c) : null;
   const started = performance.now();
   const endAt = started + durationS * 1000;
   await Promise.all(Array.from({ length: w.clients }, async (_, worker) => {
@@ -150,7 +170,8 @@ async function runCase(c: BenchCluster, apis: readonly EtcdApi[], leader: number
   const elapsedS = (performance.now() - started) / 1000;
   const cpu = cpuNow() - cpu0;
   const h = hist.summary();
-  return { workload: w.name, opsPerSec: Math.round(ops / elapsedS), p50Ms: h.p50, p99Ms: h.p99, errors, firstError, cpuMsPerOp: ops === 0 ? 0 : Math.round((cpu * 1000 * 1000) / ops) / 1000 };
+  const msgs = msgs0 === null ? null : (await raftMessagesSent(c)) - msgs0;
+  return { ...(msgs !== null && ops > 0 ? { raftMessagesPerOp: Math.round((msgs / ops) * 100) / 100 } : {}), workload: w.name, opsPerSec: Math.round(ops / elapsedS), p50Ms: h.p50, p99Ms: h.p99, errors, firstError, cpuMsPerOp: ops === 0 ? 0 : Math.round((cpu * 1000 * 1000) / ops) / 1000 };
 }
 
 async function populate(api: EtcdApi, value: Buffer): Promise<void> {
@@ -187,7 +208,7 @@ async function benchSystem(system: System, cfg: Config, scratch: string, value: 
   const dataDir = join(scratch, system);
   const etcdBin = findEtcd();
   if (system === 'etcd' && etcdBin === null) throw new Error('etcd is not installed: apt-get install etcd-server (Debian), or run with --systems raftkv');
-  const c = system === 'etcd' ? await startEtcd(etcdBin!, dataDir, TIMERS) : await startRaftkv({ dataDir, timers: TIMERS, ...(cfg.profile ? { profileDir: join(cfg.out, '..', 'bench-etcd-profiles') } : {}) });
+  const c = system === 'etcd' ? await startEtcd(etcdBin!, dataDir, TIMERS) : await startRaftkv({ dataDir, timers: TIMERS, ...(cfg.profile ? { profileDir: join(cfg.out, '..', 'bench-etcd-profiles') } : {}), metrics: cfg.raftMessages });
   const apis = c.members.map((m) => new EtcdApi(m.endpoint));
   try {
     let leader = await waitReady(apis, c);
@@ -198,7 +219,7 @@ async function benchSystem(system: System, cfg: Config, scratch: string, value: 
       const runs: CaseResult[] = [];
       for (let r = 0; r < cfg.repeat; r++) runs.push(await runCase(c, apis, leader, w, cfg.durationS, value));
       const best = runs.sort((a, b) => a.opsPerSec - b.opsPerSec)[Math.floor((runs.length - 1) / 2)]!; // the median run
-      progress(`${system} ${w.name}: ${best.opsPerSec} ops/s, p50 ${best.p50Ms} ms, p99 ${best.p99Ms} ms, ${best.cpuMsPerOp} CPU ms/op, ${best.errors} errors`);
+      progress(`${system} ${w.name}: ${best.opsPerSec} ops/s, p50 ${best.p50Ms} ms, p99 ${best.p99Ms} ms, ${best.cpuMsPerOp} CPU ms/op, ${best.errors} errors${best.raftMessagesPerOp !== undefined ? `, ${best.raftMessagesPerOp} raft messages/op` : ''}`);
       cases.push(best);
     }
     const failoverMs: number[] = [];

@@ -13,6 +13,8 @@ export interface Member {
   readonly name: string;
   /** host:port of the gRPC client API (etcd's API on both). */
   readonly endpoint: string;
+  /** host:port of raftkv's Prometheus endpoint, when started with metrics. */
+  readonly metrics?: string;
   proc: ChildProcess | null;
   stderr: string;
   readonly restart: () => ChildProcess;
@@ -74,12 +76,14 @@ export interface RaftkvStartOptions {
   readonly timers: Timers;
   /** Write CPU profiles (node --cpu-prof) of every member into this directory. */
   readonly profileDir?: string;
+  /** Serve Prometheus metrics (costs a little per call: off for the headline figures). */
+  readonly metrics?: boolean;
 }
 
 export async function startRaftkv(o: RaftkvStartOptions): Promise<BenchCluster> {
   const main = join(ROOT, 'dist/cli/main.js');
   if (!existsSync(main)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
-  const ports = await Promise.all([1, 2, 3].map(async () => ({ raft: await freePort(), grpc: await freePort(), gossip: await freePort() })));
+  const ports = await Promise.all([1, 2, 3].map(async () => ({ raft: await freePort(), grpc: await freePort(), gossip: await freePort(), metrics: o.metrics === true ? await freePort() : 0 })));
   const seeds = ports.map((p) => `127.0.0.1:${p.gossip}`).join(',');
   if (o.profileDir !== undefined) await mkdir(o.profileDir, { recursive: true });
   const tickMs = o.timers.heartbeatMs;
@@ -90,8 +94,9 @@ export async function startRaftkv(o: RaftkvStartOptions): Promise<BenchCluster> 
       main, 'serve', `--raft_id=${id}`, `--raft_addr=127.0.0.1:${p.raft}`, `--grpc_addr=127.0.0.1:${p.grpc}`,
       `--raft_data_dir=${o.dataDir}`, `--gossip_addr=127.0.0.1:${p.gossip}`, `--gossip_seeds=${seeds}`, '--bootstrap_expect=3',
       `--tick_ms=${tickMs}`, `--election_ticks=${Math.round(o.timers.electionMs / tickMs)}`, '--log_level=warn',
+      ...(p.metrics !== 0 ? [`--metrics_addr=127.0.0.1:${p.metrics}`] : []),
     ];
-    const m: Member = { name: `n${id}`, endpoint: `127.0.0.1:${p.grpc}`, proc: null, stderr: '', restart: () => track(m, spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })) };
+    const m: Member = { name: `n${id}`, endpoint: `127.0.0.1:${p.grpc}`, ...(p.metrics !== 0 ? { metrics: `127.0.0.1:${p.metrics}` } : {}), proc: null, stderr: '', restart: () => track(m, spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })) };
     return m;
   });
   for (const m of members) m.restart();

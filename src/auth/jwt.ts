@@ -46,7 +46,7 @@ export class JwtTokens {
     } else {
       this.signKey = keys.privateKey === undefined ? null : createPrivateKey(keys.privateKey);
       if (keys.publicKey !== undefined) this.verifyKey = createPublicKey(keys.publicKey);
-      else if (this.signKey !== null) this.verifyKey = createPublicKey(this.signKey as KeyObject);
+      else if (this.signKey !== null) this.verifyKey = createPublicKey(this.signKey);
       else throw new Error('--auth_token jwt needs pub-key or priv-key');
     }
   }
@@ -84,13 +84,13 @@ export class JwtTokens {
 
   private signature(input: Buffer): Buffer {
     const key = this.signKey!;
-    if (this.family === 'HS') return createHmac(this.hash, key as Buffer).update(input).digest();
+    if (this.family === 'HS') return createHmac(this.hash, key).update(input).digest();
     return sign(this.hash, input, this.keyOptions(key as KeyObject));
   }
 
   private verifySignature(input: Buffer, sig: Buffer): boolean {
     if (this.family === 'HS') {
-      const want = createHmac(this.hash, this.verifyKey as Buffer).update(input).digest();
+      const want = createHmac(this.hash, this.verifyKey).update(input).digest();
       return want.length === sig.length && timingSafeEqual(want, sig);
     }
     return verify(this.hash, input, this.keyOptions(this.verifyKey as KeyObject), sig);

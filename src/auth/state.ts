@@ -175,7 +175,7 @@ export class AuthState {
 
   /** Throws on a record that is not an auth state (the caller reports it as corruption). */
   static fromJSON(j: AuthStateJson): AuthState {
-    if (j.v !== 1 || !Array.isArray(j.users as unknown) || !Array.isArray(j.roles as unknown)) throw new Error('not an auth state record');
+    if (j.v !== 1 || !isList(j.users) || !isList(j.roles)) throw new Error('not an auth state record');
     const [usersJ, rolesJ] = [j.users, j.roles];
     const users = new Map(usersJ.map((u) => [u.name, { name: String(u.name), passwordHash: String(u.passwordHash), roles: u.roles.map(String) }]));
     const roles = new Map<string, Role>(rolesJ.map((r): [string, Role] => [r.name, {
@@ -192,4 +192,9 @@ export interface AuthStateJson {
   readonly revision: number;
   readonly users: ReadonlyArray<{ name: string; passwordHash: string; roles: string[] }>;
   readonly roles: ReadonlyArray<{ name: string; perms: Array<{ type: Permission['type']; key: string; rangeEnd: string }> }>;
+}
+
+/** Array.isArray without its type guard: a parsed record's fields keep their declared types. */
+function isList(v: unknown): boolean {
+  return Array.isArray(v);
 }

@@ -52,3 +52,16 @@ export function parseId(what: string, value: string): number {
   if (!/^[1-9]\d*$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${what} must be a positive integer, got ${JSON.stringify(value)}`);
   return Number(value);
 }
+
+/** A lease id as etcdctl spells it: hexadecimal (0x optional), positive, below 2^53. */
+export function parseLeaseId(value: string): number {
+  const hex = value.replace(/^0x/i, '');
+  const id = /^[0-9a-fA-F]{1,14}$/.test(hex) ? parseInt(hex, 16) : NaN;
+  if (!Number.isSafeInteger(id) || id <= 0) throw new UsageError(`lease ID must be a hexadecimal id from raftkv lease grant (1..${Number.MAX_SAFE_INTEGER.toString(16)}), got ${JSON.stringify(value)}`);
+  return id;
+}
+
+/** A lease id as etcdctl prints it. */
+export function leaseHex(id: number): string {
+  return id.toString(16);
+}

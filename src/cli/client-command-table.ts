@@ -1,77 +1,38 @@
 import type { CallOptions, RaftkvClient } from '../client/index.js';
-import { UsageError, parseId, type FlagKind, type ParsedArgs } from './client-args.js';
-import { eventLine, kvLine, kvTable, membersTable, showBytes, statusTable, statusText, toJson, type OutputFormat } from './client-format.js';
+import { UsageError, parseId, parseLeaseId } from './client-args.js';
+import { flagInt, flagString, has, json, pos, type Command, type Ctx } from './client-command-types.js';
+import { eventLine, kvLine, kvTable, membersTable, showBytes, statusTable, statusText, toJson } from './client-format.js';
+import { LEASE_COMMANDS } from './client-lease-commands.js';
+import { RECIPE_COMMANDS } from './client-recipe-commands.js';
 import { readValueArg } from './value-source.js';
 
 /** The client commands of `raftkv`: what each accepts, says about itself, and does. */
 
-export interface ClientIo {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-  /** Fires when the user interrupts (Ctrl-C): ends `watch`. */
-  readonly interrupt?: AbortSignal;
-  /** Where `put KEY -` reads its value; process.stdin by default. */
-  readonly stdin?: NodeJS.ReadableStream;
-}
-
-export interface Ctx {
-  readonly client: RaftkvClient;
-  readonly args: ParsedArgs;
-  readonly format: OutputFormat;
-  readonly call: CallOptions;
-  readonly io: ClientIo;
-}
-
-export interface FlagHelp {
-  readonly kind: FlagKind;
-  readonly help: string;
-}
-
-export interface Command {
-  readonly usage: string;
-  /** One line for `raftkv --help`. */
-  readonly summary: string;
-  /** Shown by `raftkv <command> --help`; the endpoints come from $RAFTKV_ENDPOINTS. */
-  readonly examples: readonly string[];
-  /** Positional count accepted: [min, max]. */
-  readonly arity: readonly [number, number];
-  readonly flags?: Readonly<Record<string, FlagHelp>>;
-  readonly run: (ctx: Ctx) => Promise<number>;
-}
-
-export const COMMON_FLAGS: Readonly<Record<string, FlagHelp>> = {
-  endpoints: { kind: 'string', help: 'host:port[,host:port...] of any members (default $RAFTKV_ENDPOINTS, else 127.0.0.1:2379)' },
-  timeout_ms: { kind: 'int', help: 'deadline of the whole call, retries included (default 5000)' },
-  'write-out': { kind: 'string', help: 'output format: simple (default), json or table; -w works too' },
-  json: { kind: 'bool', help: 'same as --write-out=json' },
-  help: { kind: 'bool', help: 'show this help' },
-  cacert: { kind: 'string', help: 'TLS: verify the servers with this CA certificate file (as etcdctl)' },
-  cert: { kind: 'string', help: 'TLS: present this client certificate file (with --key)' },
-  key: { kind: 'string', help: 'TLS: the client certificate\'s private key file' },
-};
+export { COMMON_FLAGS, type ClientIo, type Command, type Ctx, type FlagHelp } from './client-command-types.js';
 
 /** Page size the CLI asks for when it walks a range. */
 const RANGE_PAGE_KEYS = 1000;
 
-const pos = (ctx: Ctx, i: number): string => ctx.args.positionals[i] as string;
-const has = (ctx: Ctx, flag: string): boolean => ctx.args.flags.has(flag);
-const flagInt = (ctx: Ctx, flag: string): number | undefined => {
-  const v = ctx.args.flags.get(flag);
-  return typeof v === 'string' ? Number(v) : undefined;
-};
-const json = (ctx: Ctx): boolean => ctx.format === 'json';
 const stale = { kind: 'bool', help: 'read the answering node\'s copy, which may lag (faster, no leader round trip)' } as const;
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   put: {
-    usage: 'put KEY (VALUE | --file PATH | -)',
+    usage: 'put KEY (VALUE | --file PATH | -) [--lease ID]',
     summary: 'set KEY to a value given inline, read from a file, or read from stdin (-)',
-    examples: ['raftkv put greeting hello', 'raftkv put config/app.json --file ./app.json', 'tar c ./conf | raftkv put backup/conf.tar -'],
+    examples: [
+      'raftkv put greeting hello', 'raftkv put config/app.json --file ./app.json', 'tar c ./conf | raftkv put backup/conf.tar -',
+      'raftkv put session/alice online --lease 694d5a3b2f0e8d1c',
+    ],
     arity: [1, 2],
-    flags: { file: { kind: 'string', help: 'read the value from this file (for values too large for the command line)' } },
+    flags: {
+      file: { kind: 'string', help: 'read the value from this file (for values too large for the command line)' },
+      lease: { kind: 'string', help: 'attach the key to this lease (its hexadecimal id, as lease grant prints it); the key goes when the lease does' },
+    },
     run: async (ctx) => {
+      const leaseFlag = flagString(ctx, 'lease');
+      const lease = leaseFlag === undefined ? 0 : parseLeaseId(leaseFlag);
       const value = await readValueArg(ctx.args, ctx.io.stdin ?? process.stdin);
-      const r = await ctx.client.put(pos(ctx, 0), value, ctx.call);
+      const r = await ctx.client.put(pos(ctx, 0), value, { ...ctx.call, lease });
       ctx.io.out(json(ctx) ? toJson(r) : `OK (revision ${r.revision})`);
       return 0;
     },
@@ -136,13 +97,14 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   watch: {
-    usage: 'watch KEY [--prefix] [--from REV] [--prev_kv]',
+    usage: 'watch KEY [--prefix] [--rev REV] [--prev_kv]',
     summary: 'print changes to KEY (or keys starting with KEY) until Ctrl-C',
-    examples: ['raftkv watch config/ --prefix', 'raftkv watch greeting --from 1'],
+    examples: ['raftkv watch config/ --prefix', 'raftkv watch greeting --rev 1', 'raftkv watch config/ --prefix --rev 42 --json'],
     arity: [1, 1],
     flags: {
       prefix: { kind: 'bool', help: 'watch every key that starts with KEY' },
-      from: { kind: 'int', help: 'replay the changes since this revision first' },
+      rev: { kind: 'int', help: 'replay the changes since this revision (inclusive) first, as etcdctl watch --rev' },
+      from: { kind: 'int', help: 'the same as --rev (the older name)' },
       prev_kv: { kind: 'bool', help: 'include the previous value in each event (JSON output)' },
     },
     run: runWatch,
@@ -216,6 +178,21 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       return failed > 0 ? 1 : 0;
     },
   },
+  compact: {
+    usage: 'compact REV [--physical]',
+    summary: 'discard the history before revision REV (etcd\'s compaction); reads and watches below it fail',
+    examples: ['raftkv compact 1200', 'raftkv compact 1200 --physical'],
+    arity: [1, 1],
+    flags: { physical: { kind: 'bool', help: 'wait until the space is reclaimed on the answering member' } },
+    run: async (ctx) => {
+      const rev = parseId('REV', pos(ctx, 0));
+      const r = await ctx.client.compact(rev, { ...ctx.call, physical: has(ctx, 'physical') });
+      ctx.io.out(json(ctx) ? toJson({ ...r, compacted: rev }) : `compacted revision ${rev}`);
+      return 0;
+    },
+  },
+  ...LEASE_COMMANDS,
+  ...RECIPE_COMMANDS,
   snapshot: {
     usage: 'snapshot',
     summary: 'take a snapshot on the answering node now and compact the log behind it',
@@ -276,7 +253,8 @@ async function runRange(ctx: Ctx): Promise<number> {
 async function runWatch(ctx: Ctx): Promise<number> {
   const k = pos(ctx, 0);
   const target = has(ctx, 'prefix') ? { prefix: k } : k;
-  const from = flagInt(ctx, 'from');
+  if (has(ctx, 'rev') && has(ctx, 'from')) throw new UsageError('--rev and --from are the same flag: give one');
+  const from = flagInt(ctx, 'rev') ?? flagInt(ctx, 'from');
   const signal = ctx.io.interrupt;
   try {
     const iter = ctx.client.watch(target, {

@@ -34,13 +34,23 @@ export function prepare(argv: readonly string[], env: Readonly<Record<string, st
   const [name, ...raw] = argv;
   if (name === undefined || name === '--help' || name === 'help' || name === '-h') {
     const about = raw[0];
-    return { help: about !== undefined && Object.hasOwn(COMMANDS, about) ? commandHelp(about) : topLevelHelp() };
+    if (about === undefined) return { help: topLevelHelp() };
+    if (!Object.hasOwn(COMMANDS, about)) throw new UsageError(`unknown command ${JSON.stringify(about)} (raftkv help lists them)`);
+    return { help: commandHelp(about) };
   }
   const command = COMMANDS[name];
-  if (command === undefined || !Object.hasOwn(COMMANDS, name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (raftkv --help lists them)`);
-  const rest = raw.map((a) => SHORT_FLAGS[a] ?? a);
+  if (command === undefined || !Object.hasOwn(COMMANDS, name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (raftkv help lists them)`);
+  // Short flags are spelled out up to "--": what follows it is positional (lock's command line).
+  const dashes = raw.indexOf('--');
+  const rest = raw.map((a, i) => (dashes !== -1 && i >= dashes ? a : (SHORT_FLAGS[a] ?? a)));
   const known = new Map<string, FlagKind>(Object.entries({ ...COMMON_FLAGS, ...command.flags }).map(([n, f]) => [n, f.kind]));
-  const args = parseArgs(rest, known);
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(rest, known);
+  } catch (e) {
+    if (e instanceof UsageError && /^unknown flag /.test(e.message)) throw new UsageError(`${e.message} for raftkv ${name} (raftkv help ${name} lists its flags)`);
+    throw e;
+  }
   if (args.flags.has('help')) return { help: commandHelp(name) };
   const n = args.positionals.length;
   if (n < command.arity[0] || n > command.arity[1]) throw new UsageError(`usage: raftkv ${command.usage} (raftkv ${name} --help shows examples)`);
@@ -69,17 +79,20 @@ function outputFormat(args: ParsedArgs): OutputFormat {
 /** Exit code of a command interrupted by Ctrl-C (128 + SIGINT), except `watch`, which ends with 0. */
 const EXIT_INTERRUPTED = 130;
 
+const INTERRUPT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
 /** Runs one client command; returns the process exit code (main.ts exits with it). */
 export async function runClientCommand(argv: string[], ioIn?: ClientIo, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   // Ctrl-C aborts the call in flight (and ends a watch); the handler lives only as long as the command.
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   const io: ClientIo = ioIn ?? { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), interrupt: ac.signal };
-  if (ioIn === undefined) process.once('SIGINT', onSigint);
+  // SIGTERM too: a lock or a leadership held by this process is released (its lease revoked) on the way out.
+  if (ioIn === undefined) for (const s of INTERRUPT_SIGNALS) process.once(s, onSigint);
   try {
     return await runWithIo(argv, io, env);
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    for (const s of INTERRUPT_SIGNALS) process.removeListener(s, onSigint);
   }
 }
 

@@ -18,7 +18,7 @@ export function topLevelHelp(): string {
     '',
     'Client commands take --endpoints host:port[,...] (or $RAFTKV_ENDPOINTS), --timeout_ms N and',
     '--write-out simple|json|table (--json for short).',
-    'raftkv <command> --help shows a command\'s flags and examples.',
+    'raftkv help <command> (or raftkv <command> --help) shows a command\'s flags and examples.',
     'Exit codes: 0 ok, 1 server error (printed as CODE: message) or a negative answer, 2 bad usage.',
   );
   return lines.join('\n');

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { runClientCommand } from './client-commands.js';
-import { commandHelp, topLevelHelp } from './client-help.js';
-import { COMMANDS } from './client-command-table.js';
+import { topLevelHelp } from './client-help.js';
 import { UsageError } from './flags.js';
 import { EXIT, SERVE_USAGE, readServeConfig, serve } from './serve.js';
 import { exitQuietlyOnBrokenPipe, flushStdio } from './stdio.js';
@@ -21,11 +20,13 @@ async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   // A node keeps its old behaviour on a broken pipe; a client command stops quietly.
   if (cmd !== 'serve') exitQuietlyOnBrokenPipe();
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    const about = rest[0];
-    if (about === 'serve') process.stdout.write(`${SERVE_USAGE}\n`);
-    else process.stdout.write(`${about !== undefined && Object.hasOwn(COMMANDS, about) ? commandHelp(about) : topLevelHelp()}\n`);
-    return exitFlushed(cmd === undefined ? EXIT.usage : EXIT.ok);
+  if (cmd === undefined) {
+    process.stdout.write(`${topLevelHelp()}\n`);
+    return exitFlushed(EXIT.usage);
+  }
+  if ((cmd === '--help' || cmd === '-h' || cmd === 'help') && rest[0] === 'serve') {
+    process.stdout.write(`${SERVE_USAGE}\n`);
+    return exitFlushed(EXIT.ok);
   }
   if (cmd === 'serve') {
     if (rest.includes('--help') || rest.includes('-h')) {

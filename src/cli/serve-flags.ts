@@ -3,6 +3,8 @@ import { GOSSIP_PROFILES, type GossipProfile } from '../node/gossip-setup.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 import { UsageError } from './flags.js';
 import { TLS_FLAGS, tlsConfig } from './tls-flags.js';
+import { AUTO_COMPACTION_FLAGS, autoCompactionConfig } from './compaction-flags.js';
+import type { AutoCompactionOptions } from '../node/auto-compactor.js';
 import type { NodeTlsOptions } from '../node/tls-setup.js';
 import { SIMPLE_TOKEN_TTL_S_DEFAULT, parseTokenConfig, type TokenConfig } from '../auth/token-config.js';
 
@@ -73,6 +75,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     check: (v) => problem(() => parseTokenConfig(String(v)))(),
   },
   { name: 'auth_token_ttl', kind: 'int', default: SIMPLE_TOKEN_TTL_S_DEFAULT, help: 'seconds a simple auth token lives after its last use', check: positive },
+  ...AUTO_COMPACTION_FLAGS,
   { name: 'http_addr', kind: 'string', default: '', help: 'host:port for the live cluster page (open http://<addr>/ in a browser); may equal --metrics_addr; empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'log_level', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')} (logs go to stderr as JSON)`, check: (v) => (LOG_LEVELS.includes(String(v)) ? null : `want one of ${LOG_LEVELS.join(', ')}`) },
   { name: 'tick_ms', kind: 'int', default: 100, advanced: true, help: 'raft tick length in ms; elections take about election_ticks..2*election_ticks ticks', check: positive },
@@ -119,6 +122,8 @@ export interface ServeConfig {
   readonly tls: NodeTlsOptions | null;
   readonly authToken: TokenConfig;
   readonly authTokenTtlSeconds: number;
+  /** null: no auto-compaction (retention 0). */
+  readonly autoCompaction: AutoCompactionOptions | null;
 }
 
 export function serveConfig(f: FlagValues): ServeConfig {
@@ -153,6 +158,7 @@ export function serveConfig(f: FlagValues): ServeConfig {
     tls: tlsConfig(f),
     authToken: parseTokenConfig(str('auth_token')),
     authTokenTtlSeconds: num('auth_token_ttl'),
+    autoCompaction: autoCompactionConfig(f),
   };
   if (cfg.dataDir === '') throw new UsageError('invalid --raft_data_dir: empty');
   if (cfg.bootstrap && cfg.join !== '') throw new UsageError('--raft_bootstrap and --join exclude each other: bootstrap the first node, join the others');

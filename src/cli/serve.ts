@@ -109,6 +109,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       auth: { token: cfg.authToken, simpleTokenTtlSeconds: cfg.authTokenTtlSeconds },
       ...(cfg.httpAddr !== '' ? { httpAddr: cfg.httpAddr } : {}),
       ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
+      ...(cfg.autoCompaction ? { autoCompaction: cfg.autoCompaction } : {}),
     },
     signal,
   );

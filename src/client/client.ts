@@ -1,29 +1,32 @@
-import * as pb from '../gen/raftkv/v1/kv.js';
-import * as cpb from '../gen/raftkv/v1/cluster.js';
+import * as pb from '../gen/etcd/etcdserverpb/rpc.js';
 import { InvalidArgumentError } from '../common/errors.js';
+import * as admin from './admin.js';
+import { Caller } from './caller.js';
 import {
-  deleteRequest, fromClusterHeader, fromDelete, fromKv, fromMember, fromPut, fromRange, fromResponseOp,
-  rangeRequest, revisionOf, toBuffer, toCompare, toConsistency, toRequestOp,
+  deleteRequest, fromDelete, fromKv, fromPut, fromRange, fromResponseOp, putRequest, rangeRequest, revisionOf, toBuffer, toCompare, toRequestOp,
 } from './convert.js';
-import { Endpoints, callUnary, type UnaryMethod } from './endpoints.js';
-import { ClientClosedError } from './errors.js';
-import type { ClientTls } from './tls.js';
+import { Endpoints, callUnary } from './endpoints.js';
 import { checkKey, checkRequestBytes, checkTxn, checkValue } from './limits.js';
-import { DEFAULT_RETRY_POLICY, withRetries, type Attempt, type RetryPolicy } from './retry.js';
-import { WriteSessions, newClientId, type WriteId } from './sessions.js';
-import { watchStream, type WatchDeps } from './watch.js';
+import * as lease from './lease.js';
+import { LeaseSession } from './lease-session.js';
+import * as recipes from './recipes.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
+import { newClientId } from './sessions.js';
+import type { ClientTls } from './tls.js';
 import type {
-  Bytes, CallOptions, CasResult, ConfChangeResult, Consistency, DeleteResult, DeleteTarget, GetResult,
-  KeyringOperation, KeyringResult, MembersResult, PutResult, RangeOptions, RangeResult, RangeTarget, SnapshotResult, StatusResult,
-  TransferResult, TxnRequest, TxnResult, WatchBatch, WatchOptions, WatchTarget,
+  Bytes, CallOptions, CasResult, CompactResult, ConfChangeResult, Consistency, DeleteResult, DeleteTarget, GetResult, KeepAliveResult,
+  KeyringOperation, KeyringResult, LeaderKey, LeaderResult, LeaseGrantResult, LeaseListResult, LeaseTimeToLiveResult, LockResult,
+  MembersResult, PutOptions, PutResult, RangeOptions, RangeResult, RangeTarget, SnapshotResult, StatusResult, TransferResult,
+  TxnRequest, TxnResult, WatchBatch, WatchOptions, WatchTarget,
 } from './types.js';
+import { watchStream } from './watch.js';
 
 export interface RaftkvClientOptions {
   /** host:port of any cluster members; calls go to one and fail over to the next. */
   readonly endpoints: readonly string[];
   /** Deadline of a call (retries included) when the call does not give `timeoutMs`. */
   readonly defaultTimeoutMs?: number;
-  /** Request-id prefix for writes; random per client instance by default. */
+  /** Request-id prefix for writes (printable ASCII); random per client instance by default. */
   readonly clientId?: string;
   readonly retry?: Partial<RetryPolicy>;
   /** Writes in flight at once on this client (each holds a request-id session). */
@@ -35,69 +38,62 @@ export interface RaftkvClientOptions {
 export const DEFAULT_TIMEOUT_MS = 5000;
 export const DEFAULT_WRITES_IN_FLIGHT_MAX = 1024;
 
-type KVStub = ReturnType<Endpoints['get']>['kv'];
-type ClusterStub = ReturnType<Endpoints['get']>['cluster'];
-
-/** A typed client of a raftkv cluster. */
+/**
+ * A typed client of a raftkv cluster. Data goes over etcd's v3 API (KV, Watch, Lease, Lock,
+ * Election), the API every member serves; cluster administration over raftkv.v1.Cluster.
+ */
 export class RaftkvClient {
   readonly clientId: string;
-  private readonly endpoints: Endpoints;
-  private readonly defaultTimeoutMs: number;
-  private readonly policy: RetryPolicy;
-  private readonly sessions: WriteSessions;
-  private closed = false;
+  private readonly c: Caller;
 
   constructor(options: RaftkvClientOptions) {
-    this.endpoints = new Endpoints(options.endpoints, options.tls);
-    this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!(this.defaultTimeoutMs > 0)) throw new InvalidArgumentError('defaultTimeoutMs must be positive');
-    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.clientId = options.clientId ?? newClientId();
-    this.sessions = new WriteSessions(this.clientId, options.writesInFlightMax ?? DEFAULT_WRITES_IN_FLIGHT_MAX);
+    this.c = new Caller(
+      new Endpoints(options.endpoints, options.tls),
+      { ...DEFAULT_RETRY_POLICY, ...options.retry },
+      options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+      this.clientId,
+      options.writesInFlightMax ?? DEFAULT_WRITES_IN_FLIGHT_MAX,
+    );
   }
 
-  async put(key: Bytes, value: Bytes, o: CallOptions & { prevKv?: boolean } = {}): Promise<PutResult> {
+  async put(key: Bytes, value: Bytes, o: CallOptions & PutOptions = {}): Promise<PutResult> {
     const k = toBuffer(key);
     const v = toBuffer(value);
     checkKey(k);
     checkValue(v);
-    const r = await this.write(o, (requestId) => {
-      const req = pb.PutRequest.fromPartial({ key: k, value: v, prevKv: o.prevKv ?? false, requestId });
-      checkRequestBytes(pb.PutRequest.encode(req).finish().length);
-      return req;
-    }, (kv) => kv.put.bind(kv));
-    return fromPut(r);
+    const req = putRequest(k, v, o);
+    checkRequestBytes(pb.PutRequest.encode(req).finish().length);
+    return fromPut(await this.c.write(o, (a, s, md) => callUnary(s.kv.put.bind(s.kv), req, a, md)));
   }
 
   async get(key: Bytes, o: CallOptions & { consistency?: Consistency } = {}): Promise<GetResult> {
-    const req = pb.GetRequest.fromPartial({ key: toBuffer(key), consistency: toConsistency(o.consistency) });
-    const r = await this.kvCall(o, req, (kv) => kv.get.bind(kv));
-    return { revision: revisionOf(r.header), kv: fromKv(r.kv) };
+    const k = toBuffer(key);
+    const req = pb.RangeRequest.fromPartial({ key: k, serializable: o.consistency === 'stale' });
+    const r = await this.c.unary(o, (a, s) => callUnary(s.kv.range.bind(s.kv), req, a));
+    return { revision: revisionOf(r.header), kv: fromKv(r.kvs[0]) };
   }
 
   async delete(target: DeleteTarget, o: CallOptions & { prevKv?: boolean } = {}): Promise<DeleteResult> {
-    const base = deleteRequest(target, o.prevKv ?? false);
-    const r = await this.write(o, (requestId) => ({ ...base, requestId }), (kv) => kv.delete.bind(kv));
-    return fromDelete(r);
+    const req = deleteRequest(target, o.prevKv ?? false);
+    return fromDelete(await this.c.write(o, (a, s, md) => callUnary(s.kv.deleteRange.bind(s.kv), req, a, md)));
   }
 
+  /** One page of keys; `nextStartAfter` continues it. */
   async range(target: RangeTarget, o: CallOptions & RangeOptions = {}): Promise<RangeResult> {
-    const r = await this.kvCall(o, rangeRequest(target, o), (kv) => kv.range.bind(kv));
-    return fromRange(r);
+    const req = rangeRequest(target, o);
+    return fromRange(await this.c.unary(o, (a, s) => callUnary(s.kv.range.bind(s.kv), req, a)));
   }
 
   async txn(t: TxnRequest, o: CallOptions = {}): Promise<TxnResult> {
-    const base = {
+    const req = pb.TxnRequest.fromPartial({
       compare: t.compare.map(toCompare),
       success: t.success.map(toRequestOp),
       failure: (t.failure ?? []).map(toRequestOp),
-    };
-    checkTxn(base);
-    const r = await this.write(o, (requestId) => {
-      const req = pb.TxnRequest.fromPartial({ ...base, requestId });
-      checkRequestBytes(pb.TxnRequest.encode(req).finish().length);
-      return req;
-    }, (kv) => kv.txn.bind(kv));
+    });
+    checkTxn(req);
+    checkRequestBytes(pb.TxnRequest.encode(req).finish().length);
+    const r = await this.c.write(o, (a, s, md) => callUnary(s.kv.txn.bind(s.kv), req, a, md));
     return { revision: revisionOf(r.header), succeeded: r.succeeded, responses: r.responses.map(fromResponseOp) };
   }
 
@@ -106,11 +102,7 @@ export class RaftkvClient {
     const compare = expected === null
       ? { key, target: 'version' as const, op: '==' as const, value: 0 }
       : { key, target: 'value' as const, op: '==' as const, value: expected };
-    const r = await this.txn({
-      compare: [compare],
-      success: [{ type: 'put', key, value: next }],
-      failure: [{ type: 'range', target: { start: key, end: Buffer.concat([toBuffer(key), Buffer.from([0])]) } }],
-    }, o);
+    const r = await this.txn({ compare: [compare], success: [{ type: 'put', key, value: next }], failure: [{ type: 'range', target: { start: key, end: Buffer.concat([toBuffer(key), Buffer.of(0)]) } }] }, o);
     if (r.succeeded) return { revision: r.revision, succeeded: true, current: null };
     const read = r.responses[0];
     const current = read?.type === 'range' ? (read.result.kvs[0] ?? null) : null;
@@ -119,53 +111,113 @@ export class RaftkvClient {
 
   /** Changes to a key or a prefix, in revision order; resumes on another endpoint after a failure. */
   watch(target: WatchTarget, o: WatchOptions = {}): AsyncIterable<WatchBatch> {
-    this.assertOpen();
-    const deps: WatchDeps = {
-      endpoints: this.endpoints, policy: this.policy, isClosed: () => this.closed,
-    };
-    return watchStream(deps, target, o);
+    this.c.assertOpen();
+    return watchStream({ endpoints: this.c.endpoints, policy: this.c.policy, isClosed: () => this.c.isClosed }, target, o);
   }
 
-  async members(o: CallOptions & { linearizable?: boolean } = {}): Promise<MembersResult> {
-    const req = cpb.MembersRequest.fromPartial({ linearizable: o.linearizable ?? false });
-    const r = await this.clusterCall(o, req, (c) => c.members.bind(c));
-    return { header: fromClusterHeader(r.header), members: r.members.map(fromMember) };
+  /**
+   * Discards the history before `revision` (etcd's Compact). A server without it answers with
+   * UnimplementedError (code FAILED_PRECONDITION). `physical` waits until the space is reclaimed.
+   */
+  async compact(revision: number, o: CallOptions & { physical?: boolean } = {}): Promise<CompactResult> {
+    if (!Number.isSafeInteger(revision) || revision < 1) throw new InvalidArgumentError(`compaction revision must be a positive integer, got ${revision}`);
+    const req = pb.CompactionRequest.fromPartial({ revision, physical: o.physical ?? false });
+    const r = await this.c.unary(o, (a, s) => callUnary(s.kv.compact.bind(s.kv), req, a));
+    return { revision: revisionOf(r.header) };
   }
 
-  async status(o: CallOptions = {}): Promise<StatusResult> {
-    const r = await this.clusterCall(o, cpb.StatusRequest.fromPartial({}), (c) => c.status.bind(c));
-    const { header, ...rest } = r;
-    return { ...rest, header: fromClusterHeader(header) };
+  leaseGrant(ttlSeconds: number, o: CallOptions & { id?: number } = {}): Promise<LeaseGrantResult> {
+    return lease.leaseGrant(this.c, ttlSeconds, o);
   }
 
-  async addVoter(id: number, raftAddress: string, o: CallOptions & { grpcAddress?: string } = {}): Promise<ConfChangeResult> {
-    const req = cpb.AddVoterRequest.fromPartial({ id: checkId(id), raftAddress, grpcAddress: o.grpcAddress ?? '' });
-    const r = await this.clusterCall(o, req, (c) => c.addVoter.bind(c));
-    return { header: fromClusterHeader(r.header), index: r.index };
+  /** Ends the lease now and deletes every key attached to it. */
+  leaseRevoke(id: number, o: CallOptions = {}): Promise<{ revision: number }> {
+    return lease.leaseRevoke(this.c, id, o);
   }
 
-  async addNonvoter(id: number, raftAddress: string, o: CallOptions & { grpcAddress?: string } = {}): Promise<ConfChangeResult> {
-    const req = cpb.AddNonvoterRequest.fromPartial({ id: checkId(id), raftAddress, grpcAddress: o.grpcAddress ?? '' });
-    const r = await this.clusterCall(o, req, (c) => c.addNonvoter.bind(c));
-    return { header: fromClusterHeader(r.header), index: r.index };
+  /** Seconds left (-1: no such lease) and, with `keys`, the attached keys. */
+  leaseTimeToLive(id: number, o: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLiveResult> {
+    return lease.leaseTimeToLive(this.c, id, o);
   }
 
-  async removeServer(id: number, o: CallOptions = {}): Promise<ConfChangeResult> {
-    const req = cpb.RemoveServerRequest.fromPartial({ id: checkId(id) });
-    const r = await this.clusterCall(o, req, (c) => c.removeServer.bind(c));
-    return { header: fromClusterHeader(r.header), index: r.index };
+  leases(o: CallOptions = {}): Promise<LeaseListResult> {
+    return lease.leaseList(this.c, o);
+  }
+
+  /** Renews the lease once; LeaseExpiredError if it is gone. */
+  leaseKeepAliveOnce(id: number, o: CallOptions = {}): Promise<KeepAliveResult> {
+    return lease.leaseKeepAliveOnce(this.c, id, o);
+  }
+
+  /** Renews the lease every `intervalMs` (default TTL/3) until the signal fires; yields each renewal. */
+  leaseKeepAlive(id: number, o: lease.KeepAliveOptions = {}): AsyncIterable<KeepAliveResult> {
+    this.c.assertOpen();
+    return lease.leaseKeepAlive(this.c, id, o);
+  }
+
+  /** A lease granted now and kept alive in the background until `close()`; for locks and campaigns. */
+  session(o: CallOptions & { ttlSeconds?: number } = {}): Promise<LeaseSession> {
+    return LeaseSession.open(this.c, o);
+  }
+
+  /** Waits until the lock `name` is held by `lease` (no deadline unless `timeoutMs`); the key releases it. */
+  lock(name: Bytes, leaseId: number, o: CallOptions = {}): Promise<LockResult> {
+    return recipes.lock(this.c, name, leaseId, o);
+  }
+
+  unlock(key: Bytes, o: CallOptions = {}): Promise<{ revision: number }> {
+    return recipes.unlock(this.c, key, o);
+  }
+
+  /** Waits until `lease` leads election `name` with `value` proclaimed (no deadline unless `timeoutMs`). */
+  campaign(name: Bytes, value: Bytes, leaseId: number, o: CallOptions = {}): Promise<LeaderKey> {
+    return recipes.campaign(this.c, name, value, leaseId, o);
+  }
+
+  proclaim(leader: LeaderKey, value: Bytes, o: CallOptions = {}): Promise<{ revision: number }> {
+    return recipes.proclaim(this.c, leader, value, o);
+  }
+
+  resign(leader: LeaderKey, o: CallOptions = {}): Promise<{ revision: number }> {
+    return recipes.resign(this.c, leader, o);
+  }
+
+  leader(name: Bytes, o: CallOptions = {}): Promise<LeaderResult> {
+    return recipes.leader(this.c, name, o);
+  }
+
+  observe(name: Bytes, o: { signal?: AbortSignal } = {}): AsyncIterable<LeaderResult> {
+    this.c.assertOpen();
+    return recipes.observe(this.c, name, o);
+  }
+
+  members(o: CallOptions & { linearizable?: boolean } = {}): Promise<MembersResult> {
+    return admin.members(this.c, o);
+  }
+
+  status(o: CallOptions = {}): Promise<StatusResult> {
+    return admin.status(this.c, o);
+  }
+
+  addVoter(id: number, raftAddress: string, o: CallOptions & { grpcAddress?: string } = {}): Promise<ConfChangeResult> {
+    return admin.addMember(this.c, true, id, raftAddress, o);
+  }
+
+  addNonvoter(id: number, raftAddress: string, o: CallOptions & { grpcAddress?: string } = {}): Promise<ConfChangeResult> {
+    return admin.addMember(this.c, false, id, raftAddress, o);
+  }
+
+  removeServer(id: number, o: CallOptions = {}): Promise<ConfChangeResult> {
+    return admin.removeServer(this.c, id, o);
   }
 
   /** Moves leadership to `targetId`, or (0 / absent) to the most up-to-date voter. */
-  async transferLeader(targetId = 0, o: CallOptions = {}): Promise<TransferResult> {
-    const req = cpb.TransferLeadershipRequest.fromPartial({ targetId: targetId === 0 ? 0 : checkId(targetId) });
-    const r = await this.clusterCall(o, req, (c) => c.transferLeadership.bind(c));
-    return { header: fromClusterHeader(r.header), newLeaderId: r.newLeaderId };
+  transferLeader(targetId = 0, o: CallOptions = {}): Promise<TransferResult> {
+    return admin.transferLeader(this.c, targetId, o);
   }
 
-  async snapshot(o: CallOptions = {}): Promise<SnapshotResult> {
-    const r = await this.clusterCall(o, cpb.SnapshotRequest.fromPartial({}), (c) => c.snapshot.bind(c));
-    return { header: fromClusterHeader(r.header), index: r.index, term: r.term, sizeBytes: r.sizeBytes };
+  snapshot(o: CallOptions = {}): Promise<SnapshotResult> {
+    return admin.snapshot(this.c, o);
   }
 
   /**
@@ -173,68 +225,12 @@ export class RaftkvClient {
    * keyring`: list, install a key, use it (make it primary), remove one. Every operation is
    * idempotent, so retries are safe; the answer lists each member's outcome.
    */
-  async keyring(op: KeyringOperation, key = '', o: CallOptions & { localOnly?: boolean } = {}): Promise<KeyringResult> {
-    const ops = { list: cpb.KeyringOp.KEYRING_OP_LIST, install: cpb.KeyringOp.KEYRING_OP_INSTALL, use: cpb.KeyringOp.KEYRING_OP_USE, remove: cpb.KeyringOp.KEYRING_OP_REMOVE };
-    const req = cpb.KeyringRequest.fromPartial({ op: ops[op], key, localOnly: o.localOnly ?? false });
-    const r = await this.clusterCall(o, req, (c) => c.keyring.bind(c));
-    return { header: fromClusterHeader(r.header), members: r.members.map((m) => ({ id: m.id, grpcAddress: m.grpcAddress, ok: m.ok, error: m.error, fingerprints: [...m.fingerprints] })) };
+  keyring(op: KeyringOperation, key = '', o: CallOptions & { localOnly?: boolean } = {}): Promise<KeyringResult> {
+    return admin.keyring(this.c, op, key, o);
   }
 
   /** Closes every connection; calls in flight fail, new calls throw ClientClosedError. */
   close(): void {
-    this.closed = true;
-    this.endpoints.close();
+    this.c.close();
   }
-
-  /**
-   * A write: the request (with its request id) is built ONCE, and every retry resends that same
-   * object, so the server applies the write at most once whichever attempt got through.
-   */
-  private async write<Req, Res>(
-    o: CallOptions,
-    build: (requestId: pb.RequestId) => Req,
-    pick: (kv: KVStub) => UnaryMethod<Req, Res>,
-  ): Promise<Res> {
-    this.assertOpen();
-    const id: WriteId = this.sessions.acquire();
-    try {
-      const request = build({ clientId: id.clientId, seq: id.seq });
-      return await this.kvCall(o, request, pick);
-    } finally {
-      this.sessions.release(id);
-    }
-  }
-
-  private kvCall<Req, Res>(o: CallOptions, request: Req, pick: (kv: KVStub) => UnaryMethod<Req, Res>): Promise<Res> {
-    return this.unary(o, (a, stubs) => callUnary(pick(stubs.kv), request, a));
-  }
-
-  private clusterCall<Req, Res>(o: CallOptions, request: Req, pick: (c: ClusterStub) => UnaryMethod<Req, Res>): Promise<Res> {
-    return this.unary(o, (a, stubs) => callUnary(pick(stubs.cluster), request, a));
-  }
-
-  private unary<Res>(o: CallOptions, run: (a: Attempt, stubs: ReturnType<Endpoints['get']>) => Promise<Res>): Promise<Res> {
-    this.assertOpen();
-    let used = -1;
-    return withRetries({
-      timeoutMs: o.timeoutMs ?? this.defaultTimeoutMs,
-      signal: o.signal,
-      policy: this.policy,
-      onRetryableFailure: () => this.endpoints.rotateFrom(used),
-    }, (a) => {
-      this.assertOpen();
-      const stubs = this.endpoints.get();
-      used = stubs.index;
-      return run(a, stubs);
-    });
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new ClientClosedError();
-  }
-}
-
-function checkId(id: number): number {
-  if (!Number.isSafeInteger(id) || id <= 0) throw new InvalidArgumentError(`bad server id ${id}: expected a positive integer`);
-  return id;
 }

@@ -1,5 +1,7 @@
 import { Metadata, type ChannelCredentials, type CallOptions as GrpcCallOptions, type ClientOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { KVClient } from '../gen/raftkv/v1/kv.js';
+import { KVClient, LeaseClient, WatchClient } from '../gen/etcd/etcdserverpb/rpc.js';
+import { ElectionClient } from '../gen/etcd/v3electionpb/v3election.js';
+import { LockClient } from '../gen/etcd/v3lockpb/v3lock.js';
 import { ClusterClient } from '../gen/raftkv/v1/cluster.js';
 import { InvalidArgumentError } from '../common/errors.js';
 import { Limits } from '../common/limits.js';
@@ -17,8 +19,16 @@ const CHANNEL_OPTIONS: Partial<ClientOptions> = {
   'grpc.keepalive_time_ms': 30_000,
 };
 
-interface Stubs {
+/**
+ * One endpoint's stubs: etcd's v3 services for data (KV, Watch, Lease, Lock, Election), and raftkv.v1's
+ * Cluster for administration etcd's API has no call for (voters, transfers, snapshots, keyring).
+ */
+export interface Stubs {
   readonly kv: KVClient;
+  readonly watch: WatchClient;
+  readonly lease: LeaseClient;
+  readonly lock: LockClient;
+  readonly election: ElectionClient;
   readonly cluster: ClusterClient;
 }
 
@@ -54,9 +64,16 @@ export class Endpoints {
     if (s === null) {
       const address = this.addresses[i] as string;
       const kv = new KVClient(address, this.creds, CHANNEL_OPTIONS);
-      // The cluster stub shares the kv stub's channel: one connection per endpoint.
-      const cluster = new ClusterClient(address, this.creds, { channelOverride: kv.getChannel() });
-      s = { kv, cluster };
+      // The other stubs share the kv stub's channel: one connection per endpoint.
+      const shared = { channelOverride: kv.getChannel() };
+      s = {
+        kv,
+        watch: new WatchClient(address, this.creds, shared),
+        lease: new LeaseClient(address, this.creds, shared),
+        lock: new LockClient(address, this.creds, shared),
+        election: new ElectionClient(address, this.creds, shared),
+        cluster: new ClusterClient(address, this.creds, shared),
+      };
       this.stubs[i] = s;
     }
     return { ...s, index: i };
@@ -88,14 +105,14 @@ export type UnaryMethod<Req, Res> = (
 ) => ClientUnaryCall;
 
 /** One unary call with the attempt's deadline; the caller's abort cancels it. */
-export function callUnary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, a: Attempt): Promise<Res> {
+export function callUnary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, a: Attempt, metadata: Metadata = new Metadata()): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     if (a.signal?.aborted === true) {
       reject(new ClientAbortedError(a.signal.reason));
       return;
     }
     const onAbort = (): void => call.cancel();
-    const call = method(request, new Metadata(), { deadline: a.deadline }, (err, res) => {
+    const call = method(request, metadata, { deadline: a.deadline }, (err, res) => {
       a.signal?.removeEventListener('abort', onAbort);
       if (err !== null) reject(err);
       else resolve(res);

@@ -1,7 +1,10 @@
 export { RaftkvClient, DEFAULT_TIMEOUT_MS, type RaftkvClientOptions } from './client.js';
 export * from './errors.js';
-export { ServerError, errorFromGrpc, isRetryable, ERROR_CODE_METADATA_KEY, LEADER_ID_METADATA_KEY } from './status.js';
+export { ServerError, UnimplementedError, errorFromGrpc, isRetryable, ERROR_CODE_METADATA_KEY, LEADER_ID_METADATA_KEY } from './status.js';
+export { LeaseExpiredError, LEASE_TTL_SECONDS_MAX, type KeepAliveOptions } from './lease.js';
+export { LeaseSession, SESSION_TTL_SECONDS_DEFAULT } from './lease-session.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export type * from './types.js';
 export { readClientTls, type ClientTls } from './tls.js';
 export { Limits } from '../common/limits.js';
+export { REQUEST_ID_METADATA_KEY } from '../common/request-id.js';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../common/errors.js';
 import { Limits } from '../common/limits.js';
-import type * as pb from '../gen/raftkv/v1/kv.js';
+import type * as pb from '../gen/etcd/etcdserverpb/rpc.js';
 
 /**
  * The server's size limits, checked before a request is sent. A request over a limit fails the same
@@ -35,13 +35,13 @@ export function checkTxn(t: Pick<pb.TxnRequest, 'compare' | 'success' | 'failure
   }
   t.compare.forEach((c, i) => {
     checkKey(c.key, `txn compare[${i}].key`);
-    if (c.target?.$case === 'value') checkValue(c.target.value, `txn compare[${i}].value`);
+    if (c.targetUnion?.$case === 'value') checkValue(c.targetUnion.value, `txn compare[${i}].value`);
   });
   for (const [name, list] of [['success', t.success], ['failure', t.failure]] as const) {
     list.forEach((op, i) => {
-      if (op.request?.$case !== 'put') return;
-      checkKey(op.request.put.key, `txn ${name}[${i}].key`);
-      checkValue(op.request.put.value, `txn ${name}[${i}].value`);
+      if (op.request?.$case !== 'requestPut') return;
+      checkKey(op.request.requestPut.key, `txn ${name}[${i}].key`);
+      checkValue(op.request.requestPut.value, `txn ${name}[${i}].value`);
     });
   }
 }

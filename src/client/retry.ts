@@ -14,11 +14,13 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { attemptsMax: 8, backoffBaseMs
 /** What one attempt gets: where to send, until when, and a signal that fires on caller abort. */
 export interface Attempt {
   readonly attempt: number;
-  readonly deadline: Date;
+  /** A Date, or Infinity for calls that wait as long as their caller does (Lock, Campaign). */
+  readonly deadline: Date | number;
   readonly signal: AbortSignal | undefined;
 }
 
 export interface RetryContext {
+  /** Infinity: no deadline (the caller's signal ends the call). */
   readonly timeoutMs: number;
   readonly signal: AbortSignal | undefined;
   readonly policy: RetryPolicy;
@@ -47,7 +49,7 @@ export async function withRetries<T>(ctx: RetryContext, attempt: (a: Attempt) =>
     if (aborted(ctx.signal)) throw new ClientAbortedError(ctx.signal?.reason);
     if (Date.now() >= deadlineMs) throw new ClientTimeoutError(ctx.timeoutMs, last);
     try {
-      return await attempt({ attempt: n, deadline: new Date(deadlineMs), signal: ctx.signal });
+      return await attempt({ attempt: n, deadline: Number.isFinite(deadlineMs) ? new Date(deadlineMs) : Infinity, signal: ctx.signal });
     } catch (e) {
       const err = errorFromGrpc(e);
       if (aborted(ctx.signal)) throw new ClientAbortedError(ctx.signal?.reason);

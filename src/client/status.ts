@@ -28,7 +28,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 /** A gRPC status error as grpc-js reports it (ServiceError / StatusObject). */
 interface GrpcErrorLike {
-  code: number;
+  code: GrpcStatus;
   details?: string;
   message?: string;
   metadata?: Metadata;
@@ -40,11 +40,36 @@ function isGrpcErrorLike(e: unknown): e is GrpcErrorLike {
 
 /** A server-side error with the stable code and, when the server knows one, the leader's id. */
 export class ServerError extends ClientError {
-  override readonly name = 'ServerError';
+  override readonly name: string = 'ServerError';
   constructor(code: ErrorCode, message: string, grpcCode: number, readonly leaderIdHint: number) {
     super(code, message, grpcCode);
   }
 }
+
+/**
+ * The server does not serve this call (gRPC UNIMPLEMENTED), e.g. a member of an older release; code
+ * FAILED_PRECONDITION, never retried (every member of one release answers the same).
+ */
+export class UnimplementedError extends ServerError {
+  override readonly name = 'UnimplementedError';
+  constructor(details: string) {
+    super(ErrorCode.FailedPrecondition, `not supported by the server: ${details}`, GrpcStatus.UNIMPLEMENTED, 0);
+  }
+}
+
+/**
+ * etcd's own errors that come without raftkv's code trailer and whose gRPC status says too little:
+ * the concurrency recipes answer with status UNKNOWN, and clients of etcd match on these texts.
+ */
+const ETCD_TEXTS: ReadonlyMap<string, ErrorCode> = new Map([
+  ['election: no leader', ErrorCode.NotFound],
+  ['election: not leader', ErrorCode.FailedPrecondition],
+  ['election: session is expired', ErrorCode.NotFound],
+  ['mutex: session is expired', ErrorCode.NotFound],
+  ['"leader" field must be provided', ErrorCode.InvalidArgument],
+  ['etcdserver: mvcc: required revision has been compacted', ErrorCode.NotFound],
+  ['etcdserver: mvcc: required revision is a future revision', ErrorCode.InvalidArgument],
+]);
 
 export function errorFromGrpc(e: unknown): RaftkvError {
   if (e instanceof ClientError) return e;
@@ -59,7 +84,8 @@ export function errorFromGrpc(e: unknown): RaftkvError {
     // Without our code it is grpc-js refusing a message over its size limit: the same on every attempt.
     return new ClientError(ErrorCode.InvalidArgument, `request or response too large: ${details} (limits: key ${Limits.keyBytesMax}, value ${Limits.valueBytesMax}, request ${Limits.requestBytesMax} bytes)`, e.code, { cause: e });
   }
-  const code: ErrorCode = ours ? (fromMeta as ErrorCode) : (STATUS_TO_CODE.get(e.code) ?? ErrorCode.Internal);
+  if (!ours && e.code === GrpcStatus.UNIMPLEMENTED) return new UnimplementedError(details);
+  const code: ErrorCode = ours ? (fromMeta as ErrorCode) : (ETCD_TEXTS.get(details) ?? STATUS_TO_CODE.get(e.code) ?? ErrorCode.Internal);
   return new ServerError(code, details, e.code, Number.isSafeInteger(leader) ? leader : 0);
 }
 

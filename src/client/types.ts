@@ -17,6 +17,15 @@ export interface KeyValue {
   readonly modRevision: number;
   /** Writes since creation: 1 after the first put. */
   readonly version: number;
+  /** The lease the key is attached to (it goes when the lease does); 0 for none. */
+  readonly lease: number;
+}
+
+export interface PutOptions {
+  /** Return the key's previous state in `prevKv`. */
+  readonly prevKv?: boolean;
+  /** Attach the key to this lease (from `leaseGrant`); 0 or absent: no lease. */
+  readonly lease?: number;
 }
 
 export interface PutResult {
@@ -54,14 +63,14 @@ export interface RangeOptions {
 export interface RangeResult {
   readonly revision: number;
   readonly kvs: KeyValue[];
-  /** Keys in the whole range, not only this page. */
+  /** Keys from where this page starts to the end of the range, not only this page. */
   readonly count: number;
   readonly more: boolean;
   /** Pass as `startAfter` for the next page; null when `more` is false. */
   readonly nextStartAfter: Buffer | null;
 }
 
-export type CompareTarget = 'value' | 'version' | 'createRevision' | 'modRevision';
+export type CompareTarget = 'value' | 'version' | 'createRevision' | 'modRevision' | 'lease';
 export type CompareOp = '==' | '!=' | '<' | '>';
 
 /** A missing key has version, createRevision and modRevision 0 and never compares on its value. */
@@ -74,7 +83,7 @@ export interface Compare {
 }
 
 export type TxnOp =
-  | { readonly type: 'put'; readonly key: Bytes; readonly value: Bytes; readonly prevKv?: boolean }
+  | { readonly type: 'put'; readonly key: Bytes; readonly value: Bytes; readonly prevKv?: boolean; readonly lease?: number }
   | { readonly type: 'delete'; readonly target: DeleteTarget; readonly prevKv?: boolean }
   | { readonly type: 'range'; readonly target: RangeTarget; readonly options?: RangeOptions };
 
@@ -114,6 +123,7 @@ export interface WatchOptions {
 export interface WatchEvent {
   readonly type: 'put' | 'delete';
   readonly kv: KeyValue;
+  /** The previous mod revision when the watch asked for `prevKv` (etcd events carry no other), else 0. */
   readonly prevModRevision: number;
   readonly prevKv: KeyValue | null;
 }
@@ -122,6 +132,61 @@ export interface WatchBatch {
   /** The store's revision when the batch was sent. */
   readonly revision: number;
   readonly events: WatchEvent[];
+}
+
+export interface LeaseGrantResult {
+  readonly revision: number;
+  /** The lease id: pass it to `put` (`lease`), `leaseKeepAlive`, `leaseRevoke`. */
+  readonly id: number;
+  /** The TTL the server granted (it raises one below its minimum). */
+  readonly ttlSeconds: number;
+}
+
+export interface LeaseTimeToLiveResult {
+  readonly revision: number;
+  readonly id: number;
+  /** Seconds left; -1 when the lease does not exist (expired or revoked). */
+  readonly ttlSeconds: number;
+  readonly grantedTtlSeconds: number;
+  /** The keys attached to it, when asked for with `keys: true`. */
+  readonly keys: Buffer[];
+}
+
+export interface LeaseListResult {
+  readonly revision: number;
+  readonly ids: number[];
+}
+
+export interface KeepAliveResult {
+  readonly id: number;
+  /** The TTL the lease was renewed to. */
+  readonly ttlSeconds: number;
+}
+
+export interface LockResult {
+  readonly revision: number;
+  /** The lock's ownership key (`<name>/<lease hex>`): pass it to `unlock`. It exists while the lock is held. */
+  readonly key: Buffer;
+}
+
+/** A campaign's win: what `proclaim` and `resign` need. */
+export interface LeaderKey {
+  readonly name: Buffer;
+  /** The leader's key (`<name>/<lease hex>`); leadership ends when it is deleted. */
+  readonly key: Buffer;
+  /** The key's create revision. */
+  readonly revision: number;
+  readonly lease: number;
+}
+
+export interface LeaderResult {
+  readonly revision: number;
+  /** The leader's key and its proclaimed value; null when nobody leads. */
+  readonly kv: KeyValue | null;
+}
+
+export interface CompactResult {
+  readonly revision: number;
 }
 
 export type Suffrage = 'voter' | 'nonvoter' | 'unknown';

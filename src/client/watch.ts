@@ -1,8 +1,9 @@
-import * as pb from '../gen/raftkv/v1/kv.js';
-import type { RaftkvError } from '../common/errors.js';
-import { fromEvent, revisionOf, toBuffer } from './convert.js';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import * as pb from '../gen/etcd/etcdserverpb/rpc.js';
+import { ErrorCode, type RaftkvError } from '../common/errors.js';
+import { fromEvent, revisionOf, watchSpan } from './convert.js';
 import type { Endpoints } from './endpoints.js';
-import { ClientAbortedError, ClientClosedError, RetriesExhaustedError, WatchAbandonedError, WatchCompactedError } from './errors.js';
+import { ClientAbortedError, ClientClosedError, ClientError, RetriesExhaustedError, WatchAbandonedError, WatchCompactedError } from './errors.js';
 import { aborted, backoffMs, sleep, type RetryPolicy } from './retry.js';
 import { errorFromGrpc, isRetryable } from './status.js';
 import type { WatchBatch, WatchOptions, WatchTarget } from './types.js';
@@ -13,49 +14,57 @@ export interface WatchDeps {
   readonly isClosed: () => boolean;
 }
 
-const EMPTY = Buffer.alloc(0);
+/** The server's text for a watch a snapshot restore ended (src/kv WatchAbandonedError). */
+const ABANDONED_PREFIX = 'watch abandoned';
 
-function watchRequest(target: WatchTarget, startRevision: number, prevKv: boolean): pb.WatchRequest {
-  const isPrefix = typeof target === 'object' && !(target instanceof Uint8Array);
+function createRequest(target: WatchTarget, startRevision: number, prevKv: boolean): pb.WatchRequest {
   return pb.WatchRequest.fromPartial({
-    key: isPrefix ? EMPTY : toBuffer(target),
-    prefix: isPrefix ? toBuffer(target.prefix) : EMPTY,
-    startRevision,
-    prevKv,
+    requestUnion: { $case: 'createRequest', createRequest: { ...watchSpan(target), startRevision, prevKv } },
   });
 }
 
+/** The error a server-side cancel of the watch means; null for none. */
+function cancelError(msg: pb.WatchResponse): RaftkvError | null {
+  if (!msg.canceled) return null;
+  if (msg.compactRevision > 0) return new WatchCompactedError(msg.compactRevision);
+  if (msg.cancelReason.startsWith(ABANDONED_PREFIX)) return new WatchAbandonedError(revisionOf(msg.header));
+  return new ClientError(ErrorCode.InvalidArgument, `the server canceled the watch: ${msg.cancelReason || 'no reason given'}`, null);
+}
+
 /**
- * The watch as an async iterable of non-empty batches. When a stream fails with a retryable error (or
- * the node ends it), the watch moves to the next endpoint and resumes after the last revision it
- * delivered, so the consumer sees every event once, in order. `policy.attemptsMax` consecutive
- * failures without a message in between end it. Reads are pulled, so gRPC flow control bounds what
- * is buffered. Breaking out of the loop or aborting the signal cancels the stream.
+ * The watch as an async iterable of non-empty batches, over etcd's Watch stream (one watch per
+ * stream). When a stream fails with a retryable error (or the node ends it), the watch moves to the
+ * next endpoint and resumes after the last revision it delivered, so the consumer sees every event
+ * once, in order. `policy.attemptsMax` consecutive failures without a message in between end it.
+ * Reads are pulled, so gRPC flow control bounds what is buffered. Breaking out of the loop or aborting
+ * the signal cancels the stream.
  */
 export async function* watchStream(deps: WatchDeps, target: WatchTarget, o: WatchOptions): AsyncGenerator<WatchBatch> {
   let nextRevision = o.fromRevision ?? 0;
+  if (!Number.isSafeInteger(nextRevision) || nextRevision < 0) throw new ClientError(ErrorCode.InvalidArgument, `fromRevision must be a non-negative integer, got ${nextRevision}`, null);
   let failures = 0;
   while (true) {
     if (deps.isClosed()) throw new ClientClosedError();
     if (aborted(o.signal)) throw new ClientAbortedError(o.signal?.reason);
     const stubs = deps.endpoints.get();
-    const call = stubs.kv.watch(watchRequest(target, nextRevision, o.prevKv ?? false));
+    const call: ClientDuplexStream<pb.WatchRequest, pb.WatchResponse> = stubs.watch.watch();
     const onAbort = (): void => call.cancel();
     o.signal?.addEventListener('abort', onAbort, { once: true });
     let failure: RaftkvError | null = null;
     try {
+      call.write(createRequest(target, nextRevision, o.prevKv ?? false));
       for await (const msg of call as AsyncIterable<pb.WatchResponse>) {
         failures = 0;
-        if (msg.compacted) throw new WatchCompactedError(msg.compactRevision);
-        if (msg.abandoned) throw new WatchAbandonedError(revisionOf(msg.header));
+        const canceled = cancelError(msg);
+        if (canceled !== null) throw canceled;
+        if (msg.created && nextRevision === 0) nextRevision = revisionOf(msg.header) + 1;
         const events = msg.events.map(fromEvent);
         const last = events[events.length - 1];
         if (last !== undefined) nextRevision = last.kv.modRevision + 1;
-        else if (nextRevision === 0 && revisionOf(msg.header) > 0) nextRevision = revisionOf(msg.header) + 1;
         if (events.length > 0) yield { revision: revisionOf(msg.header), events };
       }
     } catch (e) {
-      if (e instanceof WatchCompactedError || e instanceof WatchAbandonedError) throw e;
+      if (e instanceof ClientError) throw e;
       if (aborted(o.signal)) throw new ClientAbortedError(o.signal?.reason);
       if (deps.isClosed()) throw new ClientClosedError();
       failure = errorFromGrpc(e);

@@ -105,3 +105,8 @@ export class UnavailableError extends RaftkvError {
 export function isRaftkvError(e: unknown): e is RaftkvError {
   return e instanceof RaftkvError;
 }
+
+/** A thrown value as an Error (a non-Error is wrapped, with the value kept as its cause). */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(`non-error thrown: ${String(thrown)}`, { cause: thrown });
+}

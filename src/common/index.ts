@@ -4,3 +4,4 @@ export * from './random.js';
 export * from './clock.js';
 export * from './limits.js';
 export * from './timers.js';
+export * from './host-port.js';

@@ -1,7 +1,7 @@
 /**
  * SWIM + Lifeguard gossip membership core (pure, deterministic), after hashicorp/memberlist.
  *
- * Usage by a driver (see src/transport/gossip for the real one, test/gossip/sim for a simulated one):
+ * Usage by a driver (see src/node/gossip-agent.ts for the real one, test/gossip/sim for a simulated one):
  *
  *   const core = new GossipCore({ name, advertiseAddr: 'host:port', ...overrides }, random, meta, nowMs);
  *   core.join(['seed:7946']);               // -> push/pull stream ids

@@ -7,9 +7,14 @@ import { execute, overlayWrites } from './execute.js';
 import type { KvLimits } from './limits.js';
 import type { Overlay } from './scan.js';
 import { LeaseStage } from './leases.js';
-import type { Command, CommandResult, InvalidResult, RejectReason, LeaseRecord, RequestId, WatchEvent } from './types.js';
+import type { Command, CommandResult, InvalidResult, LeaseRecord, RequestId, WatchEvent } from './types.js';
+import { RejectReason } from './types.js';
 import type { AuthState } from '../auth/state.js';
 import { AuthStage, gateCommand } from './auth-section.js';
+import { encodeCursor } from './compaction.js';
+import { u64 } from './db.js';
+import { historyWrites } from './history-write.js';
+import { META_COMPACTED, META_COMPACTING } from './keys.js';
 import { validateCommand } from './validate.js';
 
 export interface ApplyBase {
@@ -20,6 +25,7 @@ export interface ApplyBase {
   readonly limits: KvLimits;
   readonly leases: ReadonlyMap<number, LeaseRecord>;
   readonly auth: AuthState;
+  readonly compactRevision: number;
 }
 
 /** Everything one batch of applies must write and announce once the write is done. */
@@ -33,6 +39,8 @@ export interface AppliedBatch {
   readonly leases: LeaseStage;
   /** The batch's auth changes, to keep once the batch is written. */
   readonly auth: AuthStage;
+  /** The compacted revision after the batch (a Compact in it raises it). */
+  readonly compactRevision: number;
 }
 
 /**
@@ -51,10 +59,12 @@ export class BatchApplier {
   private readonly pendingResults = new Map<string, Uint8Array>();
   private revision: number;
   private keys: number;
+  private compacted: number;
 
   constructor(private readonly base: ApplyBase) {
     this.revision = base.revision;
     this.keys = base.keys;
+    this.compacted = base.compactRevision;
     this.leases = new LeaseStage(base.db, base.leases);
     this.auth = new AuthStage(base.auth);
   }
@@ -87,7 +97,9 @@ export class BatchApplier {
   private async run(op: NonNullable<Command['op']>, refused: RejectReason | null): Promise<CommandResult> {
     if (refused !== null) return { kind: 'rejected', revision: this.revision, reason: refused };
     if (op.kind === 'auth') return this.auth.apply(op.auth, this.revision);
-    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, op, this.base.limits);
+    if (op.kind === 'compact') return this.compact(op.compact.revision);
+    const history = { compactRevision: this.compacted, pending: this.published };
+    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, op, this.base.limits, history);
     this.revision = ex.revision;
     this.keys += ex.keysDelta;
     if (ex.events.length > 0) this.published.push([ex.revision, ex.events]);
@@ -95,8 +107,21 @@ export class BatchApplier {
   }
 
   finish(): AppliedBatch {
-    const ops = [...overlayWrites(this.overlay), ...this.leases.writes(), ...this.auth.writes(), ...this.dedupeOps];
-    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases, auth: this.auth };
+    const ops = [...overlayWrites(this.overlay), ...historyWrites(this.published), ...this.leases.writes(), ...this.auth.writes(), ...this.dedupeOps];
+    if (this.compacted !== this.base.compactRevision) {
+      // The compacted revision and the intent to reclaim below it are durable together.
+      ops.push({ type: 'put', key: META_COMPACTED, value: u64(this.compacted) });
+      ops.push({ type: 'put', key: META_COMPACTING, value: encodeCursor({ target: this.compacted, after: null }) });
+    }
+    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases, auth: this.auth, compactRevision: this.compacted };
+  }
+
+  /** etcd's Compact: refused at or below the compacted revision and above the current one. */
+  private compact(revision: number): CommandResult {
+    if (revision <= this.compacted) return { kind: 'rejected', revision: this.revision, reason: RejectReason.Compacted };
+    if (revision > this.revision) return { kind: 'rejected', revision: this.revision, reason: RejectReason.FutureRevision };
+    this.compacted = revision;
+    return { kind: 'compact', revision: this.revision, compactRevision: revision };
   }
 
   private invalid(message: string): InvalidResult {

@@ -1,13 +1,11 @@
-import { decodeAuthCommand, encodeAuthCommand } from '../auth/codec.js';
 import { intervalOf, keySuccessor, type KeyInterval } from '../auth/perms.js';
 import { AuthState, type AuthStateJson } from '../auth/state.js';
-import { AuthFailure, type AuthCommand } from '../auth/types.js';
+import type { AuthCommand } from '../auth/types.js';
 import { CorruptionError } from '../common/errors.js';
 import type { Db, DbOp } from './db.js';
 import { prefixRange } from './keys.js';
 import type { AuthResult, CallerStamp, Command, RequestOp, TxnOp } from './types.js';
 import { RejectReason } from './types.js';
-import { type BinaryReader, type BinaryWriter, WireType, putBytesAlways, putMessage, putString, putUint, readBytes, readFields, readNested, readUint } from './wire.js';
 
 /**
  * The auth section of the state machine: the auth state (src/auth) is one record of the kv db
@@ -73,6 +71,8 @@ export function gateCommand(state: AuthState, cmd: Command): RejectReason | null
   if (op.kind === 'auth') return op.auth.kind === 'authenticate' ? null : RejectReason.PermissionDenied;
   // Lease grants need only a user; a revoke's keys are checked by the service (etcd does the same).
   if (op.kind === 'leaseGrant' || op.kind === 'leaseRevoke') return null;
+  // Compaction touches no key's current value: like etcd, any authenticated user may compact.
+  if (op.kind === 'compact') return null;
   const needs: Array<['read' | 'write', KeyInterval]> = [];
   if (op.kind === 'put') needs.push(['write', single(op.put.key)]);
   else if (op.kind === 'delete') needs.push(['write', deleteInterval(op.delete)]);
@@ -101,73 +101,4 @@ function txnNeeds(txn: TxnOp, out: Array<['read' | 'write', KeyInterval]>): void
   };
   for (const op of txn.success) opNeeds(op);
   for (const op of txn.failure) opNeeds(op);
-}
-
-// ---- wire: Command fields 8 (auth, JSON bytes) and 9 (caller), CommandResult field 8 ----
-// They are not in proto/raftkv/v1/command.proto: only the state machine reads them.
-
-export const AUTH_COMMAND_FIELD = 8;
-export const CALLER_FIELD = 9;
-export const AUTH_RESULT_FIELD = 8;
-
-export function writeAuthCommand(w: BinaryWriter, c: AuthCommand): void {
-  putBytesAlways(w, AUTH_COMMAND_FIELD, encodeAuthCommand(c));
-}
-
-export function readAuthCommand(r: BinaryReader): AuthCommand {
-  const bytes = readBytes(r);
-  try {
-    return decodeAuthCommand(bytes);
-  } catch (e) {
-    throw new CorruptionError(`bad auth command: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-export function writeCaller(w: BinaryWriter, c: CallerStamp): void {
-  putMessage(w, CALLER_FIELD, (w) => (putString(w, 1, c.user), putUint(w, 2, c.authRevision)));
-}
-
-export function readCaller(r: BinaryReader, end: number): CallerStamp {
-  let user = '', authRevision = 0;
-  readFields(r, end, (f, t) => {
-    if (f === 1 && t === WireType.LengthDelimited) user = r.string();
-    else if (f === 2 && t === WireType.Varint) authRevision = readUint(r);
-    else return false;
-    return true;
-  });
-  return { user, authRevision };
-}
-
-export function writeAuthResult(w: BinaryWriter, res: AuthResult): void {
-  putMessage(w, AUTH_RESULT_FIELD, (w) => {
-    putMessage(w, 1, (w) => putUint(w, 1, res.revision));
-    putUint(w, 2, res.authRevision);
-    if (res.failure !== null) putString(w, 3, res.failure);
-  });
-}
-
-function readHeaderRevision(r: BinaryReader, end: number): number {
-  let revision = 0;
-  readFields(r, end, (f, t) => {
-    if (f === 1 && t === WireType.Varint) revision = readUint(r);
-    else return false;
-    return true;
-  });
-  return revision;
-}
-
-export function readAuthResult(r: BinaryReader, end: number): AuthResult {
-  let revision = 0, authRevision = 0, failure: AuthResult['failure'] = null;
-  const known = new Set<string>(Object.values(AuthFailure));
-  readFields(r, end, (f, t) => {
-    if (f === 1 && t === WireType.LengthDelimited) revision = readNested(r, readHeaderRevision);
-    else if (f === 2 && t === WireType.Varint) authRevision = readUint(r);
-    else if (f === 3 && t === WireType.LengthDelimited) {
-      const s = r.string();
-      if (!known.has(s)) throw new CorruptionError(`unknown auth failure ${JSON.stringify(s)}`);
-      failure = s as AuthResult['failure'];
-    } else return false;
-    return true;
-  });
-  return { kind: 'auth', revision, authRevision, failure };
 }

@@ -4,6 +4,8 @@ import type {
   Command,
   CommandOp,
   CommandResult,
+  CompactOp,
+  CompactResult,
   Compare,
   CompareTarget,
   DeleteOp,
@@ -25,7 +27,7 @@ import type {
   TxnResult,
 } from './types.js';
 import { CompareResult, RejectReason } from './types.js';
-import { AUTH_COMMAND_FIELD, AUTH_RESULT_FIELD, CALLER_FIELD, readAuthCommand, readAuthResult, readCaller, writeAuthCommand, writeAuthResult, writeCaller } from './auth-section.js';
+import { AUTH_COMMAND_FIELD, AUTH_RESULT_FIELD, CALLER_FIELD, readAuthCommand, readAuthResult, readCaller, writeAuthCommand, writeAuthResult, writeCaller } from './auth-wire.js';
 import {
   BinaryReader,
   BinaryWriter,
@@ -159,6 +161,16 @@ function readLeaseRevoke(r: BinaryReader, end: number): LeaseRevokeOp {
   return { id };
 }
 
+function readCompact(r: BinaryReader, end: number): CompactOp {
+  let revision = 0;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === VI) revision = readUint(r);
+    else return false;
+    return true;
+  });
+  return { revision };
+}
+
 function writeDelete(w: BinaryWriter, op: DeleteOp): void {
   putBytes(w, 1, op.key);
   putBytes(w, 2, op.rangeEnd);
@@ -187,11 +199,12 @@ function writeRange(w: BinaryWriter, op: RangeOp): void {
   putBytes(w, 5, op.startAfter);
   putBool(w, 6, op.keysOnly);
   putBool(w, 7, op.countOnly);
+  if (op.revision !== undefined && op.revision > 0) putUintAlways(w, 9, op.revision);
 }
 
 function readRange(r: BinaryReader, end: number): RangeOp {
   let prefix = EMPTY, start = EMPTY, stop = EMPTY, limit = 0, startAfter = EMPTY;
-  let keysOnly = false, countOnly = false;
+  let keysOnly = false, countOnly = false, revision = 0;
   readFields(r, end, (f, t) => {
     if (f === 1 && t === LD) prefix = readBytes(r);
     else if (f === 2 && t === LD) start = readBytes(r);
@@ -200,10 +213,12 @@ function readRange(r: BinaryReader, end: number): RangeOp {
     else if (f === 5 && t === LD) startAfter = readBytes(r);
     else if (f === 6 && t === VI) keysOnly = r.bool();
     else if (f === 7 && t === VI) countOnly = r.bool();
+    else if (f === 9 && t === VI) revision = readUint(r);
     else return false; // 8 (consistency) concerns the service, not the state machine
     return true;
   });
-  return { prefix, start, end: stop, limit, startAfter, keysOnly, countOnly };
+  const op = { prefix, start, end: stop, limit, startAfter, keysOnly, countOnly };
+  return revision > 0 ? { ...op, revision } : op;
 }
 
 function writeCompare(w: BinaryWriter, c: Compare): void {
@@ -293,6 +308,7 @@ export function encodeCommand(cmd: Command): Uint8Array {
   else if (op?.kind === 'txn') putMessage(w, 3, (w) => writeTxn(w, op.txn));
   else if (op?.kind === 'leaseGrant') putMessage(w, 5, (w) => (putUint(w, 1, op.leaseGrant.id), putUint(w, 2, op.leaseGrant.ttlSeconds)));
   else if (op?.kind === 'leaseRevoke') putMessage(w, 6, (w) => putUint(w, 1, op.leaseRevoke.id));
+  else if (op?.kind === 'compact') putMessage(w, 7, (w) => putUint(w, 1, op.compact.revision));
   const id = cmd.requestId;
   if (id !== null) putMessage(w, 4, (w) => writeRequestId(w, id));
   if (op?.kind === 'auth') writeAuthCommand(w, op.auth);
@@ -312,6 +328,7 @@ export function decodeCommand(bytes: Uint8Array): Command {
       else if (f === 4 && t === LD) requestId = readNested(r, readRequestId);
       else if (f === 5 && t === LD) op = { kind: 'leaseGrant', leaseGrant: readNested(r, readLeaseGrant) };
       else if (f === 6 && t === LD) op = { kind: 'leaseRevoke', leaseRevoke: readNested(r, readLeaseRevoke) };
+      else if (f === 7 && t === LD) op = { kind: 'compact', compact: readNested(r, readCompact) };
       else if (f === AUTH_COMMAND_FIELD && t === LD) op = { kind: 'auth', auth: readAuthCommand(r) };
       else if (f === CALLER_FIELD && t === LD) caller = readNested(r, readCaller);
       else return false;
@@ -479,6 +496,17 @@ function readLeaseRevokeResult(r: BinaryReader, end: number): LeaseRevokeResult 
   return { kind: 'leaseRevoke', revision, deleted };
 }
 
+function readCompactResult(r: BinaryReader, end: number): CompactResult {
+  let revision = 0, compactRevision = 0;
+  readFields(r, end, (f, t) => {
+    if (f === 1 && t === LD) revision = readNested(r, readHeaderRevision);
+    else if (f === 2 && t === VI) compactRevision = readUint(r);
+    else return false;
+    return true;
+  });
+  return { kind: 'compact', revision, compactRevision };
+}
+
 function toRejectReason(n: number): RejectReason {
   for (const v of Object.values(RejectReason)) if (v === n) return v;
   throw new CorruptionError(`unknown rejection reason ${n}`);
@@ -504,7 +532,8 @@ export function encodeCommandResult(res: CommandResult): Uint8Array {
   else if (res.kind === 'leaseGrant') putMessage(w, 5, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.id), putUint(w, 3, res.ttlSeconds)));
   else if (res.kind === 'leaseRevoke') putMessage(w, 6, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.deleted)));
   else if (res.kind === 'auth') writeAuthResult(w, res);
-  else putMessage(w, 7, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.reason)));
+  else if (res.kind === 'rejected') putMessage(w, 7, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.reason)));
+  else putMessage(w, 8, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.compactRevision)));
   return w.finish();
 }
 
@@ -521,6 +550,7 @@ export function decodeCommandResult(bytes: Uint8Array, revisionIfInvalid = 0): C
       else if (f === 5 && t === LD) res = readNested(r, readLeaseGrantResult);
       else if (f === 6 && t === LD) res = readNested(r, readLeaseRevokeResult);
       else if (f === 7 && t === LD) res = readNested(r, readRejected);
+      else if (f === 8 && t === LD) res = readNested(r, readCompactResult);
       else if (f === AUTH_RESULT_FIELD && t === LD) res = readNested(r, readAuthResult);
       else return false;
       return true;

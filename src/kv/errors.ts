@@ -1,11 +1,11 @@
 import { ErrorCode, RaftkvError } from '../common/errors.js';
 
-/** The requested start revision is older than the kept watch history. */
+/** The watch's next revision is older than the compacted revision (etcd cancels it with compact_revision). */
 export class WatchCompactedError extends RaftkvError {
   override readonly name = 'WatchCompactedError';
   constructor(
     readonly startRevision: number,
-    /** The oldest revision that can still be watched. */
+    /** The compacted revision: the oldest revision that can still be watched. */
     readonly compactRevision: number,
   ) {
     super(
@@ -26,10 +26,24 @@ export class WatchAbandonedError extends RaftkvError {
   }
 }
 
-/** A watcher fell more than its buffer behind the live events and was ended. */
-export class WatcherOverflowError extends RaftkvError {
-  override readonly name = 'WatcherOverflowError';
-  constructor(readonly bufferEventsMax: number) {
-    super(ErrorCode.Overloaded, `watcher too slow: more than ${bufferEventsMax} undelivered events; watch again`);
+/** A read at a revision older than the compacted revision (etcd's ErrCompacted). */
+export class RevisionCompactedError extends RaftkvError {
+  override readonly name = 'RevisionCompactedError';
+  constructor(
+    readonly revision: number,
+    readonly compactRevision: number,
+  ) {
+    super(ErrorCode.FailedPrecondition, `required revision ${revision} has been compacted (compacted revision ${compactRevision})`);
+  }
+}
+
+/** A read at a revision newer than the current one (etcd's ErrFutureRev). */
+export class FutureRevisionError extends RaftkvError {
+  override readonly name = 'FutureRevisionError';
+  constructor(
+    readonly revision: number,
+    readonly currentRevision: number,
+  ) {
+    super(ErrorCode.FailedPrecondition, `required revision ${revision} is a future revision (current revision ${currentRevision})`);
   }
 }

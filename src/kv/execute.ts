@@ -3,6 +3,8 @@ import { decodeStored, encodeStored } from './db.js';
 import { compareBytes, dataKey, prefixRange } from './keys.js';
 import type { KeyRange } from './keys.js';
 import type { KvLimits } from './limits.js';
+import { collectPage, rangeBounds } from './range-page.js';
+import { readRangeAt, type PendingVersions } from './revision-read.js';
 import { overlayKey, scan } from './scan.js';
 import type { Overlay } from './scan.js';
 import type {
@@ -48,8 +50,14 @@ const EMPTY: Uint8Array = new Uint8Array(0);
  * Every write of a command gets revision + 1 (one revision per command, none when nothing changed),
  * so the outcome depends only on the state and the command.
  */
-export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: Exclude<CommandOp, { kind: 'auth' }>, limits: KvLimits): Promise<Execution> {
-  const ex = new Executor(db, overlay, leases, revision, limits);
+/** What a txn's reads at a past revision need besides the db: the compacted revision and the batch's own versions. */
+export interface HistoryView {
+  readonly compactRevision: number;
+  readonly pending: PendingVersions;
+}
+
+export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: Exclude<CommandOp, { kind: 'compact' } | { kind: 'auth' }>, limits: KvLimits, history: HistoryView): Promise<Execution> {
+  const ex = new Executor(db, overlay, leases, revision, limits, history);
   let partial: Omit<CommandResult, 'revision'>;
   if (op.kind === 'put') partial = (await ex.checkPuts([op.put])) ?? (await ex.put(op.put));
   else if (op.kind === 'delete') partial = await ex.delete(op.delete);
@@ -80,6 +88,7 @@ class Executor {
     private readonly leases: LeaseStage,
     private readonly revision: number,
     private readonly limits: KvLimits,
+    private readonly history: HistoryView,
   ) {}
 
   private get writeRevision(): number {
@@ -181,8 +190,21 @@ class Executor {
     return out;
   }
 
+  /** At a revision (checked by checkRanges): the keyspace as of then, without this txn's writes, as in etcd. */
   async range(op: RangeOp): Promise<Unrevised<RangeResult>> {
+    const at = op.revision ?? 0;
+    if (at > 0) return readRangeAt(this.db, undefined, op, at, this.limits, this.history.pending);
     return readRange(this.db, this.overlay, op, this.limits);
+  }
+
+  /** etcd's checkRange: a range's revision may not be after the state before the txn, nor compacted. */
+  checkRanges(ops: readonly RangeOp[]): Unrevised<RejectedResult> | null {
+    for (const op of ops) {
+      const at = op.revision ?? 0;
+      if (at > this.revision) return { kind: 'rejected', reason: RejectReason.FutureRevision };
+      if (at > 0 && at < this.history.compactRevision) return { kind: 'rejected', reason: RejectReason.Compacted };
+    }
+    return null;
   }
 
   /** etcd's applyCompare: over a range, every key must satisfy it; no key compares as a missing one. */
@@ -227,7 +249,7 @@ class Executor {
    */
   async txn(txn: TxnOp): Promise<Omit<TxnResult, 'revision'> | Unrevised<RejectedResult>> {
     const path = await this.choosePath(txn);
-    const rejected = await this.checkPuts(putsOnPath(txn, path));
+    const rejected = (await this.checkPuts(opsOnPath(txn, path, 'put'))) ?? this.checkRanges(opsOnPath(txn, path, 'range'));
     if (rejected !== null) return rejected; // the whole txn fails with no partial effect
     return this.runTxn(txn, path);
   }
@@ -269,14 +291,16 @@ interface TxnPath {
   readonly nested: readonly TxnPath[];
 }
 
-function putsOnPath(txn: TxnOp, path: TxnPath): PutOp[] {
-  const out: PutOp[] = [];
+/** The puts (or ranges) a txn runs on its chosen path, nested txns included. */
+function opsOnPath<K extends 'put' | 'range'>(txn: TxnOp, path: TxnPath, kind: K): Array<K extends 'put' ? PutOp : RangeOp> {
+  const out: Array<PutOp | RangeOp> = [];
   let n = 0;
   for (const op of path.succeeded ? txn.success : txn.failure) {
-    if (op.kind === 'put') out.push(op.put);
-    else if (op.kind === 'txn') out.push(...putsOnPath(op.txn, path.nested[n++]!));
+    if (op.kind === 'put' && kind === 'put') out.push(op.put);
+    else if (op.kind === 'range' && kind === 'range') out.push(op.range);
+    else if (op.kind === 'txn') out.push(...opsOnPath(op.txn, path.nested[n++]!, kind));
   }
-  return out;
+  return out as Array<K extends 'put' ? PutOp : RangeOp>;
 }
 
 /** The db writes that make the overlay's final state durable. */
@@ -297,23 +321,7 @@ export async function readRange(
   limits: Pick<KvLimits, 'rangeKvsMax' | 'rangePageBytesMax'>,
   snapshot?: Parameters<typeof scan>[2]['snapshot'],
 ): Promise<Unrevised<RangeResult>> {
-  const range: KeyRange = op.prefix.length > 0 ? prefixRange(op.prefix) : { start: op.start, end: op.end.length > 0 ? op.end : null };
-  const after = op.startAfter.length > 0 ? op.startAfter : null;
-  const limit = op.limit === 0 ? limits.rangeKvsMax : Math.min(op.limit, limits.rangeKvsMax);
-  const kvs: KeyValue[] = [];
-  let count = 0, bytes = 0, more = false;
+  const { range, after } = rangeBounds(op);
   const opts = snapshot === undefined ? { range, after } : { range, after, snapshot };
-  for await (const kv of scan(db, overlay, opts)) {
-    count++;
-    if (op.countOnly) continue;
-    if (kvs.length >= limit || bytes >= limits.rangePageBytesMax) {
-      more = true;
-      continue;
-    }
-    kvs.push(op.keysOnly ? { ...kv, value: EMPTY } : kv);
-    bytes += kv.key.length + kv.value.length;
-  }
-  const last = kvs[kvs.length - 1];
-  return { kind: 'range', kvs, count, more, nextStartAfter: more && last !== undefined ? last.key : EMPTY };
+  return collectPage(scan(db, overlay, opts), op, limits);
 }
-

@@ -7,10 +7,11 @@ export function eventBytes(e: WatchEvent): number {
 }
 
 /**
- * Recent events in revision order, bounded by count and bytes, so a watch may start a little in the
- * past. `floor` is the smallest start revision still served without gaps: every event with a revision
- * >= floor is here. It starts at revision + 1 (history is not persisted: after a restart or a restore
- * only the future can be watched) and rises as old events are evicted.
+ * Recent events in revision order, bounded by count and bytes: a cache in front of the persisted
+ * history (src/kv/history-read.ts) for watchers that start a little in the past or fell a little
+ * behind. `floor` is the smallest start revision served from memory without gaps: every event with a
+ * revision >= floor is here. It starts at revision + 1 (after an open or a restore older revisions
+ * come from the db) and rises as old events are evicted.
  */
 export class EventHistory {
   private events: WatchEvent[] = [];

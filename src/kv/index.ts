@@ -5,7 +5,7 @@ export { defaultKvLimits } from './limits.js';
 export type { KvLimits } from './limits.js';
 export { decodeCommand, encodeCommand, decodeCommandResult, encodeCommandResult } from './codec.js';
 export { validateCommand, validateDelete, validateKey, validateRange, validateRequestId } from './validate.js';
-export { WatchAbandonedError, WatchCompactedError, WatcherOverflowError } from './errors.js';
+export { FutureRevisionError, RevisionCompactedError, WatchAbandonedError, WatchCompactedError } from './errors.js';
 export type { WatchOptions, Watcher } from './watcher.js';
 export * from './types.js';
 export type { LeaseChange } from './leases.js';

@@ -6,6 +6,11 @@
  *   'l' + u64 id     -> a lease: u64 TTL in seconds (src/kv/leases.ts)
  *   'a' + u64 id + user key -> empty: the key is attached to that lease (revoke finds its keys here)
  *   'xauth'          -> the auth state, one JSON record (src/kv/auth-section.ts)
+ *   'v' + escaped user key + u64 revision -> every version of every key, deletes included, until
+ *        compacted (src/kv/mvcc-keys.ts); Range at a past revision reads these
+ *   'h' + u64 revision + u32 n -> the changes of each revision, in order, until compacted: watches
+ *        that start in the past read these
+ * 'k' duplicates each key's latest version so current reads and the apply path stay point reads.
  * Everything lives in one db so one batch updates data, metadata, leases and dedupe together, and
  * the snapshot (every db entry) carries the leases too.
  */
@@ -44,7 +49,13 @@ export const META_APPLIED = meta('applied');
 export const META_REVISION = meta('revision');
 export const META_KEYS = meta('keys');
 export const META_FORMAT = meta('format');
-export const FORMAT_VERSION = 1;
+/** The compacted revision: reads and watches before it are refused. */
+export const META_COMPACTED = meta('compacted');
+/** A physical compaction in progress (src/kv/compaction.ts cursor); absent when none is. */
+export const META_COMPACTING = meta('compacting');
+/** 2: the multi-version keyspace ('v', 'h', compaction metadata). A format-1 db is upgraded at open. */
+export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION_LATEST_ONLY = 1;
 
 function meta(name: string): Buffer {
   return Buffer.concat([Buffer.of(NS_META), Buffer.from(name, 'utf8')]);

@@ -3,14 +3,26 @@ export interface KvLimits {
   /** Clients remembered in the dedupe table; the least recently written is forgotten first. */
   readonly clientsMax: number;
   readonly clientIdBytesMax: number;
-  /** Recent events kept in memory for watches that start in the past. */
+  /** Recent events kept in memory for watches that start in the past (older ones are read from the db). */
   readonly watchHistoryEventsMax: number;
   readonly watchHistoryBytesMax: number;
-  /** Undelivered live events per watcher before it is ended with WatcherOverflowError. */
+  /**
+   * Undelivered live events per watcher; a watcher that falls further behind stops taking live events
+   * and catches up from the history instead (memory, then the db), as etcd's unsynced watchers do.
+   */
   readonly watcherBufferEventsMax: number;
   readonly watchersMax: number;
   /** Events handed out per step while a watcher catches up from history. */
   readonly watchBatchEventsMax: number;
+  /** History records looked at per step while a watcher catches up from the db (rare keys). */
+  readonly watchHistoryScanRecordsMax: number;
+  /**
+   * Records read per step of a physical compaction; steps take turns with applies in the store's job
+   * queue, so a big compaction never holds applies for longer than one step.
+   */
+  readonly compactionStepEntries: number;
+  /** Callers waiting at once for a physical compaction to finish (Compact with physical). */
+  readonly compactionWaitersMax: number;
   /** Page size of a range when its limit is 0, and the largest limit honoured. */
   readonly rangeKvsMax: number;
   /** A page ends after the kv that reaches this many key + value bytes (at least one kv per page). */
@@ -31,6 +43,9 @@ export const defaultKvLimits: KvLimits = {
   watcherBufferEventsMax: 1_000,
   watchersMax: 10_000,
   watchBatchEventsMax: 1_000,
+  watchHistoryScanRecordsMax: 10_000,
+  compactionStepEntries: 1_000,
+  compactionWaitersMax: 1_000,
   rangeKvsMax: 10_000,
   rangePageBytesMax: 4 * 1024 * 1024,
   dedupeResultBytesMax: 4 * 1024 * 1024,

@@ -3,13 +3,16 @@ import { constants, createGunzip, createGzip } from 'node:zlib';
 import { AbortedError, CorruptionError } from '../common/errors.js';
 
 /**
- * A kv snapshot is a gzip stream of: the magic "RKVSNAP1", then one record per db entry
+ * A kv snapshot is a gzip stream of: the magic "RKVSNAP2" ("RKVSNAP1" before the multi-version
+ * keyspace; still read, and its db is upgraded at restore like a format-1 db at open), then one record per db entry
  * (u32 key length, u32 value length, key, value; big-endian), then an end marker (u32 0xffffffff,
  * u32 record count). The db entries include the metadata (applied index, revision) and the dedupe
- * table, so restoring the records restores the whole state. gzip's CRC guards the bytes; the end
+ * table, and version 2 adds every kept version, the revisions' change records and the compacted
+ * revision (src/kv/keys.ts), so restoring the records restores the whole state. gzip's CRC guards the bytes; the end
  * marker and count guard against truncation.
  */
-const MAGIC = Buffer.from('RKVSNAP1', 'latin1');
+const MAGIC = Buffer.from('RKVSNAP2', 'latin1');
+const MAGIC_LATEST_ONLY = Buffer.from('RKVSNAP1', 'latin1');
 const END_MARKER = 0xffffffff;
 /** Records are gathered into chunks of about this size before compression. */
 const CHUNK_BYTES = 64 * 1024;
@@ -68,7 +71,7 @@ export async function* decodeSnapshot(
         if (state === 'magic') {
           const magic = reader.take(MAGIC.length);
           if (magic === null) break;
-          if (!magic.equals(MAGIC)) throw new CorruptionError('not a raftkv kv snapshot (bad magic)');
+          if (!magic.equals(MAGIC) && !magic.equals(MAGIC_LATEST_ONLY)) throw new CorruptionError('not a raftkv kv snapshot (bad magic)');
           state = 'head';
         } else if (state === 'head') {
           const head = reader.take(8);

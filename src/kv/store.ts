@@ -2,15 +2,29 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { assert } from '../common/assert.js';
-import { CorruptionError, StoppedError } from '../common/errors.js';
-import type { Db, DbOp } from './db.js';
+import { asError, CorruptionError, StoppedError } from '../common/errors.js';
+import type { Db, DbOp, DbSnapshot } from './db.js';
 import { decodeStored, openDb, readU64, u64 } from './db.js';
 import { DedupeTable } from './dedupe.js';
 import { fsyncTree, nextDbName, prepareKvDir, writePointer } from './dirs.js';
-import { WatchAbandonedError } from './errors.js';
+import { FutureRevisionError, RevisionCompactedError, WatchAbandonedError } from './errors.js';
 import { readRange } from './execute.js';
 import { BatchApplier } from './applier.js';
-import { FORMAT_VERSION, META_APPLIED, META_FORMAT, META_KEYS, META_REVISION, attachBounds, dataKey } from './keys.js';
+import { decodeCursor, type CompactionCursor } from './compaction.js';
+import { Compactor } from './compactor.js';
+import { readHistory } from './history-read.js';
+import {
+  FORMAT_VERSION,
+  FORMAT_VERSION_LATEST_ONLY,
+  META_APPLIED,
+  META_COMPACTED,
+  META_COMPACTING,
+  META_FORMAT,
+  META_KEYS,
+  META_REVISION,
+  attachBounds,
+  dataKey,
+} from './keys.js';
 import { loadLeases, type LeaseChange } from './leases.js';
 import type { KvLimits } from './limits.js';
 import { defaultKvLimits } from './limits.js';
@@ -19,9 +33,11 @@ import type { AuthState } from '../auth/state.js';
 import { loadAuth, type AuthChange } from './auth-section.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 import type { CommandResult, KeyValue, LeaseRecord, RangeOp, RangeResult } from './types.js';
+import { getAt, readRangeAt } from './revision-read.js';
+import { upgradeLatestOnly } from './upgrade.js';
 import { validateKey, validateRange } from './validate.js';
 import { WatchHub } from './watcher.js';
-import type { WatchOptions, Watcher } from './watcher.js';
+import type { PersistedHistory, WatchOptions, Watcher } from './watcher.js';
 
 /** Points where a restore can be interrupted; a test hook that throws there simulates a crash. */
 export type RestoreStep = 'written' | 'pointer-swapped' | 'old-closed';
@@ -42,6 +58,10 @@ export interface KvStats {
   /** The oldest revision a watch can start from. */
   readonly watchFloorRevision: number;
   readonly dedupeClients: number;
+  /** Reads and watches before this revision are refused (0: nothing compacted yet). */
+  readonly compactRevision: number;
+  /** A physical compaction is still reclaiming space below compactRevision. */
+  readonly compacting: boolean;
 }
 
 /** Jobs (apply, snapshot, restore, close) that may wait for the store at once. */
@@ -53,13 +73,17 @@ const SNAPSHOT_STEP_ENTRIES = 256;
  * The replicated state machine. `apply` executes committed raft entries in order; the data, the
  * applied index, the revision and the dedupe table change in one batch, so after a crash the store is
  * exactly as of `appliedIndex()` and the raft log replays the rest. No sync: the raft log is durable.
+ * Every version of every key is kept until a Compact command (src/kv/mvcc-keys.ts), so reads may
+ * name a past revision and watches may start in the past, also after a restart.
  */
 export class KvStore {
   private readonly serial = new SerialQueue(JOBS_PENDING_MAX);
-  private failure: unknown = null;
+  private failure: Error | null = null;
   private closed = false;
   /** Reads in flight on the active db: a restore waits for them before closing the db they use. */
   private reads = new Set<Promise<unknown>>();
+  private readonly hub: WatchHub;
+  private readonly compactor: Compactor;
 
   private constructor(
     private readonly dir: string,
@@ -71,10 +95,22 @@ export class KvStore {
     private rev: number,
     private keys: number,
     private dedupe: DedupeTable,
-    private readonly hub: WatchHub,
     private leaseMap: Map<number, LeaseRecord>,
     private authState: AuthState,
-  ) {}
+    state: Pick<LoadedState, 'compacted' | 'compacting'>,
+  ) {
+    const host = {
+      run: <T>(job: () => Promise<T>): Promise<T> => this.serial.run(job),
+      db: (): Db | null => (this.closed || this.failure !== null ? null : this.db),
+      fail: (e: unknown): void => void (this.failure = asError(e)),
+    };
+    this.compactor = new Compactor(host, limits.compactionStepEntries, limits.compactionWaitersMax, state.compacted, state.compacting);
+    const persisted: PersistedHistory = {
+      compactRevision: () => this.compactor.revision,
+      read: (from, to, matchKey, readLimits) => this.readPersisted((db, snapshot) => readHistory(db, snapshot, from, to, matchKey, readLimits)),
+    };
+    this.hub = new WatchHub(limits, rev, persisted);
+  }
 
   private readonly authListeners = new Set<(change: AuthChange) => void>();
 
@@ -86,8 +122,9 @@ export class KvStore {
     const db = await openDb(join(opts.dir, activeName));
     try {
       const state = await loadState(db, limits);
-      const hub = new WatchHub(limits, state.revision);
-      return new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, hub, state.leases, state.auth);
+      const store = new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, state.leases, state.auth, state);
+      store.compactor.kick(); // a compaction a crash or a restart interrupted resumes
+      return store;
     } catch (e) {
       await db.close();
       throw e;
@@ -109,8 +146,10 @@ export class KvStore {
       keys: this.keys,
       watchers: this.hub.watcherCount,
       historyEvents: this.hub.history.size,
-      watchFloorRevision: this.hub.history.floor,
+      watchFloorRevision: Math.max(1, this.compactor.revision),
       dedupeClients: this.dedupe.size,
+      compactRevision: this.compactor.revision,
+      compacting: this.compactor.busy,
     };
   }
 
@@ -129,7 +168,7 @@ export class KvStore {
   applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
     return this.serial.run(async () => {
       this.checkUsable();
-      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap, auth: this.authState });
+      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap, auth: this.authState, compactRevision: this.compactor.revision });
       const results: CommandResult[] = [];
       let last = this.applied;
       for (const { index } of entries) {
@@ -139,14 +178,16 @@ export class KvStore {
       try {
         for (const { index, data } of entries) results.push(await applier.add(index, data));
       } catch (e) {
-        this.failure = e; // the dedupe table may have run ahead of the db: refuse further work
+        this.failure = asError(e); // the dedupe table may have run ahead of the db: refuse further work
         throw e;
       }
       if (last === this.applied) return results;
       const batch = applier.finish();
+      this.compactor.kick(); // after a queue-full stop, the next apply resumes the compaction
       await this.commit(last, batch.ops, batch.revision, batch.keys);
       const leaseChanges = batch.leases.commitTo(this.leaseMap);
       this.authState = batch.auth.result();
+      if (batch.compactRevision !== this.compactor.revision) this.compactor.advanced(batch.compactRevision);
       for (const [revision, events] of batch.published) this.hub.publish(revision, events);
       for (const change of leaseChanges) this.announce(change);
       for (const change of batch.auth.changes) this.announceAuth(change);
@@ -180,7 +221,7 @@ export class KvStore {
     try {
       await this.db.batch(batch);
     } catch (e) {
-      this.failure = e; // memory and disk may now disagree: refuse further work
+      this.failure = asError(e); // memory and disk may now disagree: refuse further work
       throw e;
     }
     this.applied = index;
@@ -239,26 +280,59 @@ export class KvStore {
 
   // ---- reads (served locally; the service decides how fresh they must be) ----
 
-  async get(key: Uint8Array): Promise<{ kv: KeyValue | null; revision: number }> {
+  /**
+   * The key as of `atRevision` (absent or 0: the current revision); `revision` is the current one.
+   * Throws RevisionCompactedError before the compacted revision and FutureRevisionError after the
+   * current one.
+   */
+  async get(key: Uint8Array, atRevision = 0): Promise<{ kv: KeyValue | null; revision: number }> {
     validateKey(key);
-    this.checkUsable();
-    return this.track(this.getFrom(this.db, key));
+    return this.readPersisted(async (db, snapshot) => {
+      const [rev, compacted, stored] = await db.getMany([META_REVISION, META_COMPACTED, dataKey(key)], { snapshot });
+      const revision = readU64(rev);
+      const at = readRevision(atRevision, revision, readU64(compacted));
+      if (at === revision) return { kv: stored === undefined ? null : decodeStored(key, stored), revision };
+      return { kv: await getAt(db, snapshot, key, at), revision };
+    });
   }
 
-  private async getFrom(db: Db, key: Uint8Array): Promise<{ kv: KeyValue | null; revision: number }> {
-    const snapshot = db.snapshot();
-    try {
-      const [rev, stored] = await db.getMany([META_REVISION, dataKey(key)], { snapshot });
-      return { kv: stored === undefined ? null : decodeStored(key, stored), revision: readU64(rev) };
-    } finally {
-      await snapshot.close();
-    }
-  }
-
-  async range(op: RangeOp): Promise<RangeResult> {
+  /** A range page as of `atRevision` (absent or 0: the current revision), with get()'s errors. */
+  async range(op: RangeOp, atRevision = 0): Promise<RangeResult> {
     validateRange(op);
+    return this.readPersisted(async (db, snapshot) => {
+      const [rev, compacted] = await db.getMany([META_REVISION, META_COMPACTED], { snapshot });
+      const revision = readU64(rev);
+      const at = readRevision(atRevision, revision, readU64(compacted));
+      const page = at === revision ? await readRange(db, new Map(), op, this.limits, snapshot) : await readRangeAt(db, snapshot, op, at, this.limits);
+      return { ...page, revision };
+    });
+  }
+
+  /** Runs `read` on a snapshot of the active db; a restore waits for it before closing that db. */
+  private readPersisted<T>(read: (db: Db, snapshot: DbSnapshot) => Promise<T>): Promise<T> {
     this.checkUsable();
-    return this.track(this.rangeFrom(this.db, op));
+    const db = this.db;
+    return this.track((async () => {
+      const snapshot = db.snapshot();
+      try {
+        return await read(db, snapshot);
+      } finally {
+        await snapshot.close();
+      }
+    })());
+  }
+
+  /**
+   * etcd's Defragment for LevelDB: compacts the whole key space (classic-level's compactRange), which
+   * drops the tombstones of deleted, overwritten and MVCC-compacted records and merges tables. Runs
+   * beside applies (LevelDB compacts concurrently); a restore waits for it before closing the db.
+   */
+  defragment(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    this.checkUsable();
+    const db = this.db;
+    // Every namespace's keys start with a letter (src/kv/keys.ts), so this range holds them all.
+    return this.track(db.compactRange(Buffer.from([0x00]), Buffer.from([0xff, 0xff, 0xff, 0xff])));
   }
 
   private track<T>(read: Promise<T>): Promise<T> {
@@ -267,25 +341,25 @@ export class KvStore {
     return read.finally(() => reads.delete(read));
   }
 
-  private async rangeFrom(db: Db, op: RangeOp): Promise<RangeResult> {
-    const snapshot = db.snapshot();
-    try {
-      const revision = readU64(await db.get(META_REVISION, { snapshot }));
-      const page = await readRange(db, new Map(), op, this.limits, snapshot);
-      return { ...page, revision };
-    } finally {
-      await snapshot.close();
-    }
-  }
-
   /**
    * Events for a key or prefix from `startRevision`, in revision order without gaps, as batches.
-   * Ends by throwing WatchCompactedError, WatcherOverflowError, WatchAbandonedError (restore),
-   * AbortedError (signal) or StoppedError (close).
+   * Ends by throwing WatchCompactedError (a start before the compacted revision, or compacted while
+   * the watcher caught up), WatchAbandonedError (restore), AbortedError (signal) or StoppedError (close).
    */
   watch(opts: WatchOptions): Watcher {
     this.checkUsable();
     return this.hub.watch(opts);
+  }
+
+  // ---- compaction ----
+
+  /**
+   * Resolves once this store has physically reclaimed everything a Compact at `revision` made
+   * unreachable (etcd's Compact with physical); waits for that Compact to be applied here first.
+   */
+  waitCompacted(revision: number, signal?: AbortSignal): Promise<void> {
+    this.checkUsable();
+    return this.compactor.wait(revision, signal);
   }
 
   // ---- snapshot / restore ----
@@ -341,7 +415,7 @@ export class KvStore {
         this.crashPoint('old-closed');
         await rm(join(this.dir, oldName), { recursive: true, force: true });
       } catch (e) {
-        this.failure ??= e; // past the pointer flip there is no way back: reopen the store
+        this.failure ??= asError(e); // past the pointer flip there is no way back: reopen the store
         throw e;
       }
       return { index: this.applied, revision: this.rev };
@@ -382,6 +456,7 @@ export class KvStore {
     this.keys = state.keys;
     this.dedupe = state.dedupe;
     this.leaseMap = state.leases;
+    this.compactor.reset(state.compacted, state.compacting);
     this.authState = state.auth;
     this.announceAuth({ kind: 'reset' });
     this.hub.endAll(new WatchAbandonedError(state.revision), state.revision);
@@ -392,7 +467,7 @@ export class KvStore {
     try {
       this.hooks?.onRestoreStep?.(step);
     } catch (e) {
-      this.failure = e;
+      this.failure = asError(e);
       throw e;
     }
   }
@@ -403,6 +478,7 @@ export class KvStore {
       if (this.closed) return;
       this.closed = true;
       this.hub.endAll(new StoppedError('kv store'), this.rev);
+      this.compactor.close(new StoppedError('kv store'));
       await this.db.close();
     });
   }
@@ -415,18 +491,37 @@ interface LoadedState {
   readonly dedupe: DedupeTable;
   readonly leases: Map<number, LeaseRecord>;
   readonly auth: AuthState;
+  readonly compacted: number;
+  readonly compacting: CompactionCursor | null;
 }
 
 async function loadState(db: Db, limits: KvLimits): Promise<LoadedState> {
-  const [format, applied, revision, keys] = await db.getMany([META_FORMAT, META_APPLIED, META_REVISION, META_KEYS]);
+  const [format, applied, revision] = await db.getMany([META_FORMAT, META_APPLIED, META_REVISION]);
   if (format === undefined) {
     if (applied !== undefined) throw new CorruptionError(`kv db ${db.location} has data but no format marker`);
     await db.put(META_FORMAT, u64(FORMAT_VERSION));
+  } else if (readU64(format) === FORMAT_VERSION_LATEST_ONLY) {
+    await upgradeLatestOnly(db, readU64(revision), limits.restoreBatchBytes);
   } else if (readU64(format) !== FORMAT_VERSION) {
-    throw new CorruptionError(`kv db ${db.location} has format ${readU64(format)}; this build reads ${FORMAT_VERSION}`);
+    throw new CorruptionError(`kv db ${db.location} has format ${readU64(format)}; this build reads ${FORMAT_VERSION_LATEST_ONLY} and ${FORMAT_VERSION}`);
   }
+  const [keys, compacted, compacting] = await db.getMany([META_KEYS, META_COMPACTED, META_COMPACTING]);
   const dedupe = await DedupeTable.load(db, limits.clientsMax);
   const leases = await loadLeases(db);
   const auth = await loadAuth(db);
-  return { applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe, leases, auth };
+  return {
+    applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe, leases, auth,
+    compacted: readU64(compacted), compacting: decodeCursor(compacting),
+  };
+}
+
+/**
+ * The revision a read asked for (0 or less: the current one), checked as etcd does: before the
+ * compacted revision it is gone, after the current one it does not exist yet.
+ */
+function readRevision(asked: number, current: number, compacted: number): number {
+  if (asked <= 0 || asked === current) return current;
+  if (asked > current) throw new FutureRevisionError(asked, current);
+  if (asked < compacted) throw new RevisionCompactedError(asked, compacted);
+  return asked;
 }

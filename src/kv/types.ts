@@ -46,6 +46,14 @@ export interface LeaseRevokeOp {
   readonly id: number;
 }
 
+/**
+ * etcd's Compact: forgets every version older than `revision` (each key keeps its version as of
+ * `revision` unless that is a delete). Creates no revision.
+ */
+export interface CompactOp {
+  readonly revision: number;
+}
+
 /** One key (`key`), the range [key, rangeEnd), or every key starting with `prefix`. */
 export interface DeleteOp {
   readonly key: Uint8Array;
@@ -64,6 +72,11 @@ export interface RangeOp {
   readonly startAfter: Uint8Array;
   readonly keysOnly: boolean;
   readonly countOnly: boolean;
+  /**
+   * Inside a txn: read the keyspace as of this revision (absent or 0: the current state, the txn's
+   * own earlier writes included). Top-level reads pass the revision to KvStore.range instead.
+   */
+  readonly revision?: number;
 }
 
 export const CompareResult = { Equal: 0, NotEqual: 1, Less: 2, Greater: 3 } as const;
@@ -105,6 +118,7 @@ export type CommandOp =
   | { readonly kind: 'txn'; readonly txn: TxnOp }
   | { readonly kind: 'leaseGrant'; readonly leaseGrant: LeaseGrantOp }
   | { readonly kind: 'leaseRevoke'; readonly leaseRevoke: LeaseRevokeOp }
+  | { readonly kind: 'compact'; readonly compact: CompactOp }
   /** A change of the auth state (src/auth; applied by src/kv/auth-section.ts). */
   | { readonly kind: 'auth'; readonly auth: AuthCommand };
 
@@ -183,7 +197,14 @@ export interface LeaseRevokeResult {
   readonly deleted: number;
 }
 
-export const RejectReason = { LeaseNotFound: 1, LeaseExists: 2, KeyNotFound: 3, PermissionDenied: 4, AuthOldRevision: 5 } as const;
+export interface CompactResult {
+  readonly kind: 'compact';
+  readonly revision: number;
+  /** The compacted revision after the command. */
+  readonly compactRevision: number;
+}
+
+export const RejectReason = { LeaseNotFound: 1, LeaseExists: 2, KeyNotFound: 3, Compacted: 4, FutureRevision: 5, PermissionDenied: 6, AuthOldRevision: 7 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
 /**
@@ -204,7 +225,7 @@ export interface AuthResult {
   readonly failure: AuthFailure | null;
 }
 
-export type CommandResult = PutResult | DeleteResult | TxnResult | InvalidResult | LeaseGrantResult | LeaseRevokeResult | RejectedResult | AuthResult;
+export type CommandResult = PutResult | DeleteResult | TxnResult | InvalidResult | LeaseGrantResult | LeaseRevokeResult | RejectedResult | CompactResult | AuthResult;
 
 /** A lease as the state machine keeps it (its expiry is not replicated: only the leader times it). */
 export interface LeaseRecord {

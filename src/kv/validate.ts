@@ -25,7 +25,10 @@ export function validateCommand(cmd: Command, limits: Pick<KvLimits, 'clientIdBy
       throw new InvalidArgumentError(`lease_grant.ttl_seconds must be an integer in [1, ${LEASE_TTL_SECONDS_MAX}]`);
     }
   } else if (op.kind === 'leaseRevoke') validateLeaseId(op.leaseRevoke.id, 'lease_revoke.id');
-  else validateAuthCommand(op.auth);
+  else if (op.kind === 'auth') validateAuthCommand(op.auth);
+  else if (!Number.isSafeInteger(op.compact.revision) || op.compact.revision < 1) {
+    throw new InvalidArgumentError(`compact.revision must be an integer in [1, ${Number.MAX_SAFE_INTEGER}]`);
+  }
   if (bytes.total > Limits.requestBytesMax) {
     throw new InvalidArgumentError(`request carries ${bytes.total} bytes of keys and values; the limit is ${Limits.requestBytesMax}`);
   }
@@ -108,6 +111,9 @@ export function validateRange(op: RangeOp, where = 'range'): void {
   }
   if (!Number.isInteger(op.limit) || op.limit < 0) {
     throw new InvalidArgumentError(`${where}.limit must be a non-negative integer`);
+  }
+  if (op.revision !== undefined && (!Number.isSafeInteger(op.revision) || op.revision < 0)) {
+    throw new InvalidArgumentError(`${where}.revision must be an integer in [0, ${Number.MAX_SAFE_INTEGER}]`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { assert } from '../common/assert.js';
 import { AbortedError, InvalidArgumentError, OverloadedError } from '../common/errors.js';
 import type { RaftkvError } from '../common/errors.js';
-import { WatchCompactedError, WatcherOverflowError } from './errors.js';
+import { WatchCompactedError } from './errors.js';
 import { EventHistory } from './history.js';
 import { bytesEqual, hasPrefix, inRange } from './keys.js';
 import type { KeyRange } from './keys.js';
@@ -21,13 +21,23 @@ export interface WatchOptions {
 
 type WatchLimits = Pick<
   KvLimits,
-  'watchHistoryEventsMax' | 'watchHistoryBytesMax' | 'watcherBufferEventsMax' | 'watchersMax' | 'watchBatchEventsMax'
+  'watchHistoryEventsMax' | 'watchHistoryBytesMax' | 'watcherBufferEventsMax' | 'watchersMax' | 'watchBatchEventsMax' | 'watchHistoryScanRecordsMax'
 >;
 
+/** The store's persisted history, for watchers that start before the in-memory history. */
+export interface PersistedHistory {
+  /** The oldest revision a watch may start from (the compacted revision; 0: none compacted). */
+  compactRevision(): number;
+  /** Events of [from, to] with a matching key, whole revisions; `next` is the first revision not read. */
+  read(from: number, to: number, matchKey: (key: Uint8Array) => boolean, limits: { eventsMax: number; scannedMax: number }): Promise<{ events: WatchEvent[]; next: number }>;
+}
+
 /**
- * Fans applied events out to watchers. A watcher starts "unsynced" and pulls from the history until it
- * reaches the current revision, then turns "synced" and receives live events into a bounded buffer.
- * Both steps run synchronously between applies, so a watcher sees every revision once, in order.
+ * Fans applied events out to watchers. A watcher starts "unsynced" and pulls from the history (the
+ * recent events kept in memory, older ones from the db) until it reaches the current revision, then
+ * turns "synced" and receives live events into a bounded buffer; when that buffer would overflow it
+ * turns unsynced again and catches up from the history. The switch to synced happens synchronously
+ * between applies, so a watcher sees every revision once, in order.
  */
 export class WatchHub {
   readonly history: EventHistory;
@@ -37,6 +47,7 @@ export class WatchHub {
   constructor(
     readonly limits: WatchLimits,
     revision: number,
+    readonly persisted: PersistedHistory,
   ) {
     this.history = new EventHistory(limits.watchHistoryEventsMax, limits.watchHistoryBytesMax, revision);
     this.currentRevision = revision;
@@ -78,14 +89,14 @@ export class WatchHub {
   }
 }
 
-function matcher(opts: WatchOptions): (e: WatchEvent) => boolean {
+function matcher(opts: WatchOptions): (key: Uint8Array) => boolean {
   const { key, prefix, range } = opts;
   const given = [key, prefix, range].filter((x) => x !== undefined).length;
   if (given !== 1) throw new InvalidArgumentError('watch needs exactly one of key, prefix and range');
-  if (key !== undefined) return (e) => bytesEqual(e.kv.key, key);
-  if (prefix !== undefined) return (e) => hasPrefix(e.kv.key, prefix);
+  if (key !== undefined) return (k) => bytesEqual(k, key);
+  if (prefix !== undefined) return (k) => hasPrefix(k, prefix);
   const r = range as KeyRange;
-  return (e) => inRange(e.kv.key, r);
+  return (k) => inRange(k, r);
 }
 
 /** An async iterator of event batches (each holds whole revisions, in order). Ends by throwing a typed error. */
@@ -100,13 +111,15 @@ export class Watcher implements AsyncIterableIterator<WatchEvent[]> {
     this.buffer = [];
     this.fail(new AbortedError('watch aborted'));
   };
+  private readonly match: (e: WatchEvent) => boolean;
 
   constructor(
     private readonly hub: WatchHub,
-    private readonly match: (e: WatchEvent) => boolean,
+    private readonly matchKey: (key: Uint8Array) => boolean,
     startRevision: number,
     private readonly signal: AbortSignal | undefined,
   ) {
+    this.match = (e) => matchKey(e.kv.key);
     this.nextRevision = startRevision;
     if (signal?.aborted === true) this.onAbort();
     else signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -126,7 +139,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent[]> {
       }
       if (this.finished) return { value: undefined, done: true };
       if (!this.synced) {
-        const batch = this.catchUp();
+        const batch = await this.catchUp();
         if (batch !== null) return { value: batch, done: false };
         continue;
       }
@@ -143,16 +156,18 @@ export class Watcher implements AsyncIterableIterator<WatchEvent[]> {
   }
 
   /** One step of catching up from history; null when there was nothing to hand out this step. */
-  private catchUp(): WatchEvent[] | null {
-    const history = this.hub.history;
-    if (this.nextRevision < history.floor) {
-      this.finish(new WatchCompactedError(this.nextRevision, history.floor));
+  private async catchUp(): Promise<WatchEvent[] | null> {
+    const { history, persisted } = this.hub;
+    const compacted = persisted.compactRevision();
+    if (this.nextRevision < compacted) {
+      this.finish(new WatchCompactedError(this.nextRevision, compacted));
       return null;
     }
     if (this.nextRevision > this.hub.revision) {
       this.synced = true;
       return null;
     }
+    if (this.nextRevision < history.floor) return this.catchUpFromDb();
     const { events, next } = history.from(this.nextRevision, this.match, this.hub.limits.watchBatchEventsMax);
     // Every revision in [floor, current] has its events in history, so this step must make progress.
     assert(next > this.nextRevision, () => `watch history has no events at revision ${this.nextRevision}`);
@@ -160,18 +175,37 @@ export class Watcher implements AsyncIterableIterator<WatchEvent[]> {
     return events.length > 0 ? events : null;
   }
 
-  /** @internal Live events of one revision; only synced watchers take them (others read history). */
+  /** Reads older revisions from the db; the watcher may end (restore, abort, close) while it waits. */
+  private async catchUpFromDb(): Promise<WatchEvent[] | null> {
+    const limits = { eventsMax: this.hub.limits.watchBatchEventsMax, scannedMax: this.hub.limits.watchHistoryScanRecordsMax };
+    let read: { events: WatchEvent[]; next: number };
+    try {
+      read = await this.hub.persisted.read(this.nextRevision, this.hub.revision, this.matchKey, limits);
+    } catch (e) {
+      if (this.finished) return null; // the store was closed or replaced under the read
+      throw e;
+    }
+    if (this.finished) return null;
+    assert(read.next > this.nextRevision, () => `persisted history has no events at revision ${this.nextRevision}`);
+    this.nextRevision = read.next;
+    return read.events.length > 0 ? read.events : null;
+  }
+
+  /**
+   * @internal Live events of one revision; only synced watchers take them (others read history). A
+   * watcher whose buffer would overflow turns unsynced and reads this revision from history later.
+   */
   deliverLive(revision: number, events: readonly WatchEvent[]): void {
     // A watch may start in the future: revisions before its start are not for it.
     if (!this.synced || this.finished || revision < this.nextRevision) return;
-    this.nextRevision = revision + 1;
     const matched = events.filter(this.match);
-    if (matched.length === 0) return;
-    const max = this.hub.limits.watcherBufferEventsMax;
-    if (this.buffer.length + matched.length > max) {
-      this.fail(new WatcherOverflowError(max));
+    if (this.buffer.length + matched.length > this.hub.limits.watcherBufferEventsMax) {
+      this.synced = false;
+      this.wake?.();
       return;
     }
+    this.nextRevision = revision + 1;
+    if (matched.length === 0) return;
     this.buffer.push(...matched);
     this.wake?.();
   }

@@ -1,5 +1,5 @@
 import { MemberState, memberStateName, type MemberEvent, type MemberView } from '../gossip/types.js';
-import type { GossipAgentStats } from '../transport/gossip/agent.js';
+import type { GossipAgentStats } from '../node/gossip-agent.js';
 import type { Registry } from './registry.js';
 
 /** What the gossip collector reads: GossipAgent, or anything shaped like it. */

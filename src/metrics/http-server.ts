@@ -1,3 +1,4 @@
+import { parseHostPort, type HostPort } from '../common/host-port.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
@@ -91,11 +92,12 @@ function plain(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65_535) throw new MetricsListenError(addr, { cause: new Error('want host:port') });
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port };
+function splitHostPort(addr: string): HostPort {
+  try {
+    return parseHostPort(addr, { portZero: true });
+  } catch (cause) {
+    throw new MetricsListenError(addr, { cause });
+  }
 }
 
 function listen(server: Server, host: string, port: number, addr: string): Promise<void> {

@@ -53,16 +53,26 @@ export class AddressBook {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The context of a conf change that adds a member: its raft address. */
-export function encodeMemberContext(raftAddr: string): Uint8Array {
-  return encoder.encode(JSON.stringify({ raftAddr }));
+/**
+ * The context of a configuration change: the added member's raft address, and whether an operator
+ * asked for the change (etcd's Member API) rather than autopilot. Every member reads the flag as it
+ * applies the entry, so each one's autopilot holds off undoing the operator's change.
+ */
+export interface MemberContext {
+  readonly raftAddr?: string;
+  readonly operator?: boolean;
 }
 
-export function decodeMemberContext(ctx: Uint8Array): { raftAddr?: string } {
+export function encodeMemberContext(raftAddr: string | undefined, operator = false): Uint8Array {
+  const ctx: MemberContext = { ...(raftAddr !== undefined ? { raftAddr } : {}), ...(operator ? { operator } : {}) };
+  return Object.keys(ctx).length === 0 ? new Uint8Array(0) : encoder.encode(JSON.stringify(ctx));
+}
+
+export function decodeMemberContext(ctx: Uint8Array): MemberContext {
   if (ctx.byteLength === 0) return {};
   try {
-    const v = JSON.parse(decoder.decode(ctx)) as { raftAddr?: unknown };
-    return typeof v.raftAddr === 'string' ? { raftAddr: v.raftAddr } : {};
+    const v = JSON.parse(decoder.decode(ctx)) as { raftAddr?: unknown; operator?: unknown };
+    return { ...(typeof v.raftAddr === 'string' ? { raftAddr: v.raftAddr } : {}), ...(v.operator === true ? { operator: true } : {}) };
   } catch {
     return {};
   }

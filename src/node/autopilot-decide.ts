@@ -23,6 +23,21 @@
  *     voters are below minQuorum.
  *  7. an even number of voters (4 or more) with nobody to promote: one healthy-looking non-leader voter is
  *     removed (this core cannot demote in place) if minQuorum allows; rule 5 brings it back as a non-voter.
+ *
+ * Operator hold (after Consul's: a server an operator removed stays out until it rejoins). A
+ * configuration change made through etcd's Member API carries an `operator` mark; every member
+ * records it as it applies the entry (in memory, for operatorHoldMs). While a hold lasts, autopilot
+ * does not undo it:
+ *  - a member the operator removed is not re-added by rule 5, even though it still gossips alive;
+ *    the hold ends when gossip sees it die or leave (autopilot.ts), so a restarted member comes back;
+ *  - a member the operator added or promoted is not promoted by rules 4 and 6 (the operator promotes
+ *    learners: etcd's MemberPromote) and not stepped down by rule 7;
+ *  - rule 7 does not run at all: the operator chose the voter count.
+ *  - a member the operator added is not removed as dead (a new member replaying the log may miss
+ *    gossip's probes for a while); rule 2 still removes it when it leaves gossip after the add (a
+ *    left record gossip kept from an earlier process with that id does not count).
+ * A change autopilot makes to a member
+ * ends that member's hold; a member restarted forgets its holds (they are not in snapshots).
  */
 import type { NodeId } from '../raft/types.js';
 
@@ -45,6 +60,14 @@ export interface AutopilotConfig {
   readonly votersMax: number;
   /** Caught up: match index within this many entries of the leader's last index. */
   readonly catchUpLagEntries: number;
+  /** How long autopilot leaves an operator's configuration change alone (see "Operator hold"). */
+  readonly operatorHoldMs: number;
+}
+
+/** An operator's change to one member, as this node applied it (driver clock, ms). */
+export interface OperatorHold {
+  readonly kind: 'added' | 'removed';
+  readonly sinceMs: number;
 }
 
 export const AUTOPILOT_DEFAULTS: AutopilotConfig = {
@@ -53,6 +76,7 @@ export const AUTOPILOT_DEFAULTS: AutopilotConfig = {
   minQuorum: 3,
   votersMax: 5,
   catchUpLagEntries: 64,
+  operatorHoldMs: 10 * 60_000,
 };
 
 export interface PeerProgress {
@@ -79,6 +103,8 @@ export interface AutopilotState {
   readonly gossip: ReadonlyMap<NodeId, GossipPeer>;
   /** Since when each non-voter has been continuously healthy (see updateHealthySince). */
   readonly healthySinceMs: ReadonlyMap<NodeId, number>;
+  /** Operators' recent changes by member (absent: none). */
+  readonly operatorHolds?: ReadonlyMap<NodeId, OperatorHold>;
 }
 
 export type AutopilotAction =
@@ -92,25 +118,47 @@ const NONE: AutopilotAction = { kind: 'none' };
 export function decide(s: AutopilotState, c: AutopilotConfig): AutopilotAction {
   if (!s.isLeader || s.leaving || s.changeInFlight) return NONE;
   const members = [...s.voters, ...s.learners].filter((id) => id !== s.selfId).sort((a, b) => a - b);
-  const left = members.find((id) => s.gossip.get(id)?.state === 'left');
+  const left = members.find((id) => s.gossip.get(id)?.state === 'left' && !staleForHold(s, c, id));
   if (left !== undefined) return { kind: 'remove', id: left, reason: 'left' };
-  const dead = members.filter((id) => isDead(s, c, id));
+  // An operator's new member may be slow to start (it replays the log): only leaving removes it.
+  const dead = members.filter((id) => isDead(s, c, id) && heldAs(s, c, id) !== 'added');
   const removable = dead.find((id) => !s.voters.includes(id) || voterRemovable(s, c, id));
   if (removable !== undefined) return { kind: 'remove', id: removable, reason: 'dead' };
-  const ready = s.learners.filter((id) => isPromotable(s, c, id)).sort((a, b) => a - b);
+  const ready = s.learners.filter((id) => isPromotable(s, c, id) && heldAs(s, c, id) !== 'added').sort((a, b) => a - b);
   if (dead.some((id) => s.voters.includes(id)) && ready.length > 0) return promote(s, ready[0]!);
   const inConf = new Set([...s.voters, ...s.learners]);
-  const fresh = [...s.gossip].filter(([id, g]) => !inConf.has(id) && g.state === 'alive').sort(([a], [b]) => a - b)[0];
+  const fresh = [...s.gossip].filter(([id, g]) => !inConf.has(id) && g.state === 'alive' && !keptOut(s, c, id)).sort(([a], [b]) => a - b)[0];
   if (fresh !== undefined) return { kind: 'add-nonvoter', id: fresh[0], raftAddr: fresh[1].raftAddr };
   const voters = s.voters.length;
   const towardOdd = voters % 2 === 0 || (ready.length >= 2 && voters + 2 <= c.votersMax);
   const promoteOk = voters + 1 <= c.votersMax && (towardOdd || voters < c.minQuorum);
   if (ready.length > 0 && promoteOk) return promote(s, ready[0]!);
-  if (voters >= 4 && voters % 2 === 0 && voters - 1 >= c.minQuorum && leaderSettled(s, c)) {
+  if (voters >= 4 && voters % 2 === 0 && voters - 1 >= c.minQuorum && leaderSettled(s, c) && !anyHold(s, c)) {
     const victim = demotionCandidate(s);
     if (victim !== null && quorumSafeWithout(s, victim)) return { kind: 'remove', id: victim, reason: 'even-voters' };
   }
   return NONE;
+}
+
+/** The kind of the operator's hold on `id`, if one is still in force. */
+function heldAs(s: AutopilotState, c: AutopilotConfig, id: NodeId): OperatorHold['kind'] | null {
+  const h = s.operatorHolds?.get(id);
+  return h !== undefined && s.nowMs - h.sinceMs < c.operatorHoldMs ? h.kind : null;
+}
+
+function anyHold(s: AutopilotState, c: AutopilotConfig): boolean {
+  return [...(s.operatorHolds?.keys() ?? [])].some((id) => heldAs(s, c, id) !== null);
+}
+
+/** Gossip's record of an operator-added member predates the addition (a former process with that id). */
+function staleForHold(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
+  const g = s.gossip.get(id);
+  return heldAs(s, c, id) === 'added' && g !== undefined && g.sinceMs <= s.operatorHolds!.get(id)!.sinceMs;
+}
+
+/** Removed by an operator (the driver ends that hold when gossip sees the member die or leave). */
+function keptOut(s: AutopilotState, c: AutopilotConfig, id: NodeId): boolean {
+  return heldAs(s, c, id) === 'removed';
 }
 
 function promote(s: AutopilotState, id: NodeId): AutopilotAction {

@@ -4,8 +4,9 @@ import type { MemberEvent, MemberView } from '../gossip/types.js';
 import { memberStateName } from '../gossip/types.js';
 import type { NodeId } from '../raft/types.js';
 import { memberNodeId } from '../resolver/gossip-resolver.js';
-import { AUTOPILOT_DEFAULTS, decide, updateHealthySince, type AutopilotAction, type AutopilotConfig, type AutopilotState, type GossipPeer, type PeerProgress } from './autopilot-decide.js';
-import type { RaftNode } from './raft-node.js';
+import { AUTOPILOT_DEFAULTS, decide, updateHealthySince, type AutopilotAction, type AutopilotConfig, type AutopilotState, type GossipPeer, type OperatorHold, type PeerProgress } from './autopilot-decide.js';
+import type { AppliedConfChange, RaftNode } from './raft-node.js';
+import { ConfChangeType } from '../raft/types.js';
 
 /** What autopilot needs of the gossip agent. */
 export interface AutopilotGossip {
@@ -45,7 +46,27 @@ export class Autopilot {
   private leaving = false;
   /** When this node became leader; every leader change restarts the wait before removals. */
   private leaderSinceMs: number | null = null;
-  private readonly onEvent = (): void => this.reconcile();
+  /** Operators' changes this node applied while running (autopilot-decide.ts, "Operator hold"). */
+  private readonly holds = new Map<NodeId, OperatorHold>();
+  private readonly onEvent = (e: MemberEvent): void => {
+    // A member the operator removed that then stops (dies or leaves) may come back later: a restart
+    // is a rejoin, which ends the hold. Alive-state changes (suspect, then alive) do not.
+    const id = e.kind === 'dead' || e.kind === 'left' ? memberNodeId(e.member) : null;
+    if (id !== null && this.holds.get(id)?.kind === 'removed') {
+      this.holds.delete(id);
+      this.o.logger.info({ member: id, gossip: e.kind }, 'autopilot: a member the operator removed left gossip; it may join again');
+    }
+    this.reconcile();
+  };
+  private readonly onConfChange = (c: AppliedConfChange): void => {
+    if (c.operator) {
+      const hold: OperatorHold = { kind: c.type === ConfChangeType.RemoveNode ? 'removed' : 'added', sinceMs: this.clock.nowMs() };
+      this.holds.set(c.nodeId, hold);
+      this.o.logger.info({ member: c.nodeId, hold: hold.kind, holdMs: this.config.operatorHoldMs }, 'autopilot: an operator changed this member; leaving it alone for the hold');
+    } else {
+      this.holds.delete(c.nodeId);
+    }
+  };
   private readonly onLeader = (): void => {
     this.healthySinceMs.clear();
     this.leaderSinceMs = null;
@@ -60,6 +81,7 @@ export class Autopilot {
   start(): void {
     this.o.gossip.on('member', this.onEvent);
     this.o.node.on('leader-change', this.onLeader);
+    this.o.node.on('conf-change', this.onConfChange);
     this.timer = setInterval(() => this.reconcile(), this.o.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS_DEFAULT);
     this.timer.unref();
   }
@@ -71,6 +93,7 @@ export class Autopilot {
     this.timer = null;
     this.o.gossip.off('member', this.onEvent);
     this.o.node.off('leader-change', this.onLeader);
+    this.o.node.off('conf-change', this.onConfChange);
     this.stopCtl.abort();
     await this.inFlight;
   }
@@ -93,7 +116,8 @@ export class Autopilot {
     const isLeader = this.o.node.isLeader();
     if (!isLeader) this.leaderSinceMs = null;
     else this.leaderSinceMs ??= nowMs;
-    const base = { selfId: this.o.node.id, isLeader, leaderSinceMs: this.leaderSinceMs, leaving: this.leaving, changeInFlight: this.inFlight !== null, nowMs, voters: raft.conf.voters, learners: raft.conf.learners, lastIndex: raft.lastIndex, progress, gossip };
+    for (const [id, h] of this.holds) if (nowMs - h.sinceMs >= this.config.operatorHoldMs) this.holds.delete(id);
+    const base = { operatorHolds: new Map(this.holds), selfId: this.o.node.id, isLeader, leaderSinceMs: this.leaderSinceMs, leaving: this.leaving, changeInFlight: this.inFlight !== null, nowMs, voters: raft.conf.voters, learners: raft.conf.learners, lastIndex: raft.lastIndex, progress, gossip };
     this.healthySinceMs = updateHealthySince({ ...base, healthySinceMs: this.healthySinceMs }, this.config);
     return { ...base, healthySinceMs: this.healthySinceMs };
   }

@@ -42,6 +42,14 @@ export interface DriverEvents {
   onLeaderChange(leader: LeaderInfo | null): void;
   /** The loop failed (a disk write, a corrupt snapshot): the driver stopped serving. */
   onFatal(err: Error): void;
+  /** A configuration change was applied here (every member applies it); `operator`: from etcd's Member API. */
+  onConfChange?(change: AppliedConfChange): void;
+}
+
+export interface AppliedConfChange {
+  readonly type: ConfChange['type'];
+  readonly nodeId: NodeId;
+  readonly operator: boolean;
 }
 
 /**
@@ -75,7 +83,7 @@ export class RaftDriver {
     this.id = opts.id;
     this.proposals = new ProposalWaiters(opts.pendingProposalsMax);
     // Random start: a stale answer to a previous incarnation's read can never match a new id.
-    this.reads = new ReadWaiters(opts.pendingReadsMax, ports.random.int(2 ** 40));
+    this.reads = new ReadWaiters(opts.pendingReadsMax, ports.random.int(2 ** 40), opts.electionTicks);
     this.transport = ports.createTransport(this.transportHandlers());
     this.snapshots = new SnapshotManager(opts, ports.stateMachine, ports.log, ports.snapshots, ports.timers, opts.logger);
   }
@@ -165,6 +173,7 @@ export class RaftDriver {
   private run(): void {
     this.ticker = this.ports.timers.every(this.opts.tickMs, () => {
       this.raw.tick();
+      this.reads.tick();
       this.wake();
     });
     this.snapshots.startInterval();
@@ -180,6 +189,7 @@ export class RaftDriver {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
+      this.startReadRound();
       if (!this.raw.hasReady()) {
         await new Promise<void>((resolve) => (this.wakeUp = resolve));
         continue;
@@ -276,6 +286,7 @@ export class RaftDriver {
       const { raftAddr } = decodeMemberContext(cc.context);
       if (raftAddr) await this.learnPeer(cc.nodeId, raftAddr);
     }
+    this.events.onConfChange?.({ type: cc.type, nodeId: cc.nodeId, operator: decodeMemberContext(cc.context).operator === true });
     this.log.info({ change: ['add-voter', 'add-nonvoter', 'remove'][cc.type], node: cc.nodeId, voters: conf.voters, nonvoters: conf.learners }, 'configuration changed');
   }
 
@@ -342,11 +353,18 @@ export class RaftDriver {
     return p;
   }
 
-  /** A read fence: resolves with a read index once this node applied up to it. */
+  /**
+   * A read fence: resolves with a read index once this node applied up to it. The read joins the
+   * next ReadIndex round, which the loop starts when none is in flight (one round, many reads).
+   */
   readIndex(signal: AbortSignal | undefined): Promise<number> {
-    const p = this.reads.add(signal, (ctx) => this.raw.readIndex(ctx));
+    const p = this.reads.add(signal);
     this.wake();
     return p;
+  }
+
+  private startReadRound(): void {
+    this.reads.startRound((ctx) => this.raw.readIndex(ctx));
   }
 
   /** Ask the core to hand leadership to `target` (it gives up after an election timeout). */

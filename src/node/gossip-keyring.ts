@@ -91,7 +91,7 @@ async function readKeyFile(file: string): Promise<Uint8Array[] | null> {
     throw new CorruptionError(`gossip keyring file ${file} must hold a non-empty JSON array of base64 keys`);
   }
   try {
-    return parsed.map((k) => parseKey(k as string));
+    return parsed.map((k) => parseKey(k));
   } catch (e) {
     throw new CorruptionError(`gossip keyring file ${file}: ${(e as Error).message}`);
   }

@@ -1,14 +1,15 @@
+import { parseHostPort } from '../common/host-port.js';
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AbortedError } from '../common/errors.js';
 import { PACKAGE_VERSION } from '../common/version.js';
-import { GossipCore, MemberState, type GossipConfig, type MemberMeta } from '../gossip/index.js';
+import { MemberState, type GossipConfig, type MemberMeta } from '../gossip/index.js';
 import type { NodeId } from '../raft/types.js';
 import { GossipResolver, memberNodeId } from '../resolver/gossip-resolver.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { DiskStorage } from '../storage/log-store.js';
 import { nodePaths } from '../storage/node-meta.js';
-import { GossipAgent } from '../transport/gossip/index.js';
+import { GossipAgent } from './gossip-agent.js';
 import type { AutopilotConfig } from './autopilot-decide.js';
 import { GossipKeyring } from './gossip-keyring.js';
 import { chooseBootstrap, IN_CLUSTER_TAG, IN_CLUSTER_VALUE, type BootstrapChoice } from './bootstrap-expect.js';
@@ -56,13 +57,13 @@ const IN_CLUSTER_CHECK_MS = 200;
 /** Starts the agent with our addresses in the metadata and begins joining the seeds. */
 /** `addrs.http`: the cluster page's address, published as a tag so other members' pages can link to it and ask it. */
 export async function startGossip(id: NodeId, addrs: { raft: string; grpc: string; http?: string | null }, o: GossipOptions, log: Logger, fallback: AddressResolver, signal?: AbortSignal): Promise<{ agent: GossipAgent; resolver: GossipResolver; meta: MemberMeta; keyring: GossipKeyring | null }> {
-  const { host, port } = splitHostPort(o.bindAddr);
+  const { host, port } = parseHostPort(o.bindAddr, { portZero: true, what: '--gossip_addr' });
   const tags = addrs.http ? { [HTTP_ADDR_TAG]: addrs.http } : {};
   const meta: MemberMeta = { nodeId: String(id), raftAddr: addrs.raft, grpcAddr: addrs.grpc, version: SOFTWARE_VERSION, tags };
   const keyring = await GossipKeyring.openIfAny(o.keyringFile ?? null, o.key ?? null);
   if (keyring !== null) log.info({ keys: keyring.fingerprints(), file: o.keyringFile }, 'gossip encryption on');
   const agent = new GossipAgent({
-    core: GossipCore, name: String(id), meta, bindHost: host, port, ...(o.config ? { config: o.config } : {}),
+    name: String(id), meta, bindHost: host, port, ...(o.config ? { config: o.config } : {}),
     ...(keyring ? { keyring: keyring.keyring } : {}),
   });
   agent.on('error', (err) => log.warn({ err }, 'gossip socket error'));
@@ -139,9 +140,4 @@ export function publishInCluster(agent: GossipAgent, node: RaftNode, meta: Membe
   }, IN_CLUSTER_CHECK_MS);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
 }

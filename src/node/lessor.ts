@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
+import type { Timer, Timers } from '../common/timers.js';
 import { NotLeaderError } from '../common/errors.js';
 import type { LeaseChange, LeaseRecord } from '../kv/index.js';
 import { LeaseSchedule, minLeaseTtlSeconds } from './lease-schedule.js';
@@ -7,6 +8,8 @@ import { LeaseSchedule, minLeaseTtlSeconds } from './lease-schedule.js';
 /** What the lessor needs of the node and the store; a RaftNode and a KvStore provide it. */
 export interface LessorPorts {
   readonly clock: Clock;
+  /** The check interval and the revocation deadlines run on these (virtual ones in the simulation). */
+  readonly timers: Timers;
   readonly leases: () => readonly LeaseRecord[];
   readonly onLeaseChange: (listener: (change: LeaseChange) => void) => () => void;
   readonly isLeader: () => boolean;
@@ -40,8 +43,8 @@ const REVOKE_TIMEOUT_MS = 5_000;
  * deletion of its keys is replicated like any write. A node that becomes leader gives every lease its
  * TTL plus an election timeout. Keep-alives renew here, on the leader, without raft.
  *
- * Time comes from the Clock port; `check()` does one round and `start()` only calls it on an
- * interval, so a simulation can drive the lessor with its own clock and its own schedule.
+ * Time comes from the Clock and Timers ports; `check()` does one round and `start()` calls it on an
+ * interval, so the simulation runs the lessor on each node's drifting virtual clock.
  */
 export class Lessor {
   readonly minTtlSeconds: number;
@@ -51,7 +54,7 @@ export class Lessor {
   private readonly revokesPerCheckMax: number;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly inFlight = new AbortController();
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private timer: Timer | null = null;
 
   constructor(
     private readonly ports: LessorPorts,
@@ -69,12 +72,11 @@ export class Lessor {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => this.check(), this.checkIntervalMs);
-    this.timer.unref();
+    this.timer ??= this.ports.timers.every(this.checkIntervalMs, () => this.check(), { background: true });
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     for (const u of this.unsubscribe.splice(0)) u();
     this.inFlight.abort();
@@ -130,10 +132,14 @@ export class Lessor {
   }
 
   private revoke(id: number): void {
-    const signal = AbortSignal.any([this.inFlight.signal, AbortSignal.timeout(REVOKE_TIMEOUT_MS)]);
-    this.ports.proposeRevoke(id, signal).catch((err: unknown) => {
-      // The schedule proposes it again after revokeRetryMs if the lease is still there.
-      if (!this.inFlight.signal.aborted) this.ports.logger.warn({ err, lease: id.toString(16) }, 'lease revocation failed; will retry');
-    });
+    const deadline = new AbortController();
+    const timer = this.ports.timers.after(REVOKE_TIMEOUT_MS, () => deadline.abort(new Error(`lease revocation not applied within ${REVOKE_TIMEOUT_MS} ms`)), { background: true });
+    const signal = AbortSignal.any([this.inFlight.signal, deadline.signal]);
+    this.ports.proposeRevoke(id, signal)
+      .catch((err: unknown) => {
+        // The schedule proposes it again after revokeRetryMs if the lease is still there.
+        if (!this.inFlight.signal.aborted) this.ports.logger.warn({ err, lease: id.toString(16) }, 'lease revocation failed; will retry');
+      })
+      .finally(() => timer.cancel());
   }
 }

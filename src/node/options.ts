@@ -53,5 +53,5 @@ export const NODE_DEFAULTS = {
 export type ResolvedNodeOptions = RaftNodeOptions & { -readonly [K in keyof typeof NODE_DEFAULTS]: (typeof NODE_DEFAULTS)[K] extends string ? string : number };
 
 export function resolveNodeOptions(o: RaftNodeOptions): ResolvedNodeOptions {
-  return { ...NODE_DEFAULTS, ...o } as ResolvedNodeOptions;
+  return { ...NODE_DEFAULTS, ...o };
 }

@@ -1,8 +1,9 @@
+import { parseHostPort } from '../common/host-port.js';
 import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { assert } from '../common/assert.js';
 import { systemClock } from '../common/clock.js';
-import { NotLeaderError, InvalidArgumentError } from '../common/errors.js';
+import { AbortedError, NotLeaderError, InvalidArgumentError } from '../common/errors.js';
 import { systemRandom } from '../common/random.js';
 import { systemTimers } from '../common/timers.js';
 import { ConfChangeType, type ConfChange, type NodeId, type Status } from '../raft/types.js';
@@ -13,11 +14,17 @@ import { FileSnapshotStore } from '../storage/snapshot-store.js';
 import { TcpTransport } from '../transport/raft/tcp-transport.js';
 import type { TransportStats } from '../transport/raft/stats.js';
 import { AddressBook, encodeMemberContext } from './address-book.js';
-import { RaftDriver, type ApplyResult, type LeaderInfo } from './driver.js';
+import { RaftDriver, type AppliedConfChange, type ApplyResult, type LeaderInfo } from './driver.js';
 import { resolveNodeOptions, type RaftNodeOptions, type ResolvedNodeOptions } from './options.js';
 import type { NodePorts } from './ports.js';
 
-export type { ApplyResult, LeaderInfo };
+export type { AppliedConfChange, ApplyResult, LeaderInfo };
+
+/** Options of a configuration change; `operator` marks an operator's change (etcd's Member API) for autopilot. */
+export interface ConfChangeOptions {
+  readonly signal?: AbortSignal;
+  readonly operator?: boolean;
+}
 
 export interface NodeStats {
   readonly raft: Status;
@@ -37,7 +44,8 @@ export interface NodeStats {
  * the address book file, TCP, and the process's clock, timers and randomness, and owns their
  * lifecycle. The Ready loop, apply and the waiters live in the driver, which the simulation runs too.
  *
- * Events: 'leader-change' (LeaderInfo | null), 'fatal' (Error — the node stopped itself).
+ * Events: 'leader-change' (LeaderInfo | null), 'fatal' (Error — the node stopped itself),
+ * 'conf-change' (AppliedConfChange — a configuration entry was applied here).
  */
 export class RaftNode extends EventEmitter {
   readonly id: NodeId;
@@ -69,7 +77,7 @@ export class RaftNode extends EventEmitter {
       const snapshots = await FileSnapshotStore.open(paths.snapshots, { pinned });
       const peers = await AddressBook.open(paths.root);
       let tcp: TcpTransport | null = null;
-      const [host, port] = splitHostPort(opts.raftAddr);
+      const { host, port } = parseHostPort(opts.raftAddr, { portZero: true, what: '--raft_addr' });
       const ports: NodePorts = {
         log,
         snapshots,
@@ -101,7 +109,7 @@ export class RaftNode extends EventEmitter {
       node.driver = new RaftDriver(
         { ...opts, logger: nodeLogger(opts) },
         ports,
-        { onLeaderChange: (l) => node!.emit('leader-change', l), onFatal: (err) => node!.onFatal(err) },
+        { onLeaderChange: (l) => node!.emit('leader-change', l), onFatal: (err) => node!.onFatal(err), onConfChange: (c) => node!.emit('conf-change', c) },
       );
       await node.driver.start(signal);
       return node;
@@ -165,16 +173,18 @@ export class RaftNode extends EventEmitter {
     await this.driver.learnPeer(id, raftAddr);
   }
 
-  addVoter(id: NodeId, raftAddr: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
-    return this.changeConf({ type: ConfChangeType.AddVoter, nodeId: id, context: encodeMemberContext(raftAddr) }, raftAddr, opts.signal);
+  /** Adds a voter, promotes a non-voter, or (for a voter) replaces its address everywhere. */
+  addVoter(id: NodeId, raftAddr: string, opts: ConfChangeOptions = {}): Promise<number> {
+    return this.changeConf({ type: ConfChangeType.AddVoter, nodeId: id, context: encodeMemberContext(raftAddr, opts.operator) }, raftAddr, opts.signal);
   }
 
-  addNonvoter(id: NodeId, raftAddr: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
-    return this.changeConf({ type: ConfChangeType.AddLearner, nodeId: id, context: encodeMemberContext(raftAddr) }, raftAddr, opts.signal);
+  /** Adds a non-voter, or (for a non-voter) replaces its address everywhere. */
+  addNonvoter(id: NodeId, raftAddr: string, opts: ConfChangeOptions = {}): Promise<number> {
+    return this.changeConf({ type: ConfChangeType.AddLearner, nodeId: id, context: encodeMemberContext(raftAddr, opts.operator) }, raftAddr, opts.signal);
   }
 
-  removeServer(id: NodeId, opts: { signal?: AbortSignal } = {}): Promise<number> {
-    return this.changeConf({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) }, undefined, opts.signal);
+  removeServer(id: NodeId, opts: ConfChangeOptions = {}): Promise<number> {
+    return this.changeConf({ type: ConfChangeType.RemoveNode, nodeId: id, context: encodeMemberContext(undefined, opts.operator) }, undefined, opts.signal);
   }
 
   private async changeConf(cc: ConfChange, raftAddr: string | undefined, signal: AbortSignal | undefined): Promise<number> {
@@ -228,13 +238,13 @@ export class RaftNode extends EventEmitter {
       if (cond()) return resolve();
       const timer = timers.every(Math.max(5, Math.floor(this.opts.tickMs / 2)), check);
       const deadline = timers.after(timeoutMs, () => finish(new NotLeaderError(this.driver.status().lead, `${what} did not finish within ${timeoutMs} ms`)));
-      const onAbort = (): void => finish(signal?.reason ?? new Error('aborted'));
+      const onAbort = (): void => finish(signal?.reason instanceof Error ? signal.reason : new AbortedError(`${what} aborted`));
       signal?.addEventListener('abort', onAbort, { once: true });
-      function finish(err?: unknown): void {
+      function finish(err: Error | null = null): void {
         timer.cancel();
         deadline.cancel();
         signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
+        if (err !== null) reject(err);
         else resolve();
       }
       function check(): void {
@@ -253,6 +263,11 @@ export class RaftNode extends EventEmitter {
   latestSnapshot(): { index: number; term: number; sizeBytes: number } | null {
     const info = this.ports.snapshots.latest();
     return info ? { index: info.meta.index, term: info.meta.term, sizeBytes: info.sizeBytes } : null;
+  }
+
+  /** ReadIndex rounds this node started (each serves every read queued for it): reads ÷ rounds is the batching. */
+  readRoundsStarted(): number {
+    return this.driver.reads.roundsStarted;
   }
 
   stats(): NodeStats {
@@ -287,11 +302,4 @@ export class RaftNode extends EventEmitter {
 function nodeLogger(opts: ResolvedNodeOptions): Logger {
   const base = opts.logger ?? pino({ level: 'silent' });
   return 'nodeId' in base.bindings() ? base : base.child({ nodeId: opts.id });
-}
-
-function splitHostPort(addr: string): [string, number] {
-  const i = addr.lastIndexOf(':');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`bad address "${addr}": want host:port`);
-  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), port];
 }

@@ -1,3 +1,4 @@
+import { formatHostPort, parseHostPort } from '../common/host-port.js';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -10,17 +11,20 @@ import { StaticResolver } from '../resolver/static.js';
 export { parsePeers, checkHostPort } from '../resolver/static.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
-import type { ServiceAuth, ServiceLeases, ServiceOptions } from '../service/deps.js';
+import type { ServiceAuth, ServiceLeases, ServiceMaintenance, ServiceOptions } from '../service/deps.js';
+import { directoryBytes } from './disk-usage.js';
 import { readFileSync } from 'node:fs';
 import { JwtTokens } from '../auth/jwt.js';
 import { SimpleTokens } from '../auth/simple-tokens.js';
 import { SIMPLE_TOKEN_TTL_S_DEFAULT, type TokenConfig } from '../auth/token-config.js';
 import { systemClock } from '../common/clock.js';
+import { systemTimers } from '../common/timers.js';
 import { Lessor } from './lessor.js';
+import { AutoCompactor, type AutoCompactionOptions } from './auto-compactor.js';
 import { startNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.js';
 import { nodePaths } from '../storage/node-meta.js';
 import { ClusterPage, startUiHttpServer, type UiHttpServer } from '../ui/index.js';
-import type { GossipAgent } from '../transport/gossip/index.js';
+import type { GossipAgent } from './gossip-agent.js';
 import { MemberState } from '../gossip/index.js';
 import { memberNodeId } from '../resolver/gossip-resolver.js';
 import { Autopilot } from './autopilot.js';
@@ -57,6 +61,8 @@ export interface ServerOptions {
   readonly drainGraceMs?: number;
   /** Discovery and membership through gossip (`--gossip_addr`, `--gossip_seeds`, `--bootstrap_expect`). */
   readonly gossip?: GossipOptions;
+  /** etcd's auto-compaction (`--auto_compaction_mode`, `--auto_compaction_retention`); absent: off. */
+  readonly autoCompaction?: AutoCompactionOptions;
   /** host:port for the Prometheus endpoint (GET /metrics); absent: no endpoint. Port 0 picks a free one. */
   readonly metricsAddr?: string;
   /** TLS per port (client gRPC, peer raft and forwarding, metrics); absent: plaintext everywhere. */
@@ -108,6 +114,7 @@ interface Parts {
   metrics: NodeMetrics | null;
   tls: NodeTls | null;
   lessor: Lessor | null;
+  compactor: AutoCompactor | null;
   page: ClusterPage | null;
   pageServer: UiHttpServer | null;
   stopPublish: () => void;
@@ -122,7 +129,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
   const log = o.logger ?? pino({ level: 'silent' }).child({ nodeId: o.id });
   const store = await KvStore.open({ dir: nodePaths(o.dataDir, o.id).kv });
   const staticResolver = o.resolver ? null : new StaticResolver(o.peers ?? new Map());
-  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, lessor: null, page: null, pageServer: null, stopPublish: () => undefined };
+  const p: Parts = { store, resolver: o.resolver ?? staticResolver!, node: null, grpc: null, gossip: null, autopilot: null, metrics: null, tls: null, lessor: null, compactor: null, page: null, pageServer: null, stopPublish: () => undefined };
   try {
     // Certificates are read (and checked) before anything listens: a bad path fails the start.
     const tls = o.tls ? new NodeTls(o.tls, log) : null;
@@ -181,12 +188,14 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
     const kv = {
       validateCommand,
       encodeCommand,
-      get: (key: Uint8Array) => store.get(key),
-      range: (op: Parameters<KvStore['range']>[0]) => store.range(op),
+      get: (key: Uint8Array, atRevision?: number) => store.get(key, atRevision),
+      range: (op: Parameters<KvStore['range']>[0], atRevision?: number) => store.range(op, atRevision),
+      waitCompacted: (revision: number, signal?: AbortSignal) => store.waitCompacted(revision, signal),
       watch: (opts: Parameters<KvStore['watch']>[0]) => store.watch(opts),
       stats: () => store.stats(),
     };
     p.lessor = startLessor(node, store, log, { ...NODE_DEFAULTS, ...o.raft });
+    if (o.autoCompaction) p.compactor = startAutoCompactor(node, store, log, o.autoCompaction);
     const learn = staticResolver ? (id: number, addr: string) => staticResolver.set(id, addr) : undefined;
     const gossipAgent = gossipStarted?.agent;
     const gossipDeps = gossipAgent ? {
@@ -197,7 +206,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       }),
     } : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), auth: authForService(o, store, p.tls), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), auth: authForService(o, store, p.tls), maintenance: maintenanceForService(store, nodePaths(o.dataDir, o.id).kv), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
@@ -222,12 +231,12 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
 
 /** Undo what startServer built, newest first; every step runs, the first failure is rethrown. */
 async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
-  let first: unknown = null;
+  const failures: unknown[] = [];
   const step = async (f: () => unknown): Promise<void> => {
     try {
       await f();
-    } catch (e) {
-      first ??= e;
+    } catch (err) {
+      failures.push(err);
     }
   };
   // Metrics and the page first (not in reverse order): they must not read parts that are being closed.
@@ -238,12 +247,13 @@ async function teardown(p: Parts, drainGraceMs: number): Promise<void> {
   await step(() => p.autopilot?.stop());
   await step(() => p.grpc?.shutdown(drainGraceMs));
   await step(() => p.lessor?.stop());
+  await step(() => p.compactor?.stop());
   await step(() => p.node?.stop());
   await step(() => p.store.close());
   await step(() => p.resolver.close());
   await step(() => p.gossip?.stop());
   await step(() => p.tls?.close());
-  if (first !== null) throw first;
+  if (failures.length > 0) throw failures[0];
 }
 
 function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string, httpAddress: string | null): ServerHandle {
@@ -287,6 +297,7 @@ function makeHandle(o: ServerOptions, log: Logger, p: Parts, raftAddress: string
 function startLessor(node: RaftNode, store: KvStore, log: Logger, timing: { tickMs: number; electionTicks: number }): Lessor {
   const lessor = new Lessor({
     clock: systemClock,
+    timers: systemTimers,
     leases: () => store.leases(),
     onLeaseChange: (l) => store.onLeaseChange(l),
     isLeader: () => node.isLeader(),
@@ -298,6 +309,19 @@ function startLessor(node: RaftNode, store: KvStore, log: Logger, timing: { tick
   return lessor;
 }
 
+/** etcd's auto-compaction (--auto_compaction_mode): the leader proposes Compact commands. */
+function startAutoCompactor(node: RaftNode, store: KvStore, log: Logger, opts: AutoCompactionOptions): AutoCompactor {
+  const compactor = new AutoCompactor({
+    clock: systemClock,
+    isLeader: () => node.isLeader(),
+    revisions: () => store.stats(),
+    proposeCompact: async (revision, signal) => void (await node.apply(encodeCommand({ op: { kind: 'compact', compact: { revision } }, requestId: null }), { signal })),
+    logger: log,
+  }, opts);
+  compactor.start();
+  return compactor;
+}
+
 function leasesForService(lessor: Lessor, store: KvStore): ServiceLeases {
   return {
     minTtlSeconds: lessor.minTtlSeconds,
@@ -305,6 +329,18 @@ function leasesForService(lessor: Lessor, store: KvStore): ServiceLeases {
     timeToLive: (id) => lessor.timeToLive(id),
     list: () => lessor.list(),
     keys: (id) => store.leaseKeys(id),
+  };
+}
+
+/** etcd's Status sizes (the state machine's directory on disk) and Defragment (its LevelDB compacted). */
+function maintenanceForService(store: KvStore, kvDir: string): ServiceMaintenance {
+  return {
+    diskUsage: async () => {
+      // LevelDB does not tell live bytes from garbage awaiting compaction: both figures are the files' size.
+      const bytes = await directoryBytes(kvDir);
+      return { dbSizeBytes: bytes, inUseBytes: bytes };
+    },
+    defragment: (signal) => store.defragment(signal),
   };
 }
 
@@ -373,9 +409,8 @@ async function startPage(o: ServerOptions, p: Parts, log: Logger): Promise<strin
  * Another process could take the port in between; then the bind fails loudly and the node exits.
  */
 async function concreteAddress(addr: string): Promise<string> {
-  const i = addr.lastIndexOf(':');
-  if (Number(addr.slice(i + 1)) !== 0) return addr;
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+  const { host, port: asked } = parseHostPort(addr, { portZero: true });
+  if (asked !== 0) return addr;
   const port = await new Promise<number>((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -384,5 +419,5 @@ async function concreteAddress(addr: string): Promise<string> {
       s.close(() => resolve(chosen));
     });
   });
-  return `${addr.slice(0, i)}:${port}`;
+  return formatHostPort(host, port);
 }

@@ -34,7 +34,7 @@ export class SnapshotManager {
   private readonly stopping = new AbortController();
   /** Supplies the conf state and address book at snapshot time. */
   peers: () => Record<string, string> = () => ({});
-  onPeers: (peers: Record<string, string>) => Promise<void> = async () => undefined;
+  onPeers: (peers: Record<string, string>) => Promise<void> = () => Promise.resolve();
   confNow: () => ConfState = () => ({ voters: [], learners: [] });
 
   constructor(
@@ -175,9 +175,9 @@ async function splitHeader(file: AsyncIterable<Uint8Array>, id: string): Promise
   let buf = Buffer.alloc(0);
   let need = 4;
   while (buf.length < need) {
-    const { value, done } = await it.next();
-    if (done) throw new CorruptionError(`snapshot ${id} ends inside its header`);
-    buf = Buffer.concat([buf, value as Uint8Array]);
+    const step: IteratorResult<Uint8Array, unknown> = await it.next();
+    if (step.done === true) throw new CorruptionError(`snapshot ${id} ends inside its header`);
+    buf = Buffer.concat([buf, step.value]);
     if (need === 4 && buf.length >= 4) {
       need = 4 + buf.readUInt32BE(0);
       if (need > HEADER_BYTES_MAX) throw new CorruptionError(`snapshot ${id} has a header of ${need} bytes`);
@@ -193,8 +193,9 @@ async function splitHeader(file: AsyncIterable<Uint8Array>, id: string): Promise
   async function* remainder(): AsyncGenerator<Buffer> {
     if (first.length > 0) yield first;
     for (;;) {
-      const { value, done } = await it.next();
-      if (done) return;
+      const step: IteratorResult<Uint8Array, unknown> = await it.next();
+      if (step.done === true) return;
+      const value = step.value;
       yield Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     }
   }

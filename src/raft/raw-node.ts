@@ -19,6 +19,7 @@ import {
   type SoftState,
   type Status,
   type BasicStatus,
+  type Entry,
 } from './types.js';
 
 function sameHardState(a: HardState, b: HardState): boolean {
@@ -29,8 +30,20 @@ function sameHardState(a: HardState, b: HardState): boolean {
  * The small synchronous API a driver uses (after etcd-io/raft's RawNode): feed it ticks, messages
  * and requests; take a Ready; do what it says in order; advance().
  */
+/**
+ * A read-only look at a node's log (stable and unstable entries), for invariant checkers and tests.
+ * Drivers never need it: what they must persist, send and apply comes in a Ready.
+ */
+export interface RaftLogView {
+  readonly committed: number;
+  firstIndex(): number;
+  lastIndex(): number;
+  term(i: number): number | undefined;
+  allEntries(): Entry[];
+}
+
 export class RawNode {
-  readonly raft: Raft;
+  private readonly raft: Raft;
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | null = null;
@@ -159,6 +172,11 @@ export class RawNode {
       r.log.appliedTo(lastCommitted.index);
       r.reduceUncommitted(rd.committedEntries);
     }
+  }
+
+  /** The log, read-only (see RaftLogView). */
+  logView(): RaftLogView {
+    return this.raft.log;
   }
 
   basicStatus(): BasicStatus {

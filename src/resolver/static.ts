@@ -1,3 +1,4 @@
+import { parseHostPort } from '../common/host-port.js';
 import { InvalidArgumentError } from '../common/errors.js';
 import type { AddressResolver } from './types.js';
 
@@ -59,11 +60,7 @@ export function parsePeers(text: string): Map<number, string> {
   return out;
 }
 
-/** host:port with a port in 0..65535 (IPv6 hosts in brackets). */
+/** host:port with a port in 0..65535 (IPv6 hosts in brackets); throws InvalidArgumentError naming `what`. */
 export function checkHostPort(addr: string, what: string): void {
-  const i = addr.lastIndexOf(':');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || addr.slice(i + 1) === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError(`${what}: bad address "${addr}", want host:port`);
-  }
+  parseHostPort(addr, { portZero: true, what });
 }

@@ -41,6 +41,8 @@ export function deleteOp(r: DeleteRequest): kv.DeleteOp {
 }
 
 export function rangeOp(r: RangeRequest): kv.RangeOp {
+  // The field exists for the replicated command (etcd's Txn ranges); raftkv.v1 reads the current state.
+  if (r.revision > 0) throw new InvalidArgumentError('range.revision is served only by etcd\'s API (etcdserverpb.KV)');
   return { prefix: r.prefix, start: r.start, end: r.end, limit: r.limit, startAfter: r.startAfter, keysOnly: r.keysOnly, countOnly: r.countOnly };
 }
 

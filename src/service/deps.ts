@@ -35,10 +35,16 @@ export interface ServiceKv {
   /** Throws InvalidArgumentError naming the field and the limit. */
   validateCommand(cmd: Command): void;
   encodeCommand(cmd: Command): Uint8Array;
-  get(key: Uint8Array): Promise<{ kv: KeyValue | null; revision: number }>;
-  range(op: RangeOp): Promise<RangeResult>;
+  /**
+   * `atRevision` (absent or 0: current) reads the keyspace as of that revision; the store throws its
+   * RevisionCompactedError / FutureRevisionError (matched by name in etcd/errors.ts).
+   */
+  get(key: Uint8Array, atRevision?: number): Promise<{ kv: KeyValue | null; revision: number }>;
+  range(op: RangeOp, atRevision?: number): Promise<RangeResult>;
+  /** Resolves once this node's store has physically reclaimed the space below a compaction at `revision`. */
+  waitCompacted(revision: number, signal?: AbortSignal): Promise<void>;
   watch(opts: WatchOptions): Watcher;
-  stats(): { readonly revision: number; readonly keys: number };
+  stats(): { readonly revision: number; readonly keys: number; readonly compactRevision: number };
 }
 
 /** The gossip parts the Keyring call uses; absent without --gossip_addr. */
@@ -94,6 +100,14 @@ export interface ServiceAuth {
   readonly isMemberCertificate?: (raw: Buffer) => boolean;
 }
 
+/** The node's disks, for etcd's Maintenance Status and Defragment (injected by the composition root). */
+export interface ServiceMaintenance {
+  /** Bytes of the state machine's store (`dbSizeBytes`) and of what it holds live (`inUseBytes`). */
+  diskUsage(): Promise<{ readonly dbSizeBytes: number; readonly inUseBytes: number }>;
+  /** Compacts this node's LevelDB stores (state machine and raft log); resolves when done. */
+  defragment(signal: AbortSignal): Promise<void>;
+}
+
 export interface ServiceOptions {
   /** Upper bound on any unary call's server-side work, also when the caller set no deadline. */
   readonly requestTimeoutMs?: number;
@@ -115,6 +129,8 @@ export interface ServiceDeps {
   readonly leases?: ServiceLeases;
   /** Auth; absent: auth is never enabled and etcd's Auth service is not served. */
   readonly auth?: ServiceAuth;
+  /** etcd's Status sizes and Defragment; absent: Status reports the raft log's bytes, Defragment fails. */
+  readonly maintenance?: ServiceMaintenance;
   /**
    * Called once per finished call: the method's short name (`Put`), the gRPC status name (`OK`,
    * `UNAVAILABLE`) and the call's duration in seconds (a server stream's whole lifetime). Absent:

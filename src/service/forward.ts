@@ -1,5 +1,7 @@
 import { credentials, Client, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { AddressResolver } from '../resolver/types.js';
+import { ForwardStreams } from './forward-stream.js';
+import type { StreamMethod, UnaryMethod } from './method.js';
 
 /** Marks a forwarded call: the receiver serves it itself and never forwards again (one hop). */
 export const FORWARDED_HEADER = 'raftkv-forwarded-by';
@@ -18,9 +20,8 @@ export interface ForwardedIdentity {
   readonly token?: string;
 }
 
-function markForwarded(selfId: number, who: ForwardedIdentity | undefined): Metadata {
-  const md = new Metadata();
-  md.set(FORWARDED_HEADER, String(selfId));
+/** Adds the caller's identity to the metadata of a forwarded call (or stream); returns `md`. */
+export function withIdentity(md: Metadata, who: ForwardedIdentity | undefined): Metadata {
   if (who?.user != null) md.set(FORWARDED_USER_HEADER, who.user);
   if (who?.token !== undefined) md.set(TOKEN_HEADER, who.token);
   return md;
@@ -29,18 +30,18 @@ function markForwarded(selfId: number, who: ForwardedIdentity | undefined): Meta
 /** Channels to other nodes kept open at once; the least recently used one is closed beyond this. */
 const CHANNELS_MAX = 32;
 
-export interface UnaryMethod<Req, Res> {
-  readonly path: string;
-  readonly requestSerialize: (req: Req) => Buffer;
-  readonly responseDeserialize: (buf: Buffer) => Res;
-}
-
-export type StreamMethod<Req, Res> = UnaryMethod<Req, Res>;
+export type { StreamMethod, UnaryMethod } from './method.js';
 
 /** Sends unary calls to other nodes' gRPC servers over cached channels. */
 export class Forwarder {
   private readonly clients = new Map<string, Client>();
   private readonly unsubscribe: () => void;
+  /** Calls to the leader, multiplexed over one stream per leader (forward-stream.ts). */
+  private readonly streams = new ForwardStreams(
+    (addr) => this.client(addr),
+    () => this.forwardedMetadata(),
+    (addr, method, req, deadlineMs, signal, md) => this.call(addr, method, req, deadlineMs, signal, md),
+  );
 
   constructor(
     private readonly selfId: number,
@@ -52,9 +53,25 @@ export class Forwarder {
     this.unsubscribe = resolver.onChange(() => this.closeUnused(new Set(resolver.entries().values())));
   }
 
-  call<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal, who?: ForwardedIdentity): Promise<Res> {
+  /**
+   * Like call(), over the long-lived stream to `addr` (one per leader): for the hot forwarded path.
+   * `md`'s string entries travel with this call only; the leader's handler sees them (plus the mark).
+   */
+  callStreamed<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal, md?: Metadata): Promise<Res> {
+    return this.streams.call(addr, method, req, deadlineMs, signal, md);
+  }
+
+  private forwardedMetadata(): Metadata {
+    const md = new Metadata();
+    md.set(FORWARDED_HEADER, String(this.selfId));
+    return md;
+  }
+
+  /** One unary call; `extra`'s string entries go with it (the forwarded mark cannot be overridden). */
+  call<Req, Res>(addr: string, method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal: AbortSignal, extra?: Metadata): Promise<Res> {
     const client = this.client(addr);
-    const md = markForwarded(this.selfId, who);
+    const md = extra?.clone() ?? new Metadata();
+    md.set(FORWARDED_HEADER, String(this.selfId));
     return new Promise<Res>((resolve, reject) => {
       const options = Number.isFinite(deadlineMs) ? { deadline: deadlineMs } : {};
       const onAbort = (): void => call.cancel();
@@ -71,7 +88,8 @@ export class Forwarder {
 
   /** Opens a bidi stream to `addr`'s `method`, marked as forwarded (the receiver never forwards it again). */
   bidi<Req, Res>(addr: string, method: StreamMethod<Req, Res>, who?: ForwardedIdentity): ClientDuplexStream<Req, Res> {
-    const md = markForwarded(this.selfId, who);
+    const md = withIdentity(new Metadata(), who);
+    md.set(FORWARDED_HEADER, String(this.selfId));
     return this.client(addr).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, md, {});
   }
 
@@ -87,6 +105,7 @@ export class Forwarder {
     if (this.clients.size > CHANNELS_MAX) {
       const [oldest, oc] = this.clients.entries().next().value as [string, Client];
       this.clients.delete(oldest);
+      this.streams.drop(oldest);
       oc.close();
     }
     return c;
@@ -96,12 +115,14 @@ export class Forwarder {
     for (const [addr, c] of this.clients) {
       if (keep.has(addr)) continue;
       this.clients.delete(addr);
+      this.streams.drop(addr);
       c.close();
     }
   }
 
   close(): void {
     this.unsubscribe();
+    this.streams.close();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }

@@ -1,3 +1,4 @@
+import { formatHostPort, parseHostPort } from '../common/host-port.js';
 import { Server, ServerCredentials, status, type ChannelCredentials, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Limits } from '../common/limits.js';
 import { ClusterService } from '../gen/raftkv/v1/cluster.js';
@@ -5,6 +6,7 @@ import { KVService } from '../gen/raftkv/v1/kv.js';
 import { createClusterServer } from './cluster-service.js';
 import { SERVICE_DEFAULTS, type ObserveCall, type ServiceDeps } from './deps.js';
 import { Forwarder } from './forward.js';
+import { ForwardStreamService, ForwardTargets, serveForwardStream } from './forward-serve.js';
 import { HealthReporter } from './health.js';
 import { createKvCore } from './kv-core.js';
 import { createKvServer } from './kv-service.js';
@@ -46,9 +48,17 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
     'grpc.max_concurrent_streams': CONCURRENT_STREAMS_MAX,
   });
   // raftkv's own API knows no tokens: with auth on it serves root only (a client certificate's CN).
+  // Every unary method is also reachable through the forwarding stream (forward-serve.ts).
+  const forwardTargets = new ForwardTargets();
+  const addService = server.addService.bind(server);
+  server.addService = (def, impl) => {
+    forwardTargets.record(def, impl);
+    addService(def, impl);
+  };
   server.addService(tolerantDefinition(KVService), observed(KVService, rootOnlyWhenAuthOn(KVService, createKvServer(ctx), auth), deps.observe));
   server.addService(tolerantDefinition(ClusterService), observed(ClusterService, rootOnlyWhenAuthOn(ClusterService, createClusterServer(ctx), auth, undefined, { members: true }), deps.observe));
   addEtcdServices(server, ctx, createKvCore(ctx), opts.clusterName, (def, impl) => observed(def, impl, deps.observe));
+  server.addService(ForwardStreamService, { calls: serveForwardStream(forwardTargets, shutdownCtl.signal, deps.logger) });
   const health = new HealthReporter(deps.node);
   health.addToServer(server);
   if (!addReflection(server)) deps.logger.warn('server reflection disabled: descriptor set raftkv.binpb not found');
@@ -56,8 +66,7 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listenAddr, tls.serverCredentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
-  const host = listenAddr.slice(0, listenAddr.lastIndexOf(':'));
-  const address = `${host}:${port}`;
+  const address = formatHostPort(parseHostPort(listenAddr, { portZero: true }).host, port);
   deps.logger.info({ grpcAddr: address }, 'gRPC server listening');
 
   return {

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../common/errors.js';
 import type { Command, CommandResult } from '../kv/types.js';
 import type { CallScope } from './call-signal.js';
 import type { UnaryMethod } from './forward.js';
-import type { HandlerContext } from './kv-service.js';
+import type { HandlerContext } from './handler.js';
 
 /**
  * TEST-ONLY fault injection, read once at startup: RAFTKV_TEST_BROKEN=stale-reads makes followers

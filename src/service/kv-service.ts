@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { InvalidArgumentError, RaftkvError } from '../common/errors.js';
 import {
   Consistency,
@@ -18,52 +18,15 @@ import {
   type WatchRequest,
 } from '../gen/raftkv/v1/kv.js';
 import type { Command, CommandResult } from '../kv/types.js';
-import { callScope, type CallScope } from './call-signal.js';
+import type { CallScope } from './call-signal.js';
+import { unary, type HandlerContext } from './handler.js';
 import * as cv from './convert.js';
-import type { ServiceDeps } from './deps.js';
-import { checkMalformed } from './malformed.js';
-import type { Forwarder } from './forward.js';
-import type { LeaderRouter } from './router.js';
-import { toStatus } from './status.js';
 import { serveWatch } from './watch.js';
 import { createKvCore } from './kv-core.js';
-import type { AuthGate } from './auth-gate.js';
 
-export interface HandlerContext {
-  readonly deps: ServiceDeps;
-  readonly router: LeaderRouter;
-  /** Calls to other members (fan-outs such as the gossip keyring); the router forwards through it too. */
-  readonly forwarder: Forwarder;
-  readonly requestTimeoutMs: number;
-  /** Aborted when the server starts shutting down. */
-  readonly shutdown: AbortSignal;
-  /** Who calls, and what they may do (src/service/auth-gate.ts). */
-  readonly auth: AuthGate;
-}
-
-/**
- * Runs a unary handler body with a call-scoped signal and maps any error to a gRPC status with
- * `mapError` (the etcd API passes its own mapping).
- */
-export function unary<Req, Res>(ctx: HandlerContext, body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>, mapError: (err: unknown) => ReturnType<typeof toStatus> = toStatus) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    const scope = callScope(call, ctx.requestTimeoutMs, ctx.shutdown);
-    Promise.resolve()
-      .then(() => {
-        checkMalformed(call.request);
-        return body(call.request, scope, call);
-      })
-      .then(
-        (res) => callback(null, res),
-        (err: unknown) => {
-          const st = mapError(err);
-          if (st.code === 13) ctx.deps.logger.warn({ err, path: call.getPath() }, 'request failed');
-          callback(st, null);
-        },
-      )
-      .finally(() => scope.dispose());
-  };
-}
+// The handler context and `unary` live in handler.ts (kv-core.ts and watch.ts need them without
+// importing this file back); re-exported here for the handlers that still import them from here.
+export { unary, type HandlerContext } from './handler.js';
 
 export function createKvServer(ctx: HandlerContext): KVServer {
   const { node, kv } = ctx.deps;
@@ -112,7 +75,10 @@ export function createKvServer(ctx: HandlerContext): KVServer {
         return cv.rangeResponse(r, header(r.revision));
       }),
     ),
-    watch: (call: ServerWritableStream<WatchRequest, unknown>) => serveWatch(ctx, call, header),
+    watch: (call: ServerWritableStream<WatchRequest, unknown>) => {
+      // serveWatch ends the call itself on every error it knows; anything else must not go unhandled.
+      serveWatch(ctx, call, header).catch((err: unknown) => ctx.deps.logger.warn({ err }, 'watch stream failed'));
+    },
   };
 }
 

@@ -1,10 +1,11 @@
-import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
+import { copyRequestId } from './request-id.js';
 import { ErrorCode, NotLeaderError, RaftkvError } from '../common/errors.js';
 import type { LeaderInfo } from '../node/raft-node.js';
 import type { AddressResolver } from '../resolver/types.js';
 import type { CallScope } from './call-signal.js';
 import type { ServiceNode } from './deps.js';
-import { FORWARDED_HEADER, type Forwarder, type UnaryMethod } from './forward.js';
+import { FORWARDED_HEADER, withIdentity, type ForwardedIdentity, type Forwarder, type UnaryMethod } from './forward.js';
 import { isForwardedError, isRetryableCode, raftkvCodeOf } from './status.js';
 
 export class LeaderAddressUnknownError extends RaftkvError {
@@ -66,8 +67,9 @@ export class LeaderRouter {
         if (leader.isSelf) return await local(scope.signal);
         const addr = this.resolver.grpcAddress(leader.id);
         if (addr === undefined) throw new LeaderAddressUnknownError(leader.id);
-        // The caller's identity goes along as this member verified it: never more than that.
-        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.call(addr, method, req, scope.deadlineMs, signal, scope.caller), scope.signal);
+        // The caller's identity goes along as this member verified it (never more than that), next
+        // to the request id: over the stream and over its unary fallback alike.
+        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.callStreamed(addr, method, req, scope.deadlineMs, signal, forwardedMetadata(md, scope.caller)), scope.signal);
       } catch (e) {
         if (e instanceof LeaderMovedError) {
           if (!opts.idempotent) throw new ForwardOutcomeUnknownError(leader, e.next);
@@ -154,11 +156,18 @@ export class LeaderRouter {
 function isRetryable(e: unknown): boolean {
   if (e instanceof RaftkvError) return isRetryableCode(e.code) || e.code === ErrorCode.Unavailable;
   if (isForwardedError(e)) {
-    const code = raftkvCodeOf(e as ServiceError);
+    const code = raftkvCodeOf(e);
     // UNAVAILABLE without our code is retryable only when the request never left: the channel
     // could not connect. "Connection dropped" (and anything else) may come after the leader applied
     // the write, and retrying then would apply a CAS twice (found by test/faults).
     return isRetryableCode(code) || (code === undefined && e.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED/i.test(e.details));
   }
   return false;
+}
+
+/** What of the caller travels with a forwarded call: the request id (so a resent write applies once) and the verified identity. */
+function forwardedMetadata(from: Metadata, caller: ForwardedIdentity | undefined): Metadata {
+  const md = new Metadata();
+  copyRequestId(from, md);
+  return withIdentity(md, caller);
 }

@@ -4,7 +4,7 @@ import type { ResponseHeader, WatchRequest, WatchResponse } from '../gen/raftkv/
 import type { Watcher } from '../kv/watcher.js';
 import { callScope } from './call-signal.js';
 import { watchEvent } from './convert.js';
-import type { HandlerContext } from './kv-service.js';
+import type { HandlerContext } from './handler.js';
 import { checkMalformed } from './malformed.js';
 import { toStatus } from './status.js';
 

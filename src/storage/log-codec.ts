@@ -12,7 +12,7 @@
  * under another key fails verification.
  */
 import { assert } from '../common/assert.js';
-import type { ConfState, Entry, EntryType, HardState, SnapshotMeta } from '../raft/types.js';
+import type { ConfState, Entry, HardState, SnapshotMeta } from '../raft/types.js';
 import { crc32c } from './crc32c.js';
 
 export const LOG_FORMAT_VERSION = 1;
@@ -72,7 +72,7 @@ export function decodeEntry(key: Uint8Array, value: Uint8Array): Entry {
   if (type !== 0 && type !== 1) throw new RecordDecodeError(`unknown entry type ${type}`);
   // A plain Uint8Array view (not a Buffer) so entries compare equal to those the core created.
   const data = new Uint8Array(body.buffer, body.byteOffset + 10, body.length - 10);
-  return { index, term: readU64(body, 1), type: type as EntryType, data };
+  return { index, term: readU64(body, 1), type: type, data };
 }
 
 export function encodeHardState(hs: HardState): Buffer {

@@ -89,7 +89,7 @@ function parseConf(v: unknown): ConfState | null {
   const { voters, learners } = v as Record<string, unknown>;
   if (!Array.isArray(voters) || !Array.isArray(learners)) return null;
   if (!voters.every(isCount) || !learners.every(isCount)) return null;
-  return { voters: voters as number[], learners: learners as number[] };
+  return { voters: voters, learners: learners };
 }
 
 function isCount(v: unknown): v is number {

@@ -1,3 +1,4 @@
+import { parseHostPort, type HostPort } from '../common/host-port.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
@@ -32,10 +33,7 @@ export interface UiTls {
 }
 
 export async function startUiHttpServer(addr: string, route: (req: IncomingMessage, res: ServerResponse) => boolean, tls?: UiTls): Promise<UiHttpServer> {
-  const i = addr.lastIndexOf(':');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65_535) throw new HttpListenError(addr, new Error('want host:port'));
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+  const { host, port } = listenAddress(addr);
   const options = { maxHeaderSize: UI_HEADER_BYTES_MAX, requestTimeout: UI_REQUEST_TIMEOUT_MS, headersTimeout: UI_REQUEST_TIMEOUT_MS };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (route(req, res)) return;
@@ -69,4 +67,12 @@ async function drain(server: Server): Promise<void> {
   const timer = setTimeout(() => server.closeAllConnections(), UI_CLOSE_GRACE_MS);
   await closed;
   clearTimeout(timer);
+}
+
+function listenAddress(addr: string): HostPort {
+  try {
+    return parseHostPort(addr, { portZero: true });
+  } catch (err) {
+    throw new HttpListenError(addr, err);
+  }
 }

@@ -40,6 +40,23 @@ describe('argv parsing', () => {
     [['transfer-leader', '0'], /ID must be a positive integer/],
     [['status', '--endpoints', 'nohost'], /bad endpoint/],
     [['members', 'extra'], /usage: raftkv members/],
+    [['get', 'k', '--rev', '3'], /^raftkv: unknown flag --rev for raftkv get \(raftkv help get lists its flags\)$/],
+    [['help', 'frobnicate'], /unknown command "frobnicate"/],
+    [['put', 'k', 'v', '--lease', 'xyz'], /lease ID must be a hexadecimal id/],
+    [['put', 'k', 'v', '--lease', '0'], /lease ID must be a hexadecimal id/],
+    [['lease'], /usage: raftkv lease/],
+    [['lease', 'renew', '1'], /lease: want grant, revoke, timetolive, list, keep-alive/],
+    [['lease', 'grant'], /usage: raftkv lease grant TTL/],
+    [['lease', 'grant', '0'], /at least 1 second/],
+    [['lease', 'list', 'extra'], /usage: raftkv lease list$/],
+    [['lease', 'revoke', '1', '--keys'], /--keys goes with lease timetolive/],
+    [['compact'], /usage: raftkv compact/],
+    [['compact', '0'], /REV must be a positive integer/],
+    [['watch', 'k', '--rev', '2', '--from', '2'], /--rev and --from are the same flag/],
+    [['elect', 'e'], /usage: raftkv elect NAME PROPOSAL/],
+    [['elect', 'e', 'p', '--listen'], /usage: raftkv elect NAME PROPOSAL/],
+    [['lock'], /usage: raftkv lock NAME/],
+    [['lock', 'l', '--ttl', '0'], /--ttl must be at least 1 second/],
   ])('%j is a usage error (exit 2, one line)', async (argv, message) => {
     const r = await run(argv, { RAFTKV_ENDPOINTS: '127.0.0.1:1' });
     expect(r.code).toBe(2);
@@ -48,7 +65,10 @@ describe('argv parsing', () => {
     expect(r.stderr[0]).toMatch(message);
   });
 
-  const ALL_COMMANDS = ['put', 'get', 'del', 'range', 'cas', 'watch', 'members', 'status', 'add-voter', 'add-nonvoter', 'remove', 'transfer-leader', 'snapshot'];
+  const ALL_COMMANDS = [
+    'put', 'get', 'del', 'range', 'cas', 'watch', 'members', 'status', 'add-voter', 'add-nonvoter', 'remove', 'transfer-leader', 'snapshot',
+    'compact', 'lease', 'lock', 'elect', 'keyring',
+  ];
 
   it('--help lists every command, one line each', async () => {
     for (const argv of [['--help'], [], ['help']]) {
@@ -105,7 +125,7 @@ describe('commands against a real gRPC server', () => {
     expect(server.puts[0]?.value.toString()).toBe('hello');
     expect(await run(['get', 'k', '--endpoints', server.address])).toMatchObject({ code: 0, stdout: ['v'] });
     await run(['get', 'k', '--stale', '--endpoints', server.address]);
-    expect(server.gets.map((g) => g.consistency)).toEqual([1, 2]);
+    expect(server.gets.map((g) => g.serializable)).toEqual([false, true]);
   });
 
   it('--json prints machine-readable output; endpoints may come from RAFTKV_ENDPOINTS', async () => {

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
-import { ClientAbortedError, ClientTimeoutError, RaftkvClient, RetriesExhaustedError } from '../../src/client/index.js';
+import { ClientAbortedError, ClientTimeoutError, RaftkvClient, RetriesExhaustedError, UnimplementedError } from '../../src/client/index.js';
 import { deadAddress, startScriptedServer, type ScriptedServer } from './scripted-server.js';
 
 const FAST = { backoffBaseMs: 1, backoffCapMs: 5 };
@@ -24,9 +24,8 @@ describe('client retries against a real gRPC server', () => {
     server.failures = [{ code: status.UNAVAILABLE, raftkvCode: 'LEADERSHIP_LOST' }, { code: status.UNAVAILABLE }];
     await client.put('k', 'v1');
     await client.put('k', 'v2');
-    expect(server.puts.map((p) => p.requestId)).toEqual([
-      { clientId: 'cid', seq: 1 }, { clientId: 'cid', seq: 1 }, { clientId: 'cid', seq: 1 }, { clientId: 'cid', seq: 2 },
-    ]);
+    // The request id travels as gRPC metadata (etcd's PutRequest has no field for it).
+    expect(server.putIds).toEqual(['cid/1', 'cid/1', 'cid/1', 'cid/2']);
   });
 
   it('non-retryable errors surface at once with their code', async () => {
@@ -53,6 +52,18 @@ describe('client retries against a real gRPC server', () => {
     expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect((err as RetriesExhaustedError).code).toBe(ErrorCode.NoLeader);
     expect(server.gets).toHaveLength(3);
+  });
+
+  it('a bad clientId is refused', async () => {
+    expect(() => new RaftkvClient({ endpoints: ['127.0.0.1:1'], clientId: 'has space' })).toThrow(/bad clientId/);
+  });
+
+  it('UNIMPLEMENTED surfaces as UnimplementedError (FAILED_PRECONDITION) at once', async () => {
+    const { client } = await setup();
+    const err = await client.compact(3).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnimplementedError);
+    expect((err as UnimplementedError).code).toBe(ErrorCode.FailedPrecondition);
+    expect((err as Error).message).toMatch(/^not supported by the server: /);
   });
 
   it('a dead cluster fails within the deadline', async () => {

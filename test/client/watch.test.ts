@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WatchResponse, Event_EventType } from '../../src/gen/raftkv/v1/kv.js';
+import { WatchResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
+import { Event_EventType } from '../../src/gen/etcd/mvccpb/kv.js';
 import { RaftkvClient, WatchCompactedError, type WatchBatch } from '../../src/client/index.js';
 import { startScriptedServer } from './scripted-server.js';
 
@@ -12,7 +13,7 @@ afterEach(async () => {
 function put(rev: number): WatchResponse {
   return WatchResponse.fromPartial({
     header: { revision: rev },
-    events: [{ type: Event_EventType.PUT, kv: { key: Buffer.from('k'), value: Buffer.from(`v${rev}`), modRevision: rev, version: 1, createRevision: rev } }],
+    events: [{ type: Event_EventType.Put, kv: { key: Buffer.from('k'), value: Buffer.from(`v${rev}`), modRevision: rev, version: 1, createRevision: rev } }],
   });
 }
 
@@ -21,6 +22,7 @@ describe('watch', () => {
     const server = await startScriptedServer();
     cleanup.push(() => server.stop());
     server.watchScript = (req, call) => {
+      call.write(WatchResponse.fromPartial({ header: { revision: 2 }, created: true }));
       if (req.startRevision === 3) {
         call.write(put(3));
         call.write(put(5));
@@ -45,8 +47,8 @@ describe('watch', () => {
     const server = await startScriptedServer();
     cleanup.push(() => server.stop());
     server.watchScript = (_req, call) => {
-      call.write(WatchResponse.fromPartial({ compacted: true, compactRevision: 42 }));
-      call.end();
+      call.write(WatchResponse.fromPartial({ created: true }));
+      call.write(WatchResponse.fromPartial({ canceled: true, compactRevision: 42, cancelReason: 'etcdserver: mvcc: required revision has been compacted' }));
     };
     const client = new RaftkvClient({ endpoints: [server.address] });
     cleanup.push(() => client.close());
@@ -54,6 +56,7 @@ describe('watch', () => {
     const err = await (async () => { for await (const _ of iter) { /* none */ } })().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WatchCompactedError);
     expect((err as WatchCompactedError).compactRevision).toBe(42);
-    expect(server.watches[0]?.prefix.toString()).toBe('p/');
+    expect(server.watches[0]?.key.toString()).toBe('p/');
+    expect(server.watches[0]?.rangeEnd.toString()).toBe('p0');
   });
 });

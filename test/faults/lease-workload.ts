@@ -33,7 +33,7 @@ export interface LeaseWorkloadOptions {
   readonly ttlSeconds: number;
 }
 
-interface LeaseRecord {
+export interface LeaseRecord {
   readonly client: number;
   readonly key: string;
   id: number;
@@ -184,9 +184,23 @@ export class LeaseWorkload {
   }
 }
 
+/**
+ * How strictly `judge` reads the clock: a lease may end no sooner than `ttlScale` x its TTL after the
+ * last acknowledged grant or beat was sent, less `marginMs`. Real processes on one machine share a
+ * clock (scale 1, a small margin for timer granularity); the simulation's clocks drift by up to a
+ * known rate, so a TTL there may last only TTL / (1 + drift) of true time.
+ */
+export interface JudgeBounds {
+  readonly ttlScale: number;
+  readonly marginMs: number;
+}
+
+const REAL_CLOCK: JudgeBounds = { ttlScale: 1, marginMs: EARLY_MARGIN_MS };
+
 /** The violations one lease's record shows (see the file comment). */
-export function judge(r: LeaseRecord): string[] {
+export function judge(r: LeaseRecord, bounds: JudgeBounds = REAL_CLOCK): string[] {
   const out: string[] = [];
+  const endsNoSoonerThan = (aliveMs: number): number => aliveMs + r.ttlMs * bounds.ttlScale - bounds.marginMs;
   const lastAliveBefore = (t: number): number | null => {
     let last: number | null = null;
     for (const s of r.aliveSendsMs) if (s < t && (last === null || s > last)) last = s;
@@ -196,7 +210,7 @@ export function judge(r: LeaseRecord): string[] {
   for (const read of r.reads) {
     if (!read.present && r.putAckedMs !== null && r.putAckedMs < read.invokeMs && !revokedBefore(read.completeMs)) {
       const alive = lastAliveBefore(read.completeMs);
-      if (alive !== null && read.completeMs < alive + r.ttlMs - EARLY_MARGIN_MS) {
+      if (alive !== null && read.completeMs < endsNoSoonerThan(alive)) {
         out.push(`${r.key} (lease ${r.id}, TTL ${r.ttlMs} ms) read as gone through node ${read.node} ${Math.round(alive + r.ttlMs - read.completeMs)} ms before its TTL ran out`);
       }
     }
@@ -206,7 +220,7 @@ export function judge(r: LeaseRecord): string[] {
   }
   for (const beat of r.goneBeats) {
     const alive = lastAliveBefore(beat.sendMs);
-    if (alive !== null && !revokedBefore(beat.completeMs) && beat.completeMs < alive + r.ttlMs - EARLY_MARGIN_MS) {
+    if (alive !== null && !revokedBefore(beat.completeMs) && beat.completeMs < endsNoSoonerThan(alive)) {
       out.push(`lease ${r.id} (TTL ${r.ttlMs} ms) answered gone to a keep-alive ${Math.round(alive + r.ttlMs - beat.completeMs)} ms before its TTL ran out`);
     }
   }

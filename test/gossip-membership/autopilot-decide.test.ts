@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, quorumSafeWithout, updateHealthySince, type AutopilotConfig, type AutopilotState, type GossipState } from '../../src/node/autopilot-decide.js';
 
-const C: AutopilotConfig = { stabilizationMs: 1000, deadGraceMs: 500, minQuorum: 3, votersMax: 5, catchUpLagEntries: 10 };
+const C: AutopilotConfig = { stabilizationMs: 1000, deadGraceMs: 500, minQuorum: 3, votersMax: 5, catchUpLagEntries: 10, operatorHoldMs: 30_000 };
 const NOW = 100_000;
 
 /**
@@ -14,6 +14,8 @@ function st(p: {
   match?: Record<number, number>; inactive?: number[]; healthyAgoMs?: Record<number, number>;
   contactAgoMs?: Record<number, number | null>; leaderAgoMs?: number;
   isLeader?: boolean; leaving?: boolean; changeInFlight?: boolean; selfId?: number;
+  /** Operator holds: id -> [kind, how long ago]. */
+  holds?: Record<number, ['added' | 'removed', number]>;
 }): AutopilotState {
   const silent = (id: number): boolean => p.g[id] === 'dead' || (p.inactive ?? []).includes(id);
   const contact = (id: number): number | null => (p.contactAgoMs && id in p.contactAgoMs ? p.contactAgoMs[id]! : silent(id) ? 60_000 : 5);
@@ -31,6 +33,7 @@ function st(p: {
     progress: new Map(ids.map((id) => [id, { match: p.match?.[id] ?? 100, recentlyActive: (contact(id) ?? Infinity) <= 200, lastContactMs: contact(id) }])),
     gossip: new Map(Object.entries(p.g).map(([id, state]) => [Number(id), { state, raftAddr: `127.0.0.1:${7000 + Number(id)}`, sinceMs: NOW - (p.sinceAgoMs?.[Number(id)] ?? 60_000) }])),
     healthySinceMs: new Map(Object.entries(p.healthyAgoMs ?? {}).map(([id, ago]) => [Number(id), NOW - ago])),
+    operatorHolds: new Map(Object.entries(p.holds ?? {}).map(([id, [kind, ago]]) => [Number(id), { kind, sinceMs: NOW - ago }])),
   };
 }
 
@@ -83,6 +86,17 @@ describe('autopilot decide', () => {
     ['leader never removes itself', st({ voters: [1, 2, 3], g: { 1: 'left', 2: 'alive', 3: 'alive' } }), { kind: 'none' }],
     ['floor 2: dead voter of 3 with learner: removed first', st({ voters: [1, 3, 4], learners: [5], selfId: 3, g: { 1: 'dead', 3: 'alive', 4: 'alive', 5: 'alive' }, healthyAgoMs: { 5: 5000 } }), { kind: 'remove', id: 1, reason: 'dead' }, { minQuorum: 2 }],
     ['after that removal the learner is promoted to make 3', st({ voters: [3, 4], learners: [5], selfId: 3, g: { 1: 'dead', 3: 'alive', 4: 'alive', 5: 'alive' }, healthyAgoMs: { 5: 5000 } }), { kind: 'promote', id: 5, raftAddr: '127.0.0.1:7005' }],
+    // Operator hold: etcd's Member API changes are not undone while the hold lasts.
+    ['operator-removed member still gossiping is not re-added', st({ voters: [1, 3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, holds: { 2: ['removed', 1000] } }), { kind: 'none' }],
+    ['operator-removed member is re-added once the hold expires', st({ voters: [1, 3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, holds: { 2: ['removed', 30_000] } }), { kind: 'add-nonvoter', id: 2, raftAddr: '127.0.0.1:7002' }],
+    ['operator-removed member alive again after a suspicion is still kept out', st({ voters: [1, 3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, sinceAgoMs: { 2: 500 }, holds: { 2: ['removed', 1000] } }), { kind: 'none' }],
+    ['operator-added learner is not promoted by autopilot', st({ voters: [1, 2], learners: [3], g: { 1: 'alive', 2: 'alive', 3: 'alive' }, healthyAgoMs: { 3: 5000 }, holds: { 3: ['added', 1000] } }), { kind: 'none' }],
+    ['operator-added voter making 4: nobody steps down', st({ voters: [1, 3, 4, 5], g: { 1: 'alive', 3: 'alive', 4: 'alive', 5: 'alive' }, holds: { 5: ['added', 1000] } }), { kind: 'none' }],
+    ['operator-added member that left is still removed', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'left' }, sinceAgoMs: { 4: 500 }, holds: { 4: ['added', 1000] } }), { kind: 'remove', id: 4, reason: 'left' }],
+    ['operator-added member with a left record from before the add is kept', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'left' }, sinceAgoMs: { 4: 5000 }, holds: { 4: ['added', 1000] } }), { kind: 'none' }],
+    ['operator-added member dead since before the add is kept', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'dead' }, sinceAgoMs: { 4: 5000 }, holds: { 4: ['added', 1000] } }), { kind: 'none' }],
+    ['operator-added member that went dead after the add is kept during the hold', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'dead' }, sinceAgoMs: { 4: 600 }, holds: { 4: ['added', 1000] } }), { kind: 'none' }],
+    ['operator-added dead member is removed once the hold ends', st({ voters: [1, 2, 3], learners: [4], g: { 1: 'alive', 2: 'alive', 3: 'alive', 4: 'dead' }, sinceAgoMs: { 4: 600 }, holds: { 4: ['added', 40_000] } }), { kind: 'remove', id: 4, reason: 'dead' }],
   ];
   for (const [name, state, want, config] of rows) {
     it(name, () => expect(decide(state, { ...C, ...config })).toEqual(want));

@@ -3,10 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GossipCore, MemberState } from '../../src/gossip/index.js';
+import { MemberState } from '../../src/gossip/index.js';
 import { GOSSIP_PROFILES } from '../../src/node/gossip-setup.js';
 import { memberNodeId } from '../../src/resolver/gossip-resolver.js';
-import { GossipAgent } from '../../src/transport/gossip/index.js';
+import { GossipAgent } from '../../src/node/gossip-agent.js';
 import { freePort } from '../support/free-port.js';
 import { RaftkvClient, type MembersResult } from '../../src/client/index.js';
 
@@ -75,7 +75,7 @@ export class GossipCluster {
   /** Joins the cluster's gossip as a member without raft metadata, to see what gossip sees. */
   async observe(): Promise<void> {
     const agent = new GossipAgent({
-      core: GossipCore, name: 'observer', meta: { nodeId: 'observer', raftAddr: '', grpcAddr: '', version: 'test', tags: {} },
+      name: 'observer', meta: { nodeId: 'observer', raftAddr: '', grpcAddr: '', version: 'test', tags: {} },
       config: GOSSIP_PROFILES.test, monitorEventLoop: false,
     });
     await agent.start();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GossipAgent } from '../../src/transport/gossip/index.js';
+import type { GossipAgent } from '../../src/node/gossip-agent.js';
 import { allAliveEverywhere, cutAndHealMs, LoopbackCuts, startLoopbackCluster, waitFor } from './loopback-heal.js';
 
 const agents: GossipAgent[] = [];

@@ -1,9 +1,10 @@
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GossipCore, MemberState } from '../../src/gossip/index.js';
+import { MemberState } from '../../src/gossip/index.js';
 import type { MemberMeta } from '../../src/gossip/index.js';
-import { GossipAgent, Keyring } from '../../src/transport/gossip/index.js';
+import { GossipAgent } from '../../src/node/gossip-agent.js';
+import { Keyring } from '../../src/transport/gossip/index.js';
 
 /** Short intervals so real-socket tests finish in about a second or two. */
 const FAST = {
@@ -18,7 +19,7 @@ function meta(name: string, version = '0.1.0'): MemberMeta {
 }
 
 async function startAgent(name: string, keyring?: Keyring): Promise<GossipAgent> {
-  const a = new GossipAgent({ core: GossipCore, name, meta: meta(name), config: FAST, ...(keyring ? { keyring } : {}) });
+  const a = new GossipAgent({ name, meta: meta(name), config: FAST, ...(keyring ? { keyring } : {}) });
   agents.push(a);
   await a.start(AbortSignal.timeout(5_000));
   return a;

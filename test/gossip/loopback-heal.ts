@@ -1,6 +1,6 @@
-import { GossipCore, MemberState } from '../../src/gossip/index.js';
+import { MemberState } from '../../src/gossip/index.js';
 import type { GossipConfig, MemberMeta } from '../../src/gossip/index.js';
-import { GossipAgent } from '../../src/transport/gossip/index.js';
+import { GossipAgent } from '../../src/node/gossip-agent.js';
 
 /**
  * Partition and heal real gossip agents on 127.0.0.1 (UDP + TCP push/pull), cut through the
@@ -36,7 +36,7 @@ export async function startLoopbackCluster(
   try {
     for (let i = 0; i < n; i++) {
       const agent: GossipAgent = new GossipAgent({
-        core: GossipCore, name: `m${i}`, meta: meta(`m${i}`), config, linkUp: (peer) => cuts.reachable(agent.address, peer),
+        name: `m${i}`, meta: meta(`m${i}`), config, linkUp: (peer) => cuts.reachable(agent.address, peer),
       });
       agents.push(agent);
       await agent.start(signal);

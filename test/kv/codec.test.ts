@@ -29,6 +29,7 @@ const samples: Command[] = [
   { op: { kind: 'put', put: { key: b('k'), value: b('v'), prevKv: false, ignoreLease: true } }, requestId: null },
   { op: { kind: 'leaseGrant', leaseGrant: { id: 0x3ceea241e5d7, ttlSeconds: 10 } }, requestId: null },
   { op: { kind: 'leaseRevoke', leaseRevoke: { id: 1 } }, requestId: null },
+  { op: { kind: 'compact', compact: { revision: 2 ** 40 + 3 } }, requestId: null },
   txnCmd({
     compare: [
       { key: b('a'), result: CompareResult.Equal, target: { kind: 'lease', lease: 0 }, rangeEnd: b('b') },
@@ -94,6 +95,8 @@ describe('command result codec', () => {
     { kind: 'leaseGrant', revision: 9, id: 12345, ttlSeconds: 60 },
     { kind: 'leaseRevoke', revision: 10, deleted: 3 },
     { kind: 'rejected', revision: 10, reason: 2 },
+    { kind: 'rejected', revision: 10, reason: 5 },
+    { kind: 'compact', revision: 10, compactRevision: 7 },
     {
       kind: 'txn', revision: 11, succeeded: false,
       responses: [{ kind: 'txn', revision: 11, succeeded: true, responses: [{ kind: 'put', revision: 11, prevKv: null }, { kind: 'txn', revision: 11, succeeded: false, responses: [] }] }],

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortedError, StoppedError } from '../../src/common/errors.js';
-import { EventType, WatchAbandonedError, WatchCompactedError, WatcherOverflowError } from '../../src/kv/index.js';
+import { EventType, WatchAbandonedError, WatchCompactedError, encodeCommand } from '../../src/kv/index.js';
 import type { KvStore, WatchEvent, Watcher } from '../../src/kv/index.js';
 import { applyAll, applyOne, b, delCmd, openStore, opPut, putCmd, s, tempDir, txnCmd } from './helpers.js';
 
@@ -93,27 +93,55 @@ describe('watch', () => {
     await early.return();
   });
 
-  it('reports a start revision older than the history as compacted', async () => {
+  it('replays from the persisted history beyond the in-memory one and after a restart', async () => {
     await store.close();
-    store = await openStore(dir, { watchHistoryEventsMax: 10 });
-    await applyAll(store, Array.from({ length: 30 }, (_, i) => putCmd(`k${i}`, 'v')));
-    const err = await endError(store.watch({ prefix: b(''), startRevision: 5 }));
-    expect(err).toBeInstanceOf(WatchCompactedError);
-    expect(err).toMatchObject({ startRevision: 5, compactRevision: 21 });
-    expect((await take(store.watch({ prefix: b(''), startRevision: 21 }), 10)).length).toBe(10);
-    // After a restart only the future is watchable.
+    store = await openStore(dir, { watchHistoryEventsMax: 10, watchBatchEventsMax: 7 });
+    await applyAll(store, Array.from({ length: 30 }, (_, i) => putCmd(`k${i}`, `v${i}`)));
+    // Revisions 1..20 are no longer in memory: they come from the db, then memory takes over.
+    const all = await take(store.watch({ prefix: b(''), startRevision: 5 }), 26);
+    expect(all.map((e) => e.kv.modRevision)).toEqual(Array.from({ length: 26 }, (_, i) => i + 5));
     await store.close();
     store = await openStore(dir);
-    expect(await endError(store.watch({ key: b('k1'), startRevision: 30 }))).toBeInstanceOf(WatchCompactedError);
+    await applyOne(store, putCmd('k1', 'again'));
+    const w = store.watch({ key: b('k1'), startRevision: 1 });
+    const events = await take(w, 2);
+    expect(events.map(show)).toEqual(['PUT k1@2', 'PUT k1@31']);
+    expect(events[1]).toMatchObject({ prevModRevision: 2, prevKv: { value: b('v1') }, kv: { version: 2, createRevision: 2 } });
+    await w.return();
   });
 
-  it('ends a watcher that falls more than its buffer behind', async () => {
+  it('cancels a watch that starts before the compacted revision', async () => {
+    await applyAll(store, Array.from({ length: 10 }, (_, i) => putCmd(`k${i % 3}`, `v${i}`)));
+    await store.apply(store.appliedIndex() + 1, encodeCommand({ op: { kind: 'compact', compact: { revision: 6 } }, requestId: null }));
+    const err = await endError(store.watch({ prefix: b(''), startRevision: 5 }));
+    expect(err).toBeInstanceOf(WatchCompactedError);
+    expect(err).toMatchObject({ startRevision: 5, compactRevision: 6 });
+    // The compacted revision itself can still be watched, as in etcd.
+    expect((await take(store.watch({ prefix: b(''), startRevision: 6 }), 5)).map((e) => e.kv.modRevision)).toEqual([6, 7, 8, 9, 10]);
+  });
+
+  it('cancels a watcher still catching up when a compaction passes it, after the events it already got', async () => {
+    await applyAll(store, Array.from({ length: 200 }, (_, i) => putCmd(`k${i}`, 'v')));
+    const w = store.watch({ prefix: b(''), startRevision: 1 });
+    const first = await w.next(); // one catch-up step: watchBatchEventsMax (64) events
+    expect((first.value as WatchEvent[]).map((e) => e.kv.modRevision)).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
+    await store.apply(store.appliedIndex() + 1, encodeCommand({ op: { kind: 'compact', compact: { revision: 150 } }, requestId: null }));
+    const err = await endError(w);
+    expect(err).toBeInstanceOf(WatchCompactedError);
+    expect(err).toMatchObject({ startRevision: 65, compactRevision: 150 });
+  });
+
+  it('lets a watcher that falls behind its buffer catch up from history without losing events', async () => {
     const slow = store.watch({ prefix: b('') });
     await take(slow, 0); // reach "synced" with nothing to read yet
     const first = slow.next();
     await applyAll(store, Array.from({ length: 150 }, (_, i) => putCmd(`k${i}`, 'v')));
-    expect((await first).value?.length).toBeGreaterThan(0);
-    expect(await endError(slow)).toBeInstanceOf(WatcherOverflowError);
+    const got: WatchEvent[] = (await first).value ?? [];
+    got.push(...(await take(slow, 150 - got.length)));
+    expect(got.map((e) => e.kv.modRevision)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    await applyOne(store, putCmd('after', 'v'));
+    expect((await take(slow, 1)).map(show)).toEqual(['PUT after@151']);
+    await slow.return();
     expect(store.stats().watchers).toBe(0);
   });
 

@@ -4,6 +4,7 @@ import { NotLeaderError } from '../../src/common/errors.js';
 import { encodeCommand } from '../../src/kv/index.js';
 import type { Command, KvStore } from '../../src/kv/index.js';
 import { Lessor } from '../../src/node/lessor.js';
+import { systemTimers } from '../../src/common/timers.js';
 import { b, openStore, tempDir } from '../kv/helpers.js';
 
 /** A real store, a clock the test moves, and a "raft" that applies proposals at once. */
@@ -18,6 +19,7 @@ async function setup(): Promise<{ st: KvStore; lessor: Lessor; clock: { t: numbe
   const lessor = new Lessor(
     {
       clock: { nowMs: () => clock.t },
+      timers: systemTimers,
       leases: () => st.leases(),
       onLeaseChange: (l) => st.onLeaseChange(l),
       isLeader: () => role.leader,

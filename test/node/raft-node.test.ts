@@ -104,6 +104,20 @@ describe('RaftNode over loopback TCP', () => {
     expect(follower.sm.applied).toBeGreaterThanOrEqual(r.index);
   });
 
+  it('batches concurrent linearizable reads into few ReadIndex rounds, on the leader and on a follower', async () => {
+    cluster = await threeNodes();
+    const leader = await cluster.waitLeader();
+    const r = await leader.node!.apply(enc('w'));
+    const follower = [...cluster.members.values()].find((m) => m.id !== leader.id)!;
+    for (const m of [leader, follower]) {
+      const before = m.node!.readRoundsStarted();
+      const idx = await Promise.all(Array.from({ length: 200 }, () => m.node!.readIndex({ signal: AbortSignal.timeout(5000) })));
+      for (const i of idx) expect(i).toBeGreaterThanOrEqual(r.index);
+      // All 200 arrive before the loop runs: one round; a retry after a slow round may add one or two.
+      expect(m.node!.readRoundsStarted() - before).toBeLessThanOrEqual(3);
+    }
+  });
+
   it('catches up a node that was down through the log, and after compaction through a snapshot', async () => {
     cluster = await threeNodes({ snapshotEntries: 20, trailingLogs: 5 });
     const leader = await cluster.waitLeader();

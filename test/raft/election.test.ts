@@ -235,7 +235,7 @@ describe('§8 client interaction: leader no-op', () => {
     const net = new Network({ voters: [1, 2, 3] });
     const trace = net.elect(1);
     expect(trace).toContain('1->2 MsgApp term=2 index=3 logTerm=1 entries=[2/4] commit=3');
-    const noop = net.node(1).node.raft.log.allEntries()[3]!;
+    const noop = net.node(1).node.logView().allEntries()[3]!;
     expect(noop).toMatchObject({ term: 2, index: 4 });
     expect(noop.data.byteLength).toBe(0);
     expect([1, 2, 3].map((id) => net.node(id).commit)).toEqual([4, 4, 4]);

@@ -84,20 +84,20 @@ export class TestNode {
   }
 
   get role(): Role {
-    return this.node.raft.role;
+    return this.node.basicStatus().role;
   }
 
   get term(): number {
-    return this.node.raft.term;
+    return this.node.basicStatus().term;
   }
 
   get commit(): number {
-    return this.node.raft.log.committed;
+    return this.node.logView().committed;
   }
 
   /** The whole log as `term/index` strings (compacted entries excluded). */
   logIds(): string[] {
-    return this.node.raft.log.allEntries().map((e) => `${e.term}/${e.index}`);
+    return this.node.logView().allEntries().map((e) => `${e.term}/${e.index}`);
   }
 }
 
@@ -200,7 +200,7 @@ export class Network {
   restart(id: NodeId): void {
     const n = this.node(id);
     n.start();
-    this.traceLines.push(`${id} restarted term=${n.term} last=${n.node.raft.log.lastIndex()}`);
+    this.traceLines.push(`${id} restarted term=${n.term} last=${n.node.logView().lastIndex()}`);
     this.processReady(id);
   }
 

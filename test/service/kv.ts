@@ -25,7 +25,7 @@ export function get(c: KVClient, key: string | Buffer, consistency = Consistency
 }
 
 export function range(c: KVClient, prefix: string, ms = 5000, more: Partial<Parameters<KVClient['range']>[0]> = {}): Promise<RangeResponse> {
-  const req = { prefix: b(prefix), start: Buffer.alloc(0), end: Buffer.alloc(0), limit: 0, startAfter: Buffer.alloc(0), keysOnly: false, countOnly: false, consistency: Consistency.CONSISTENCY_LINEARIZABLE, ...more };
+  const req = { prefix: b(prefix), start: Buffer.alloc(0), end: Buffer.alloc(0), limit: 0, startAfter: Buffer.alloc(0), keysOnly: false, countOnly: false, consistency: Consistency.CONSISTENCY_LINEARIZABLE, revision: 0, ...more };
   return unary((cb) => c.range(req, new Metadata(), deadline(ms), cb));
 }
 

@@ -1,5 +1,5 @@
 import type { Entry, NodeId } from '../../src/raft/types.js';
-import type { RaftLog } from '../../src/raft/log.js';
+import type { RaftLogView } from '../../src/raft/raw-node.js';
 
 function entryKey(e: Entry): string {
   return `${e.type}:${new TextDecoder().decode(e.data)}`;
@@ -31,7 +31,7 @@ export class SafetyChecker {
   }
 
   /** Election safety: at most one leader per term. */
-  onLeader(tick: number, id: NodeId, term: number, log: RaftLog): void {
+  onLeader(tick: number, id: NodeId, term: number, log: RaftLogView): void {
     const prev = this.leaderOfTerm.get(term);
     if (prev !== undefined && prev !== id) this.fail(tick, `election safety: nodes ${prev} and ${id} both lead term ${term}`);
     this.leaderOfTerm.set(term, id);
@@ -77,7 +77,7 @@ export class SafetyChecker {
   }
 
   /** Log matching between two logs: once terms agree at an index, everything before agrees too. */
-  checkLogMatching(tick: number, a: NodeId, la: RaftLog, b: NodeId, lb: RaftLog): void {
+  checkLogMatching(tick: number, a: NodeId, la: RaftLogView, b: NodeId, lb: RaftLogView): void {
     const lo = Math.max(la.firstIndex(), lb.firstIndex());
     const hi = Math.min(la.lastIndex(), lb.lastIndex());
     let agreed = false;

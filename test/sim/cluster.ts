@@ -104,7 +104,7 @@ export class SimCluster implements SimNodeHooks {
   }
 
   onConfChange(node: SimNode, cc: ConfChange, conf: ConfState): void {
-    const isLeader = node.raw?.raft.role === Role.Leader || node.raw?.raft.lead === node.id;
+    const isLeader = node.raw?.basicStatus().role === Role.Leader || node.raw?.basicStatus().lead === node.id;
     if (!isLeader) return;
     this.trace.event(this.now, `n${node.id} applied conf change ${['add-voter', 'add-learner', 'remove'][cc.type]} ${cc.nodeId}: voters=[${conf.voters}] learners=[${conf.learners}]`);
     if (cc.type === ConfChangeType.RemoveNode) {
@@ -171,11 +171,11 @@ export class SimCluster implements SimNodeHooks {
 
   private onSoftState(n: SimNode, rd: Ready): void {
     const s = rd.softState!;
-    const raft = n.raw!.raft;
-    this.trace.event(this.now, `n${n.id} is ${roleName(s.role)} term=${raft.term} leader=${s.leader} last=${raft.log.lastIndex()} commit=${raft.log.committed}`);
+    const st = n.raw!.basicStatus();
+    this.trace.event(this.now, `n${n.id} is ${roleName(s.role)} term=${st.term} leader=${s.leader} last=${st.lastIndex} commit=${st.commit}`);
     if (s.role === Role.Leader) {
       this.stats.leaders++;
-      this.checker.onLeader(this.now, n.id, raft.term, raft.log);
+      this.checker.onLeader(this.now, n.id, st.term, n.raw!.logView());
     }
   }
 
@@ -203,7 +203,7 @@ export class SimCluster implements SimNodeHooks {
 
   private restart(n: SimNode): void {
     n.start();
-    this.trace.event(this.now, `n${n.id} restart term=${n.raw!.raft.term} last=${n.raw!.raft.log.lastIndex()} applied=${n.state.applied}`);
+    this.trace.event(this.now, `n${n.id} restart term=${n.raw!.basicStatus().term} last=${n.raw!.logView().lastIndex()} applied=${n.state.applied}`);
   }
 
   live(): SimNode[] {
@@ -211,7 +211,7 @@ export class SimCluster implements SimNodeHooks {
   }
 
   leaders(): SimNode[] {
-    return this.live().filter((n) => n.raw!.raft.role === Role.Leader);
+    return this.live().filter((n) => n.raw!.basicStatus().role === Role.Leader);
   }
 
   private injectFaults(): void {
@@ -222,7 +222,7 @@ export class SimCluster implements SimNodeHooks {
     if (r.chance(0.006)) {
       const live = this.live();
       const victim = live[r.int(live.length)];
-      if (victim) this.crash(victim, victim.raw!.raft.role === Role.Leader ? 'leader' : 'random');
+      if (victim) this.crash(victim, victim.raw!.basicStatus().role === Role.Leader ? 'leader' : 'random');
     }
     if (this.net.partitioned() && this.now >= this.healAt) {
       this.net.healAll();
@@ -262,7 +262,7 @@ export class SimCluster implements SimNodeHooks {
   private changeMembership(): void {
     const leader = this.leaders()[0];
     if (!leader) return;
-    const conf = leader.raw!.raft.trk.confState();
+    const conf = leader.raw!.status().conf;
     const r = this.faultRng;
     let cc: ConfChange;
     if (conf.learners.length > 0 && r.chance(0.6)) {
@@ -290,7 +290,7 @@ export class SimCluster implements SimNodeHooks {
   private transferLeadership(): void {
     const leader = this.leaders()[0];
     if (!leader) return;
-    const voters = leader.raw!.raft.trk.voters.filter((id) => id !== leader.id);
+    const voters = leader.raw!.status().conf.voters.filter((id) => id !== leader.id);
     const target = voters[this.faultRng.int(voters.length)];
     if (target === undefined) return;
     leader.raw!.transferLeadership(target);
@@ -357,7 +357,7 @@ export class SimCluster implements SimNodeHooks {
     const live = this.live();
     for (let i = 0; i < live.length; i++)
       for (let j = i + 1; j < live.length; j++) {
-        this.checker.checkLogMatching(this.now, live[i]!.id, live[i]!.raw!.raft.log, live[j]!.id, live[j]!.raw!.raft.log);
+        this.checker.checkLogMatching(this.now, live[i]!.id, live[i]!.raw!.logView(), live[j]!.id, live[j]!.raw!.logView());
       }
   }
 
@@ -373,17 +373,17 @@ export class SimCluster implements SimNodeHooks {
     while (this.now < deadline) {
       this.tick();
       const leader = this.leaders()[0];
-      if (!probe && leader && this.propose(leader)) probe = { node: leader, index: leader.raw!.raft.log.lastIndex() };
+      if (!probe && leader && this.propose(leader)) probe = { node: leader, index: leader.raw!.logView().lastIndex() };
       if (probe && this.allApplied(Math.max(probe.index, this.checker.maxAckedIndex))) return;
     }
-    const where = this.live().map((n) => `n${n.id}:${roleName(n.raw!.raft.role)}/t${n.raw!.raft.term}/applied=${n.state.applied}`).join(' ');
+    const where = this.live().map((n) => `n${n.id}:${roleName(n.raw!.basicStatus().role)}/t${n.raw!.basicStatus().term}/applied=${n.state.applied}`).join(' ');
     this.checker.fail(this.now, `liveness: no committed write applied on every member within ${this.options.recoveryTicksMax} ticks after healing (${where})`);
   }
 
   private allApplied(index: number): boolean {
     const leader = this.leaders()[0];
     if (!leader) return false;
-    const conf = leader.raw!.raft.trk.confState();
+    const conf = leader.raw!.status().conf;
     return [...conf.voters, ...conf.learners].every((id) => {
       const n = this.nodes.get(id);
       return n !== undefined && n.up && n.state.applied >= index;
@@ -394,7 +394,7 @@ export class SimCluster implements SimNodeHooks {
   checkAckedWrites(): void {
     const leader = this.leaders()[0];
     if (!leader) return;
-    const conf = leader.raw!.raft.trk.confState();
+    const conf = leader.raw!.status().conf;
     const members = [...conf.voters, ...conf.learners].map((id) => this.nodes.get(id)!);
     for (const n of members) {
       const byIndex = new Map(n.state.values.map((v) => [v.index, v]));

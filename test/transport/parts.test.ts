@@ -50,7 +50,7 @@ describe('addresses and limits', () => {
   ])('parses %s', (s, expected) => expect(parseHostPort(s)).toEqual(expected));
 
   it.each(['127.0.0.1', '127.0.0.1:0', ':80', 'host:99999', '::1:80', 'a:b'])('refuses %s', (s) => {
-    expect(() => parseHostPort(s)).toThrow(/bad peer address/);
+    expect(() => parseHostPort(s)).toThrow(/bad address/);
   });
 
   it('validates limits', () => {

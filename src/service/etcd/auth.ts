@@ -2,7 +2,7 @@ import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { AuthError } from '../../auth/errors.js';
 import { newSimpleToken } from '../../auth/simple-tokens.js';
 import { hashPassword, verifyPassword } from '../../auth/password.js';
-import { AuthFailure, ROOT, type AuthCommand, type PermType } from '../../auth/types.js';
+import { AuthFailure, ROOT, type AuthCommand } from '../../auth/types.js';
 import { InvalidArgumentError, RaftkvError } from '../../common/errors.js';
 import { AuthLimits } from '../../auth/limits.js';
 import {
@@ -111,7 +111,7 @@ export function createEtcdAuthServer(ctx: HandlerContext, core: KvCore, header: 
       if (p === undefined) throw new EtcdError('permissionNotGiven');
       const type = p.permType as number;
       if (type !== 0 && type !== 1 && type !== 2) throw new EtcdError('permissionNotGiven');
-      return { kind: 'roleGrantPermission', name: req.name, perm: { type: type as PermType, key: p.key, rangeEnd: p.rangeEnd } };
+      return { kind: 'roleGrantPermission', name: req.name, perm: { type: type, key: p.key, rangeEnd: p.rangeEnd } };
     }),
     roleRevokePermission: admin<AuthRoleRevokePermissionRequest, AuthRoleRevokePermissionResponse>(AuthService.roleRevokePermission, (req) => ({ kind: 'roleRevokePermission', name: req.role, key: req.key, rangeEnd: req.rangeEnd })),
     userGet: adminRead<AuthUserGetRequest, AuthUserGetResponse>((req) => {

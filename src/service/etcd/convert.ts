@@ -60,18 +60,19 @@ export function deleteOp(r: DeleteRangeRequest): kv.DeleteOp | null {
 }
 
 /**
- * A Range inside a Txn: the store's page rules. With sorting or min/max revision filters the state
+ * A Range inside a Txn: the store's page rules, at `revision` when set. With sorting or min/max revision filters the state
  * machine reads the whole range (one store page) and the response is filtered, sorted and cut to
  * `limit` here (shapeRange), as a top-level Range is; clientv3's Mutex and Election need that
  * (their owner read is prefix + sort by create revision + limit 1, inside a Txn).
  */
 function txnRangeOp(r: RangeRequest): kv.RangeOp {
   if (r.key.length === 0) throw new EtcdError('keyNotProvided');
-  if (r.revision > 0) throw new InvalidArgumentError('a range inside a txn cannot read at a revision yet');
   const span = keySpan(r.key, r.rangeEnd);
   if (span.kind === 'empty') throw new InvalidArgumentError('a range inside a txn must not be empty (range_end <= key)');
   const whole = readsWholeRange(r);
-  return spanRangeOp(span, { limit: whole ? 0 : r.limit, keysOnly: r.keysOnly, countOnly: r.countOnly && !whole });
+  const op = spanRangeOp(span, { limit: whole ? 0 : r.limit, keysOnly: r.keysOnly, countOnly: r.countOnly && !whole });
+  // The state machine reads at the revision, or refuses the whole txn as etcd does (compacted, future).
+  return r.revision > 0 ? { ...op, revision: r.revision } : op;
 }
 
 const COMPARE_RESULTS: Record<number, kv.CompareResult> = {

@@ -23,6 +23,17 @@ export const EtcdErrors = {
   leaseExists: [status.FAILED_PRECONDITION, 'etcdserver: lease already exists'],
   leaseTtlTooLarge: [status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'],
   memberNotFound: [status.NOT_FOUND, 'etcdserver: member not found'],
+  memberBadURLs: [status.INVALID_ARGUMENT, 'etcdserver: given member URLs are invalid'],
+  memberExists: [status.FAILED_PRECONDITION, 'etcdserver: member ID already exist'],
+  peerURLExists: [status.FAILED_PRECONDITION, 'etcdserver: Peer URLs already exists'],
+  notEnoughStarted: [status.FAILED_PRECONDITION, 'etcdserver: re-configuration failed due to not enough started members'],
+  tooManyLearners: [status.FAILED_PRECONDITION, 'etcdserver: too many learner members in cluster'],
+  memberNotLearner: [status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member'],
+  learnerNotReady: [status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member which is in sync with leader'],
+  badLeaderTransferee: [status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'],
+  // raftkv has no space quota and no corruption check that raises alarms, so none can be set.
+  alarmActivate: [status.UNIMPLEMENTED, 'raftkv: alarms cannot be activated: raftkv has no space quota and raises no alarms (GET and DEACTIVATE work)'],
+  alarmAction: [status.INVALID_ARGUMENT, 'etcdserver: unknown alarm action or type'],
   notLeader: [status.FAILED_PRECONDITION, 'etcdserver: not leader'],
   noLeader: [status.UNAVAILABLE, 'etcdserver: no leader'],
   leaderChanged: [status.UNAVAILABLE, 'etcdserver: leader changed'],
@@ -78,7 +89,7 @@ export function rejectionError(reason: RejectReason): EtcdError {
 }
 
 /** By RejectReason's numbers (src/kv/types.ts; a value import of src/kv is not allowed here). */
-const REJECTIONS: Record<RejectReason, EtcdErrorName> = { 1: 'leaseNotFound', 2: 'leaseExists', 3: 'keyNotFound', 4: 'permissionDenied', 5: 'authOldRevision' };
+const REJECTIONS: Record<RejectReason, EtcdErrorName> = { 1: 'leaseNotFound', 2: 'leaseExists', 3: 'keyNotFound', 4: 'compacted', 5: 'futureRev', 6: 'permissionDenied', 7: 'authOldRevision' };
 
 /** Each auth failure (src/auth/types.ts AuthFailure) as etcd's error. */
 const AUTH_FAILURES: Record<AuthFailure, EtcdErrorName> = {
@@ -105,6 +116,9 @@ const AUTH_FAILURES: Record<AuthFailure, EtcdErrorName> = {
 export function authError(failure: AuthFailure): EtcdError {
   return new EtcdError(AUTH_FAILURES[failure]);
 }
+
+/** src/kv's typed read errors by name (a value import of src/kv is not allowed here). */
+const BY_KV_ERROR_NAME: Partial<Record<string, EtcdErrorName>> = { RevisionCompactedError: 'compacted', FutureRevisionError: 'futureRev' };
 
 /** raftkv's error codes as the etcd error a client of etcd expects in the same situation. */
 const BY_RAFTKV_CODE: Partial<Record<ErrorCode, EtcdErrorName>> = {
@@ -135,6 +149,8 @@ export function toEtcdStatus(err: unknown): Partial<StatusObject> & { code: stat
   }
   if (isForwardedError(err)) return toStatus(err);
   const base = toStatus(err);
+  const byName = err instanceof RaftkvError ? BY_KV_ERROR_NAME[err.name] : undefined;
+  if (byName !== undefined) return toEtcdStatus(new EtcdError(byName));
   if (err instanceof RaftkvError) {
     const which = BY_RAFTKV_CODE[err.code];
     if (which !== undefined) return { ...base, code: EtcdErrors[which][0], details: EtcdErrors[which][1] };

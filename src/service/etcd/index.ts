@@ -3,7 +3,8 @@ import { AuthService, ClusterService, KVService, LeaseService, MaintenanceServic
 import type { KvCore } from '../kv-core.js';
 import type { HandlerContext } from '../kv-service.js';
 import { tolerantDefinition } from '../malformed.js';
-import { createEtcdClusterServer, createEtcdMaintenanceServer } from './cluster.js';
+import { createEtcdClusterServer } from './cluster.js';
+import { createEtcdMaintenanceServer } from './maintenance.js';
 import { headerFactory } from './header.js';
 import { createEtcdKvServer } from './kv.js';
 import { createEtcdAuthServer } from './auth.js';

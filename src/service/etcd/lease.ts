@@ -20,6 +20,7 @@ import { callScope, type CallScope } from '../call-signal.js';
 import type { ServiceLeases } from '../deps.js';
 import { FORWARDED_HEADER } from '../forward.js';
 import type { KvCore } from '../kv-core.js';
+import { requestIdFromMetadata } from '../request-id.js';
 import { unary, type HandlerContext } from '../kv-service.js';
 import { checkMalformed } from '../malformed.js';
 import { EtcdError, toEtcdStatus } from './errors.js';
@@ -60,7 +61,7 @@ export function createEtcdLeaseServer(ctx: HandlerContext, core: KvCore, header:
     const ttlSeconds = Math.max(req.TTL, leases.minTtlSeconds);
     for (let attempt = 1; ; attempt++) {
       const id = req.ID !== 0 ? req.ID : randomLeaseId();
-      const cmd: Command = { op: { kind: 'leaseGrant', leaseGrant: { id, ttlSeconds } }, requestId: null };
+      const cmd: Command = { op: { kind: 'leaseGrant', leaseGrant: { id, ttlSeconds } }, requestId: requestIdFromMetadata(md) };
       try {
         return await core.write(scope, md, LeaseService.leaseGrant, req, cmd, (r) => {
           const g = expect(r, 'leaseGrant');
@@ -80,7 +81,7 @@ export function createEtcdLeaseServer(ctx: HandlerContext, core: KvCore, header:
       // As etcd: revoking deletes the lease's keys, so the caller needs write on each of them.
       await ctx.auth.fresh(scope);
       for (const key of await leases.keys(req.ID)) ctx.auth.require(scope, 'write', key);
-      const cmd: Command = { op: { kind: 'leaseRevoke', leaseRevoke: { id: req.ID } }, requestId: null };
+      const cmd: Command = { op: { kind: 'leaseRevoke', leaseRevoke: { id: req.ID } }, requestId: requestIdFromMetadata(call.metadata) };
       return core.write(scope, call.metadata, LeaseService.leaseRevoke, req, cmd, (r) => (expect(r, 'leaseRevoke'), { header: header(r.revision) }));
     }),
     leaseTimeToLive: etcdUnary<LeaseTimeToLiveRequest, LeaseTimeToLiveResponse>((req, scope, call) =>

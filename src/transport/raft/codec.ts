@@ -101,7 +101,7 @@ function unencodable(what: string): FrameError {
 
 /** Encoding trusts nothing either: a bad field would otherwise be silently truncated on the wire. */
 function validateForEncode(m: Message): void {
-  if (!isNetworkMessageType(m.type)) throw unencodable(`message type ${m.type} is not a network message`);
+  if (!isNetworkMessageType(m.type)) throw unencodable(`message type ${String(m.type)} is not a network message`);
   if (!isU64Safe(m.from) || m.from === 0 || !isU64Safe(m.to) || m.to === 0) throw unencodable(`bad from/to ${m.from}/${m.to}`);
   for (const [name, v] of [['term', m.term], ['logTerm', m.logTerm], ['index', m.index], ['commit', m.commit], ['rejectHint', m.rejectHint]] as const) {
     if (!isU64Safe(v)) throw unencodable(`${name} ${v} is not a non-negative safe integer`);

@@ -1,23 +1,11 @@
 import type { Socket } from 'node:net';
 import type { Message, NodeId } from '../../raft/types.js';
 import { decodeMessage } from './codec.js';
-import type { TransportContext } from './context.js';
+import type { InboundContext } from './context.js';
 import { decodeHello, encodeHelloAck, Lane } from './control-codec.js';
 import { FrameError, FrameErrorReason } from './errors.js';
 import { encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, FrameKind } from './frame.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
-import type { TransportHandlers } from './types.js';
-
-export interface InboundContext extends TransportContext {
-  /** Hands a validated message to onMessage, counting a throwing handler. */
-  deliver(message: Message): void;
-  readonly createSnapshotSink: TransportHandlers['createSnapshotSink'];
-  /** Takes one of the snapshotReceivesMax slots; false when none is free. */
-  acquireSnapshotSlot(): boolean;
-  releaseSnapshotSlot(): void;
-  /** Aborted by close(). */
-  readonly closing: AbortSignal;
-}
 
 const LANE_ACK_FRAME = encodeFrame(FrameKind.LaneAck, new Uint8Array(0), FRAME_HEADER_BYTES);
 

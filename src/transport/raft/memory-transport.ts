@@ -37,7 +37,17 @@ export class MemoryTransport implements RaftTransport, MemoryEndpoint {
     this.limits = resolveLimits(options.limits);
   }
 
-  async start(signal?: AbortSignal): Promise<void> {
+  // Synchronous work behind the Transport interface's promise: nothing here waits.
+  start(signal?: AbortSignal): Promise<void> {
+    try {
+      this.startNow(signal);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private startNow(signal?: AbortSignal): void {
     signal?.throwIfAborted();
     if (this.lifetime.signal.aborted) throw new StoppedError('raft transport');
     if (this.started) throw new InvalidArgumentError('raft transport already started');
@@ -96,10 +106,12 @@ export class MemoryTransport implements RaftTransport, MemoryEndpoint {
     return this.counters.snapshot();
   }
 
-  async close(): Promise<void> {
-    if (this.lifetime.signal.aborted) return;
-    this.lifetime.abort(new StoppedError('raft transport'));
-    this.network.unregister(this);
+  close(): Promise<void> {
+    if (!this.lifetime.signal.aborted) {
+      this.lifetime.abort(new StoppedError('raft transport'));
+      this.network.unregister(this);
+    }
+    return Promise.resolve();
   }
 
   /** Encode + decode: validates like the wire does and isolates the nodes' objects. */

@@ -41,7 +41,7 @@ export function dialRaftPeer(target: HostPort, tls: RaftTls | undefined, keepAli
   let secure = false;
   socket.once('connect', () => (tcpUp = true));
   socket.once('secureConnect', () => (secure = true));
-  socket.on('error', (err) => {
+  socket.on('error', (err: Error) => {
     // A TCP connection that failed its handshake: the peer refused our certificate or we refused its.
     if (tcpUp && !secure) tls.refusals.refuse('raft_outbound', `${target.host}:${target.port}`, err.message);
   });

@@ -7,7 +7,7 @@ import { decodeMessage } from './codec.js';
 import { decodeSnapshotEnd, encodeSnapshotAck } from './control-codec.js';
 import { FrameError, FrameErrorReason, SnapshotTransferError } from './errors.js';
 import { encodeFrame, type Frame, FrameKind } from './frame.js';
-import type { InboundContext } from './inbound-connection.js';
+import type { InboundContext } from './context.js';
 import type { SnapshotSink } from './types.js';
 
 type ReceiveState = 'begin' | 'chunks' | 'done' | 'failed';

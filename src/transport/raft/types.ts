@@ -27,9 +27,9 @@ export interface TransportHandlers {
    * Data for an outgoing Snap message whose `snapshot.data` is empty (big snapshots live in files).
    * Chunks may have any size; the transport re-chunks them. Without it, an empty snapshot is sent as is.
    */
-  openSnapshot?(meta: SnapshotMeta, signal: AbortSignal): AsyncIterable<Uint8Array>;
+  openSnapshot?: (meta: SnapshotMeta, signal: AbortSignal) => AsyncIterable<Uint8Array>;
   /** Where an incoming snapshot goes. Without it, incoming snapshot streams are refused. */
-  createSnapshotSink?(meta: SnapshotMeta, from: NodeId, signal: AbortSignal): Promise<SnapshotSink>;
+  createSnapshotSink?: (meta: SnapshotMeta, from: NodeId, signal: AbortSignal) => Promise<SnapshotSink>;
 }
 
 /** "host:port" for a peer, or undefined when unknown. Consulted after the `setPeer` map. */

@@ -37,6 +37,11 @@ describe('the whole-node checks catch deliberately broken modes', () => {
     expect(await caught('resealFlips', 30, re)).toMatch(re);
   }, 300_000);
 
+  it('a new leader that keeps the lease deadlines it set at grant time expires kept-alive leases early', async () => {
+    const re = /lease: .*before its TTL ran out/;
+    expect(await caught('leaseNoPromote', 20, re)).toMatch(re);
+  }, 300_000);
+
   it('granting votes without the log check (a broken core rule) is caught through the driver', async () => {
     const re = /durability|state machine safety|committed log|election safety|log matching|replica divergence|linearizability/;
     expect(await caught('voteWithoutLogCheck', 40, re)).toMatch(re);

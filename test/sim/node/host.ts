@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import type { SeededRandom } from '../../../src/common/random.js';
 import { RaftDriver, type DriverEvents, type LeaderInfo } from '../../../src/node/driver.js';
+import { Lessor } from '../../../src/node/lessor.js';
 import type { NodePorts } from '../../../src/node/ports.js';
 import type { BrokenRules } from '../../../src/raft/config.js';
 import type { NodeId } from '../../../src/raft/types.js';
@@ -9,13 +10,17 @@ import { snapshotId } from '../../../src/storage/snapshot-meta.js';
 import type { MemoryNetwork } from '../../../src/transport/raft/memory-network.js';
 import { MemoryTransport } from '../../../src/transport/raft/memory-transport.js';
 import { SimLogDisk, SimPeerBook, SimSnapshotDisk, type DiskFaults } from './disk.js';
-import { SimKvDisk, type KvObserver, type SimKv } from './kv-machine.js';
+import { encodeCommand, SimKvDisk, type KvObserver, type SimKv } from './kv-machine.js';
 import { Incarnation, type VirtualScheduler } from './scheduler.js';
 
 const silent = pino({ level: 'silent' });
 
 export const TICK_MS = 10;
 export const ELECTION_TICKS = 10;
+/** A node's clock runs at 1 ± up to this rate of true (virtual) time. */
+export const DRIFT_MAX = 0.05;
+/** How often a leader's lessor looks for expired leases (production: 500 ms; shorter TTLs here). */
+const LEASE_CHECK_MS = 100;
 
 export interface HostEnv {
   readonly sched: VirtualScheduler;
@@ -24,6 +29,12 @@ export interface HostEnv {
   readonly observer: KvObserver;
   readonly onLeader: (host: SimHost, leader: LeaderInfo | null) => void;
   readonly onFatal: (host: SimHost, err: Error) => void;
+  /**
+   * Broken mode: the lessor never sees a leader change, so a new leader keeps the deadlines it set
+   * when the leases were granted instead of refreshing them (its predecessor's keep-alives are not
+   * replicated): leases kept alive across a leader change expire early.
+   */
+  readonly leaseNoPromote?: boolean | undefined;
   readonly broken?: BrokenRules | undefined;
   readonly divergeNode?: NodeId | undefined;
 }
@@ -43,6 +54,9 @@ export class SimHost {
   driver: RaftDriver | null = null;
   kv: SimKv | null = null;
   log: DiskStorage | null = null;
+  /** The production lease timer on this node's drifting clock (decides only while leader). */
+  lessor: Lessor | null = null;
+  private readonly leaderListeners = new Set<() => void>();
   downUntilMs = 0;
   /** Whether the last open read flipped bits (then it must have failed with a CorruptionError). */
   lastOpenFlipped = false;
@@ -59,8 +73,8 @@ export class SimHost {
   ) {
     this.logDisk = new SimLogDisk(`sim-disk-n${id}`, env.diskFaults, rng.fork());
     this.kvDisk = new SimKvDisk(id, rng.fork(), env.observer, env.divergeNode === id);
-    // Clock drift: up to ±5% fast or slow, so timers and leases run under skew.
-    this.rate = 0.95 + rng.float() * 0.1;
+    // Clock drift: up to ±DRIFT_MAX fast or slow, so timers and leases run under skew.
+    this.rate = 1 - DRIFT_MAX + rng.float() * 2 * DRIFT_MAX;
   }
 
   get serving(): boolean {
@@ -85,6 +99,7 @@ export class SimHost {
       await driver.start();
       if (!inc.alive) return;
       [this.log, this.kv, this.driver] = [log, kv, driver];
+      this.lessor = this.startLessor(inc, kv, driver);
       this.state = 'up';
     } catch (e) {
       if (inc.alive) this.kill('down');
@@ -126,9 +141,36 @@ export class SimHost {
     };
   }
 
+  private startLessor(inc: Incarnation, kv: SimKv, driver: RaftDriver): Lessor {
+    const broken = this.env.leaseNoPromote === true;
+    const lessor = new Lessor(
+      {
+        clock: inc,
+        timers: inc,
+        leases: () => kv.leases(),
+        onLeaseChange: (l) => kv.onLeaseChange(l),
+        isLeader: () => broken || driver.isLeader(),
+        onLeaderChange: (l) => {
+          this.leaderListeners.add(l);
+          return () => this.leaderListeners.delete(l);
+        },
+        proposeRevoke: async (id, signal) => {
+          await driver.propose(encodeCommand({ op: 'revoke', id }), signal);
+        },
+        logger: silent,
+      },
+      { tickMs: TICK_MS, electionTicks: ELECTION_TICKS, checkIntervalMs: LEASE_CHECK_MS },
+    );
+    lessor.start();
+    return lessor;
+  }
+
   private events(): DriverEvents {
     return {
-      onLeaderChange: (l) => this.env.onLeader(this, l),
+      onLeaderChange: (l) => {
+        for (const listener of this.leaderListeners) listener();
+        this.env.onLeader(this, l);
+      },
       onFatal: (err) => this.env.onFatal(this, err),
     };
   }
@@ -150,6 +192,9 @@ export class SimHost {
     this.driver = null;
     this.kv = null;
     this.log = null;
+    this.lessor?.stop();
+    this.lessor = null;
+    this.leaderListeners.clear();
     this.state = next;
     this.logDisk.crash(loseAllUnsynced);
     this.kvDisk.crash();

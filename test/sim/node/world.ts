@@ -8,6 +8,7 @@ import { checkHistory } from '../../faults/checker/check.js';
 import type { Operation } from '../../faults/checker/history.js';
 import { Trace } from '../trace.js';
 import { SimClients } from './clients.js';
+import { SimLeaseClients } from './lease-clients.js';
 import { SimulatedWriteError } from './disk.js';
 import { SimHost, type HostEnv } from './host.js';
 import { encodeCommand } from './kv-machine.js';
@@ -16,7 +17,9 @@ import { VirtualScheduler } from './scheduler.js';
 
 /** Deliberately broken modes: each must make a check fail (test/sim/node/broken.test.ts). */
 export type NodeBrokenMode = (typeof WORLD_BROKEN_MODES)[number] | keyof BrokenRules;
-export const WORLD_BROKEN_MODES = ['ignoreSync', 'divergentReplica', 'readWithoutFence', 'resealFlips'] as const;
+export const WORLD_BROKEN_MODES = ['ignoreSync', 'divergentReplica', 'readWithoutFence', 'resealFlips', 'leaseNoPromote'] as const;
+/** After the lease clients stop, every lease must have ended within this many virtual ms. */
+const LEASES_END_MS_MAX = 6_000;
 
 export interface NodeSimOptions {
   readonly seed: number;
@@ -50,6 +53,7 @@ export class NodeWorld {
   readonly trace: Trace;
   readonly hosts = new Map<NodeId, SimHost>();
   readonly clients: SimClients;
+  readonly leaseClients: SimLeaseClients;
   private readonly env: HostEnv;
   private nextId: number;
   private healAtMs = 0;
@@ -89,6 +93,7 @@ export class NodeWorld {
       onFatal: (h, err) => this.onFatal(h, err),
       broken: broken && !(WORLD_BROKEN_MODES as readonly string[]).includes(broken) ? ({ [broken]: true } as BrokenRules) : undefined,
       divergeNode: broken === 'divergentReplica' ? 1 : undefined,
+      leaseNoPromote: broken === 'leaseNoPromote',
     };
     this.clients = new SimClients({
       sched: this.sched,
@@ -98,6 +103,13 @@ export class NodeWorld {
       skipReadFence: broken === 'readWithoutFence',
       onError: (e) => this.checker.fail(`client saw an unexpected error: ${errText(e)}`),
       onRecord: (op) => this.event(`c${op.clientId} ${describeOp(op)}`),
+    });
+    this.leaseClients = new SimLeaseClients({
+      sched: this.sched,
+      hosts: () => [...this.hosts.values()],
+      rng: this.rng.fork(),
+      onEvent: (text) => this.event(text),
+      onError: (e) => this.checker.fail(`lease client saw an unexpected error: ${errText(e)}`),
     });
     const boot = new Map(Array.from({ length: options.nodes }, (_, i): [NodeId, string] => [i + 1, `sim:${i + 1}`]));
     for (const id of boot.keys()) this.addHost(id, boot);
@@ -283,6 +295,7 @@ export class NodeWorld {
   async run(): Promise<void> {
     for (const h of this.hosts.values()) this.startHost(h, false);
     this.clients.start(3);
+    this.leaseClients.start(3);
     const every = (ms: number, f: () => void): void => {
       const fire = (): void => {
         f();
@@ -297,8 +310,24 @@ export class NodeWorld {
     const failed = (): boolean => this.checker.violations.length > 0;
     await this.sched.runUntil(this.options.faultMs, failed);
     if (!failed()) await this.recover();
+    if (!failed()) await this.endLeases();
     this.clients.stop();
+    this.leaseClients.stop();
+    for (const v of this.leaseClients.violations()) this.checker.fail(v);
     if (!failed()) this.checkHistory();
+  }
+
+  /** The lease clients walk away: the leader's lessor must end every lease (liveness of expiry). */
+  private async endLeases(): Promise<void> {
+    this.leaseClients.stop();
+    const deadline = this.sched.nowMs + LEASES_END_MS_MAX;
+    const held = (): number[] => this.leader()?.kv?.leases().map((l) => l.id) ?? [-1];
+    const done = (): boolean => this.checker.violations.length > 0 || held().length === 0;
+    while (!done() && this.sched.nowMs < deadline) {
+      this.restartDue();
+      await this.sched.runUntil(this.sched.nowMs + 20, done);
+    }
+    if (!done()) this.checker.fail(`liveness: leases [${held().join(',')}] (-1: no leader) still held ${LEASES_END_MS_MAX} ms after their holders stopped (${this.where()})`);
   }
 
   /** Faults off, network healed, everyone restarted: a new write must apply on every member. */
@@ -377,7 +406,7 @@ export class NodeWorld {
       nodes: this.options.nodes,
       violations: this.checker.violations,
       trace: this.trace.tail(this.options.traceLines ?? 80),
-      stats: { ...this.stats, lostDiskWrites: lost, ops: c.ok + c.fail + c.unknown, unknownOps: c.unknown, staleGets: c.staleGets, committed: this.checker.committed.size, virtualMs: this.sched.nowMs },
+      stats: { ...this.stats, leases: this.leaseClients.counts.leases, leaseBeats: this.leaseClients.counts.beats, leaseReads: this.leaseClients.counts.reads, lostDiskWrites: lost, ops: c.ok + c.fail + c.unknown, unknownOps: c.unknown, staleGets: c.staleGets, committed: this.checker.committed.size, virtualMs: this.sched.nowMs },
     };
   }
 }

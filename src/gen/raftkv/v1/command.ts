@@ -34,6 +34,9 @@ export interface Command {
     /** Lease commands (etcd's Lease API); they carry no request id. */
     { $case: "leaseGrant"; leaseGrant: LeaseGrant }
     | { $case: "leaseRevoke"; leaseRevoke: LeaseRevoke }
+    | //
+    /** Compaction of the multi-version keyspace (etcd's KV.Compact); no request id. */
+    { $case: "compact"; compact: Compact }
     | undefined;
   /** The write's request id (the one inside the op is ignored, so it is written only here). */
   requestId?: RequestId | undefined;
@@ -48,6 +51,22 @@ export interface LeaseGrant {
 /** Deletes lease `id` and every key attached to it, in one revision. */
 export interface LeaseRevoke {
   id: number;
+}
+
+/**
+ * Forgets every version older than `revision` (each key keeps its version as of `revision` unless
+ * that is a delete). Does not create a revision.
+ */
+export interface Compact {
+  revision: number;
+}
+
+export interface CompactResult {
+  header?:
+    | ResponseHeader
+    | undefined;
+  /** The compacted revision after the command. */
+  compactRevision: number;
 }
 
 export interface LeaseGrantResult {
@@ -75,6 +94,16 @@ export enum Rejection_Reason {
   LEASE_NOT_FOUND = 1,
   LEASE_EXISTS = 2,
   KEY_NOT_FOUND = 3,
+  /** COMPACTED - A compaction at or below the compacted revision. */
+  COMPACTED = 4,
+  /** FUTURE_REVISION - A compaction above the current revision. */
+  FUTURE_REVISION = 5,
+  /**
+   * PERMISSION_DENIED - Auth (src/kv/auth-section.ts): the caller may not do this, or the command was accepted while
+   * auth was off and applied after it was turned on.
+   */
+  PERMISSION_DENIED = 6,
+  AUTH_OLD_REVISION = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -92,6 +121,18 @@ export function rejection_ReasonFromJSON(object: any): Rejection_Reason {
     case 3:
     case "KEY_NOT_FOUND":
       return Rejection_Reason.KEY_NOT_FOUND;
+    case 4:
+    case "COMPACTED":
+      return Rejection_Reason.COMPACTED;
+    case 5:
+    case "FUTURE_REVISION":
+      return Rejection_Reason.FUTURE_REVISION;
+    case 6:
+    case "PERMISSION_DENIED":
+      return Rejection_Reason.PERMISSION_DENIED;
+    case 7:
+    case "AUTH_OLD_REVISION":
+      return Rejection_Reason.AUTH_OLD_REVISION;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -109,6 +150,14 @@ export function rejection_ReasonToJSON(object: Rejection_Reason): string {
       return "LEASE_EXISTS";
     case Rejection_Reason.KEY_NOT_FOUND:
       return "KEY_NOT_FOUND";
+    case Rejection_Reason.COMPACTED:
+      return "COMPACTED";
+    case Rejection_Reason.FUTURE_REVISION:
+      return "FUTURE_REVISION";
+    case Rejection_Reason.PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case Rejection_Reason.AUTH_OLD_REVISION:
+      return "AUTH_OLD_REVISION";
     case Rejection_Reason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -133,6 +182,7 @@ export interface CommandResult {
     | { $case: "leaseGrant"; leaseGrant: LeaseGrantResult }
     | { $case: "leaseRevoke"; leaseRevoke: LeaseRevokeResult }
     | { $case: "rejected"; rejected: Rejection }
+    | { $case: "compact"; compact: CompactResult }
     | undefined;
 }
 
@@ -157,6 +207,9 @@ export const Command: MessageFns<Command> = {
         break;
       case "leaseRevoke":
         LeaseRevoke.encode(message.op.leaseRevoke, writer.uint32(50).fork()).join();
+        break;
+      case "compact":
+        Compact.encode(message.op.compact, writer.uint32(58).fork()).join();
         break;
     }
     if (message.requestId !== undefined) {
@@ -218,6 +271,14 @@ export const Command: MessageFns<Command> = {
             message.op = { $case: "leaseRevoke", leaseRevoke: LeaseRevoke.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.op = { $case: "compact", compact: Compact.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 4: {
             if (tag !== 34) {
               break;
@@ -254,6 +315,8 @@ export const Command: MessageFns<Command> = {
         ? { $case: "leaseRevoke", leaseRevoke: LeaseRevoke.fromJSON(object.leaseRevoke) }
         : isSet(object.lease_revoke)
         ? { $case: "leaseRevoke", leaseRevoke: LeaseRevoke.fromJSON(object.lease_revoke) }
+        : isSet(object.compact)
+        ? { $case: "compact", compact: Compact.fromJSON(object.compact) }
         : undefined,
       requestId: isSet(object.requestId)
         ? RequestId.fromJSON(object.requestId)
@@ -275,6 +338,8 @@ export const Command: MessageFns<Command> = {
       obj.leaseGrant = LeaseGrant.toJSON(message.op.leaseGrant);
     } else if (message.op?.$case === "leaseRevoke") {
       obj.leaseRevoke = LeaseRevoke.toJSON(message.op.leaseRevoke);
+    } else if (message.op?.$case === "compact") {
+      obj.compact = Compact.toJSON(message.op.compact);
     }
     if (message.requestId !== undefined) {
       obj.requestId = RequestId.toJSON(message.requestId);
@@ -315,6 +380,12 @@ export const Command: MessageFns<Command> = {
       case "leaseRevoke": {
         if (object.op?.leaseRevoke !== undefined && object.op?.leaseRevoke !== null) {
           message.op = { $case: "leaseRevoke", leaseRevoke: LeaseRevoke.fromPartial(object.op.leaseRevoke) };
+        }
+        break;
+      }
+      case "compact": {
+        if (object.op?.compact !== undefined && object.op?.compact !== null) {
+          message.op = { $case: "compact", compact: Compact.fromPartial(object.op.compact) };
         }
         break;
       }
@@ -478,6 +549,164 @@ export const LeaseRevoke: MessageFns<LeaseRevoke> = {
   fromPartial<I extends Exact<DeepPartial<LeaseRevoke>, I>>(object: I): LeaseRevoke {
     const message = createBaseLeaseRevoke();
     message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseCompact(): Compact {
+  return { revision: 0 };
+}
+
+export const Compact: MessageFns<Compact> = {
+  encode(message: Compact, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== 0) {
+      writer.uint32(8).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Compact {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompact();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Compact {
+    return { revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0 };
+  },
+
+  toJSON(message: Compact): unknown {
+    const obj: any = {};
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Compact>, I>>(base?: I): Compact {
+    return Compact.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Compact>, I>>(object: I): Compact {
+    const message = createBaseCompact();
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseCompactResult(): CompactResult {
+  return { header: undefined, compactRevision: 0 };
+}
+
+export const CompactResult: MessageFns<CompactResult> = {
+  encode(message: CompactResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.compactRevision !== 0) {
+      writer.uint32(16).uint64(message.compactRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.compactRevision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompactResult {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      compactRevision: isSet(object.compactRevision)
+        ? globalThis.Number(object.compactRevision)
+        : isSet(object.compact_revision)
+        ? globalThis.Number(object.compact_revision)
+        : 0,
+    };
+  },
+
+  toJSON(message: CompactResult): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.compactRevision !== 0) {
+      obj.compactRevision = Math.round(message.compactRevision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CompactResult>, I>>(base?: I): CompactResult {
+    return CompactResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CompactResult>, I>>(object: I): CompactResult {
+    const message = createBaseCompactResult();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.compactRevision = object.compactRevision ?? 0;
     return message;
   },
 };
@@ -791,6 +1020,9 @@ export const CommandResult: MessageFns<CommandResult> = {
       case "rejected":
         Rejection.encode(message.result.rejected, writer.uint32(58).fork()).join();
         break;
+      case "compact":
+        CompactResult.encode(message.result.compact, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -864,6 +1096,14 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.result = { $case: "rejected", rejected: Rejection.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.result = { $case: "compact", compact: CompactResult.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -896,6 +1136,8 @@ export const CommandResult: MessageFns<CommandResult> = {
         ? { $case: "leaseRevoke", leaseRevoke: LeaseRevokeResult.fromJSON(object.lease_revoke) }
         : isSet(object.rejected)
         ? { $case: "rejected", rejected: Rejection.fromJSON(object.rejected) }
+        : isSet(object.compact)
+        ? { $case: "compact", compact: CompactResult.fromJSON(object.compact) }
         : undefined,
     };
   },
@@ -916,6 +1158,8 @@ export const CommandResult: MessageFns<CommandResult> = {
       obj.leaseRevoke = LeaseRevokeResult.toJSON(message.result.leaseRevoke);
     } else if (message.result?.$case === "rejected") {
       obj.rejected = Rejection.toJSON(message.result.rejected);
+    } else if (message.result?.$case === "compact") {
+      obj.compact = CompactResult.toJSON(message.result.compact);
     }
     return obj;
   },
@@ -968,6 +1212,12 @@ export const CommandResult: MessageFns<CommandResult> = {
       case "rejected": {
         if (object.result?.rejected !== undefined && object.result?.rejected !== null) {
           message.result = { $case: "rejected", rejected: Rejection.fromPartial(object.result.rejected) };
+        }
+        break;
+      }
+      case "compact": {
+        if (object.result?.compact !== undefined && object.result?.compact !== null) {
+          message.result = { $case: "compact", compact: CompactResult.fromPartial(object.result.compact) };
         }
         break;
       }

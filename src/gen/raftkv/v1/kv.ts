@@ -165,6 +165,11 @@ export interface RangeRequest {
   keysOnly: boolean;
   countOnly: boolean;
   consistency: Consistency;
+  /**
+   * Read the keyspace as of this revision (0: the current one). Carried by ranges inside a Txn
+   * command (etcd's RangeRequest.revision); raftkv.v1's own KV API refuses it.
+   */
+  revision: number;
 }
 
 export interface RangeResponse {
@@ -1440,6 +1445,7 @@ function createBaseRangeRequest(): RangeRequest {
     keysOnly: false,
     countOnly: false,
     consistency: 0,
+    revision: 0,
   };
 }
 
@@ -1468,6 +1474,9 @@ export const RangeRequest: MessageFns<RangeRequest> = {
     }
     if (message.consistency !== 0) {
       writer.uint32(64).int32(message.consistency);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(72).uint64(message.revision);
     }
     return writer;
   },
@@ -1549,6 +1558,14 @@ export const RangeRequest: MessageFns<RangeRequest> = {
             message.consistency = reader.int32() as any;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1583,6 +1600,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
         ? globalThis.Boolean(object.count_only)
         : false,
       consistency: isSet(object.consistency) ? consistencyFromJSON(object.consistency) : 0,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
     };
   },
 
@@ -1612,6 +1630,9 @@ export const RangeRequest: MessageFns<RangeRequest> = {
     if (message.consistency !== 0) {
       obj.consistency = consistencyToJSON(message.consistency);
     }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
     return obj;
   },
 
@@ -1628,6 +1649,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
     message.keysOnly = object.keysOnly ?? false;
     message.countOnly = object.countOnly ?? false;
     message.consistency = object.consistency ?? 0;
+    message.revision = object.revision ?? 0;
     return message;
   },
 };
