@@ -5,6 +5,7 @@ import { SimpleTokens } from '../../src/auth/simple-tokens.js';
 import { JwtTokens } from '../../src/auth/jwt.js';
 import { parseTokenConfig } from '../../src/auth/token-config.js';
 import { encodeCommand, decodeCommand, encodeCommandResult, decodeCommandResult, type Command, type CommandResult } from '../../src/kv/index.js';
+import { RejectReason } from '../../src/kv/types.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { b, openStore, putCmd, tempDir } from '../kv/helpers.js';
 
@@ -136,9 +137,9 @@ describe('the state machine\'s auth section', () => {
     expect(await apply(as(putCmd('other', 'v'), 'alice'))).toMatchObject({ kind: 'put' });
     expect(await apply(auth({ kind: 'enable' }))).toMatchObject({ kind: 'auth', failure: null });
     expect(await apply(as(putCmd('app/x', 'v'), 'alice'))).toMatchObject({ kind: 'put' });
-    expect(await apply(as(putCmd('other', 'v'), 'alice'))).toMatchObject({ kind: 'rejected', reason: 4 });
-    expect(await apply(as(putCmd('other', 'v'), ''))).toMatchObject({ kind: 'rejected', reason: 5 });
-    expect(await apply(as(auth({ kind: 'roleAdd', name: 'x' }), 'alice'))).toMatchObject({ kind: 'rejected', reason: 4 });
+    expect(await apply(as(putCmd('other', 'v'), 'alice'))).toMatchObject({ kind: 'rejected', reason: RejectReason.PermissionDenied });
+    expect(await apply(as(putCmd('other', 'v'), ''))).toMatchObject({ kind: 'rejected', reason: RejectReason.AuthOldRevision });
+    expect(await apply(as(auth({ kind: 'roleAdd', name: 'x' }), 'alice'))).toMatchObject({ kind: 'rejected', reason: RejectReason.PermissionDenied });
     expect(await apply(as(putCmd('other', 'v'), 'root'))).toMatchObject({ kind: 'put' });
     expect(await apply(putCmd('other', 'v2'))).toMatchObject({ kind: 'put' }); // the members' own commands pass
     const rev = st.auth().revision;
@@ -149,7 +150,7 @@ describe('the state machine\'s auth section', () => {
     expect(st.auth().revision).toBe(rev);
     // A revoke takes effect at its place in the log.
     expect(await apply(as(auth({ kind: 'userRevokeRole', name: 'alice', role: 'app' }), 'root'))).toMatchObject({ failure: null });
-    expect(await apply(as(putCmd('app/x', 'v'), 'alice'))).toMatchObject({ kind: 'rejected', reason: 4 });
+    expect(await apply(as(putCmd('app/x', 'v'), 'alice'))).toMatchObject({ kind: 'rejected', reason: RejectReason.PermissionDenied });
 
     const snap = await st.snapshot();
     const chunks: Buffer[] = [];
