@@ -4,7 +4,7 @@ import { intervalOf, type KeyInterval } from '../auth/perms.js';
 import { AuthState } from '../auth/state.js';
 import { AuthFailure } from '../auth/types.js';
 import type { CallerStamp } from '../kv/types.js';
-import type { Caller, CallScope } from './call-signal.js';
+import { rememberCaller, type Caller, type CallScope } from './call-signal.js';
 import type { ServiceAuth, ServiceNode } from './deps.js';
 import { FORWARDED_HEADER, FORWARDED_USER_HEADER, TOKEN_HEADER } from './forward.js';
 import { toStatus } from './status.js';
@@ -185,6 +185,7 @@ export function rootOnlyWhenAuthOn<I extends object>(
       const signal = AbortSignal.timeout(ROOT_CHECK_TIMEOUT_MS);
       gate.identify(call, signal).then((caller) => {
         gate.requireRoot({ signal, deadlineMs: Date.now() + ROOT_CHECK_TIMEOUT_MS, dispose: () => undefined, caller });
+        rememberCaller(call, caller);
         return h(call, callback);
       }).catch((err: unknown) => {
         const st = mapError(err);

@@ -37,6 +37,16 @@ export interface Caller {
 }
 
 /**
+ * Callers identified before their handler ran (src/service/auth-gate.ts's root-only wrapper), so the
+ * handler's scope carries them: a forwarded call (MoveLeader through a follower) must name its caller.
+ */
+const identifiedCallers = new WeakMap<object, Caller>();
+
+export function rememberCaller(call: object, caller: Caller): void {
+  identifiedCallers.set(call, caller);
+}
+
+/**
  * An AbortSignal that fires when the caller cancels, the caller's deadline passes, the server-side
  * cap `timeoutMs` passes, or the server shuts down.
  */
@@ -55,9 +65,11 @@ export function callScope(call: CancellableCall, timeoutMs: number, shutdown: Ab
   const timer = setTimeout(onTimeout, Math.max(0, deadlineMs - Date.now()));
   call.on('cancelled', onCancel);
   const offShutdown = onAbortOf(shutdown, onShutdown);
+  const caller = identifiedCallers.get(call);
   return {
     signal: ctl.signal,
     deadlineMs,
+    ...(caller !== undefined ? { caller } : {}),
     dispose: () => {
       clearTimeout(timer);
       call.removeListener('cancelled', onCancel);

@@ -6,7 +6,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthClient, KVClient, LeaseClient, RangeRequest, type RangeResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
+import { AuthClient, KVClient, LeaseClient, MaintenanceClient, RangeRequest, type RangeResponse } from '../../src/gen/etcd/etcdserverpb/rpc.js';
 import { LockClient } from '../../src/gen/etcd/v3lockpb/v3lock.js';
 import { TestCluster, unary } from '../service/cluster.js';
 
@@ -35,11 +35,13 @@ describe.skipIf(!HAVE_ETCDCTL)('etcd auth through etcdctl 3.4 on a 3-node cluste
   let c: TestCluster;
   let leader = '';
   let follower = '';
+  let leaderId = 0;
   const all = (): string[] => [...c.nodes.values()].map((n) => n.grpcAddr);
 
   beforeAll(async () => {
     c = await TestCluster.start(3, [`--auth_token_ttl=${TOKEN_TTL_S}`]);
     const id = await c.leaderId();
+    leaderId = id;
     leader = c.node(id).grpcAddr;
     follower = c.node(id === 1 ? 2 : 1).grpcAddr;
   }, 60_000);
@@ -163,6 +165,39 @@ describe.skipIf(!HAVE_ETCDCTL)('etcd auth through etcdctl 3.4 on a 3-node cluste
       for (const kv of kvs) kv.close();
     }
   }, 20_000);
+
+  it('a root caller\'s MoveLeader through a follower is forwarded with its identity; alice is refused', async () => {
+    const followerId = [...c.nodes.keys()].find((id) => c.node(id).grpcAddr === follower)!;
+    const target = [...c.nodes.keys()].find((id) => id !== leaderId && id !== followerId)!;
+    const auth = new AuthClient(follower, credentials.createInsecure());
+    const maint = new MaintenanceClient(follower, credentials.createInsecure());
+    try {
+      const as = async (name: string, password: string): Promise<Metadata> => {
+        const { token } = await unary<{ token: string }>((cb) => auth.authenticate({ name, password }, cb));
+        const md = new Metadata();
+        md.set('token', token);
+        return md;
+      };
+      const alice = await as('alice', 'alicepw');
+      const denied = await unary((cb) => maint.moveLeader({ targetID: target }, alice, { deadline: Date.now() + 10_000 }, cb)).then(() => null, (e: ServiceError) => e);
+      expect(denied?.details).toContain('etcdserver: permission denied');
+      const root = await as('root', 'rootpw');
+      await unary((cb) => maint.moveLeader({ targetID: target }, root, { deadline: Date.now() + 10_000 }, cb));
+      // raftkv's own Cluster API is root-only now: ask etcd's Status, as root, until the target leads.
+      const until = Date.now() + 10_000;
+      let seen = 0;
+      while (seen !== target && Date.now() < until) {
+        seen = (await unary<{ leader: number }>((cb) => maint.status({}, root, { deadline: Date.now() + 2000 }, cb))).leader;
+        if (seen !== target) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(seen).toBe(target);
+    } finally {
+      auth.close();
+      maint.close();
+    }
+    leader = c.node(target).grpcAddr;
+    leaderId = target;
+  }, 30_000);
 
   it('disabling auth opens the keyspace again', async () => {
     expect((await ctl(follower, [...ALICE, 'auth', 'disable'])).stderr).toContain('etcdserver: permission denied');
