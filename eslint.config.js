@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const LAYERS = ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'kv', 'service', 'metrics', 'ui', 'node', 'cli', 'client'];
+const LAYERS = ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'auth', 'kv', 'service', 'metrics', 'ui', 'node', 'cli', 'client'];
 
 /** layer -> { code: layers it may import, types: layers it may import types from } */
 const ALLOWED = {
@@ -13,14 +13,16 @@ const ALLOWED = {
   storage: { code: ['common'], types: ['raft'] },
   transport: { code: ['common'], types: ['raft', 'gossip'] },
   resolver: { code: ['common'], types: ['gossip'] },
-  kv: { code: ['common', 'storage'], types: ['raft'] },
-  service: { code: ['common', 'resolver', 'gen'], types: ['raft', 'kv', 'storage', 'node'] },
+  // The auth model (users, roles, permissions, tokens, password hashes): pure of the layers above.
+  auth: { code: ['common'], types: [] },
+  kv: { code: ['common', 'storage', 'auth'], types: ['raft'] },
+  service: { code: ['common', 'resolver', 'auth', 'gen'], types: ['raft', 'kv', 'storage', 'node'] },
   // Metrics reads the others' stats() at scrape time: their types, plus the pure cores' name helpers.
   metrics: { code: ['common', 'raft', 'gossip'], types: ['transport', 'kv', 'node'] },
   // The cluster page reads node, gossip, kv and metrics through narrow read-only interfaces (src/ui/sources.ts).
   ui: { code: ['common', 'raft', 'gossip'], types: ['node', 'kv', 'metrics', 'transport'] },
-  node: { code: ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'kv', 'service', 'metrics', 'ui', 'gen'], types: [] },
-  cli: { code: ['common', 'node', 'client', 'gen'], types: [] },
+  node: { code: ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'auth', 'kv', 'service', 'metrics', 'ui', 'gen'], types: [] },
+  cli: { code: ['common', 'node', 'client', 'gen', 'auth'], types: [] },
   client: { code: ['common', 'gen'], types: [] },
 };
 

@@ -6,6 +6,7 @@ import { TLS_FLAGS, tlsConfig } from './tls-flags.js';
 import { AUTO_COMPACTION_FLAGS, autoCompactionConfig } from './compaction-flags.js';
 import type { AutoCompactionOptions } from '../node/auto-compactor.js';
 import type { NodeTlsOptions } from '../node/tls-setup.js';
+import { SIMPLE_TOKEN_TTL_S_DEFAULT, parseTokenConfig, type TokenConfig } from '../auth/token-config.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -69,6 +70,11 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'gossip_key', kind: 'string', default: '', help: 'base64 32-byte key: encrypt gossip with AES-256-GCM (the same key on every node)', check: (v) => problem(() => parseGossipKey(String(v)))() },
   { name: 'metrics_addr', kind: 'string', default: '', help: 'host:port to serve Prometheus metrics on (GET /metrics); empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   ...TLS_FLAGS,
+  {
+    name: 'auth_token', kind: 'string', default: 'simple', help: 'auth tokens: simple, or jwt,priv-key=<pem>,pub-key=<pem>,sign-method=RS256|ES256|PS256|HS256|...,ttl=5m (as etcd\'s --auth-token)',
+    check: (v) => problem(() => parseTokenConfig(String(v)))(),
+  },
+  { name: 'auth_token_ttl', kind: 'int', default: SIMPLE_TOKEN_TTL_S_DEFAULT, help: 'seconds a simple auth token lives after its last use', check: positive },
   ...AUTO_COMPACTION_FLAGS,
   { name: 'http_addr', kind: 'string', default: '', help: 'host:port for the live cluster page (open http://<addr>/ in a browser); may equal --metrics_addr; empty: off', check: (v) => (v === '' ? null : hostPort(v)) },
   { name: 'log_level', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')} (logs go to stderr as JSON)`, check: (v) => (LOG_LEVELS.includes(String(v)) ? null : `want one of ${LOG_LEVELS.join(', ')}`) },
@@ -114,6 +120,8 @@ export interface ServeConfig {
   readonly autopilotMinQuorum: number;
   /** null: plaintext on every port. */
   readonly tls: NodeTlsOptions | null;
+  readonly authToken: TokenConfig;
+  readonly authTokenTtlSeconds: number;
   /** null: no auto-compaction (retention 0). */
   readonly autoCompaction: AutoCompactionOptions | null;
 }
@@ -148,6 +156,8 @@ export function serveConfig(f: FlagValues): ServeConfig {
     autopilotVotersMax: num('autopilot_voters_max'),
     autopilotMinQuorum: num('autopilot_min_quorum') || num('bootstrap_expect') || 3,
     tls: tlsConfig(f),
+    authToken: parseTokenConfig(str('auth_token')),
+    authTokenTtlSeconds: num('auth_token_ttl'),
     autoCompaction: autoCompactionConfig(f),
   };
   if (cfg.dataDir === '') throw new UsageError('invalid --raft_data_dir: empty');

@@ -106,6 +106,7 @@ async function start(cfg: ServeConfig, log: Logger, signal: AbortSignal): Promis
       drainGraceMs: cfg.drainGraceMs,
       ...(cfg.metricsAddr !== '' ? { metricsAddr: cfg.metricsAddr } : {}),
       ...(cfg.tls ? { tls: cfg.tls } : {}),
+      auth: { token: cfg.authToken, simpleTokenTtlSeconds: cfg.authTokenTtlSeconds },
       ...(cfg.httpAddr !== '' ? { httpAddr: cfg.httpAddr } : {}),
       ...(cfg.gossipAddr !== '' ? { gossip: gossipOptions(cfg) } : {}),
       ...(cfg.autoCompaction ? { autoCompaction: cfg.autoCompaction } : {}),

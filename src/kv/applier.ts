@@ -7,8 +7,10 @@ import { execute, overlayWrites } from './execute.js';
 import type { KvLimits } from './limits.js';
 import type { Overlay } from './scan.js';
 import { LeaseStage } from './leases.js';
-import type { CommandResult, InvalidResult, LeaseRecord, RequestId, WatchEvent } from './types.js';
+import type { Command, CommandResult, InvalidResult, LeaseRecord, RequestId, WatchEvent } from './types.js';
 import { RejectReason } from './types.js';
+import type { AuthState } from '../auth/state.js';
+import { AuthStage, gateCommand } from './auth-section.js';
 import { encodeCursor } from './compaction.js';
 import { u64 } from './db.js';
 import { historyWrites } from './history-write.js';
@@ -22,6 +24,7 @@ export interface ApplyBase {
   readonly dedupe: DedupeTable;
   readonly limits: KvLimits;
   readonly leases: ReadonlyMap<number, LeaseRecord>;
+  readonly auth: AuthState;
   readonly compactRevision: number;
 }
 
@@ -34,6 +37,8 @@ export interface AppliedBatch {
   readonly published: ReadonlyArray<readonly [number, readonly WatchEvent[]]>;
   /** The batch's lease changes, to commit to memory after the write. */
   readonly leases: LeaseStage;
+  /** The batch's auth changes, to keep once the batch is written. */
+  readonly auth: AuthStage;
   /** The compacted revision after the batch (a Compact in it raises it). */
   readonly compactRevision: number;
 }
@@ -47,6 +52,7 @@ export interface AppliedBatch {
 export class BatchApplier {
   private readonly overlay: Overlay = new Map();
   private readonly leases: LeaseStage;
+  private readonly auth: AuthStage;
   private readonly dedupeOps: DbOp[] = [];
   private readonly published: Array<readonly [number, readonly WatchEvent[]]> = [];
   /** Results remembered earlier in this batch, not yet in the db. */
@@ -60,6 +66,7 @@ export class BatchApplier {
     this.keys = base.keys;
     this.compacted = base.compactRevision;
     this.leases = new LeaseStage(base.db, base.leases);
+    this.auth = new AuthStage(base.auth);
   }
 
   async add(index: number, data: Uint8Array): Promise<CommandResult> {
@@ -81,28 +88,32 @@ export class BatchApplier {
       }
     }
     assert(cmd.op !== null, 'validated command has an op');
-    if (cmd.op.kind === 'compact') {
-      const result = this.compact(cmd.op.compact.revision);
-      if (id !== null) this.remember(id, index, result);
-      return result;
-    }
+    const result = await this.run(cmd.op, gateCommand(this.auth.current(), cmd));
+    if (id !== null) this.remember(id, index, result);
+    return result;
+  }
+
+  /** Runs one command that passed validation and dedupe; a command the auth gate refused changes nothing. */
+  private async run(op: NonNullable<Command['op']>, refused: RejectReason | null): Promise<CommandResult> {
+    if (refused !== null) return { kind: 'rejected', revision: this.revision, reason: refused };
+    if (op.kind === 'auth') return this.auth.apply(op.auth, this.revision);
+    if (op.kind === 'compact') return this.compact(op.compact.revision);
     const history = { compactRevision: this.compacted, pending: this.published };
-    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, cmd.op, this.base.limits, history);
+    const ex = await execute(this.base.db, this.overlay, this.leases, this.revision, op, this.base.limits, history);
     this.revision = ex.revision;
     this.keys += ex.keysDelta;
     if (ex.events.length > 0) this.published.push([ex.revision, ex.events]);
-    if (id !== null) this.remember(id, index, ex.result);
     return ex.result;
   }
 
   finish(): AppliedBatch {
-    const ops = [...overlayWrites(this.overlay), ...historyWrites(this.published), ...this.leases.writes(), ...this.dedupeOps];
+    const ops = [...overlayWrites(this.overlay), ...historyWrites(this.published), ...this.leases.writes(), ...this.auth.writes(), ...this.dedupeOps];
     if (this.compacted !== this.base.compactRevision) {
       // The compacted revision and the intent to reclaim below it are durable together.
       ops.push({ type: 'put', key: META_COMPACTED, value: u64(this.compacted) });
       ops.push({ type: 'put', key: META_COMPACTING, value: encodeCursor({ target: this.compacted, after: null }) });
     }
-    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases, compactRevision: this.compacted };
+    return { ops, revision: this.revision, keys: this.keys, published: this.published, leases: this.leases, auth: this.auth, compactRevision: this.compacted };
   }
 
   /** etcd's Compact: refused at or below the compacted revision and above the current one. */

@@ -1,5 +1,6 @@
 import { CorruptionError } from '../common/errors.js';
 import type {
+  CallerStamp,
   Command,
   CommandOp,
   CommandResult,
@@ -26,6 +27,7 @@ import type {
   TxnResult,
 } from './types.js';
 import { CompareResult, RejectReason } from './types.js';
+import { AUTH_COMMAND_FIELD, AUTH_RESULT_FIELD, CALLER_FIELD, readAuthCommand, readAuthResult, readCaller, writeAuthCommand, writeAuthResult, writeCaller } from './auth-wire.js';
 import {
   BinaryReader,
   BinaryWriter,
@@ -311,6 +313,8 @@ export function encodeCommand(cmd: Command): Uint8Array {
   else if (op?.kind === 'compact') putMessage(w, 7, (w) => putUint(w, 1, op.compact.revision));
   const id = cmd.requestId;
   if (id !== null) putMessage(w, 4, (w) => writeRequestId(w, id));
+  if (op?.kind === 'auth') writeAuthCommand(w, op.auth);
+  if (cmd.caller !== undefined) writeCaller(w, cmd.caller);
   return w.finish();
 }
 
@@ -318,7 +322,7 @@ export function encodeCommand(cmd: Command): Uint8Array {
 export function decodeCommand(bytes: Uint8Array): Command {
   return guard('Command', () => {
     const r = new BinaryReader(bytes);
-    let op: CommandOp | null = null, requestId: RequestId | null = null;
+    let op: CommandOp | null = null, requestId: RequestId | null = null, caller: CallerStamp | undefined;
     readFields(r, r.len, (f, t) => {
       if (f === 1 && t === LD) op = { kind: 'put', put: readNested(r, readPut) };
       else if (f === 2 && t === LD) op = { kind: 'delete', delete: readNested(r, readDelete) };
@@ -327,10 +331,12 @@ export function decodeCommand(bytes: Uint8Array): Command {
       else if (f === 5 && t === LD) op = { kind: 'leaseGrant', leaseGrant: readNested(r, readLeaseGrant) };
       else if (f === 6 && t === LD) op = { kind: 'leaseRevoke', leaseRevoke: readNested(r, readLeaseRevoke) };
       else if (f === 7 && t === LD) op = { kind: 'compact', compact: readNested(r, readCompact) };
+      else if (f === AUTH_COMMAND_FIELD && t === LD) op = { kind: 'auth', auth: readAuthCommand(r) };
+      else if (f === CALLER_FIELD && t === LD) caller = readNested(r, readCaller);
       else return false;
       return true;
     });
-    return { op, requestId };
+    return caller === undefined ? { op, requestId } : { op, requestId, caller };
   });
 }
 
@@ -527,6 +533,7 @@ export function encodeCommandResult(res: CommandResult): Uint8Array {
   else if (res.kind === 'invalid') w.tag(4, LD).string(res.message);
   else if (res.kind === 'leaseGrant') putMessage(w, 5, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.id), putUint(w, 3, res.ttlSeconds)));
   else if (res.kind === 'leaseRevoke') putMessage(w, 6, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.deleted)));
+  else if (res.kind === 'auth') writeAuthResult(w, res);
   else if (res.kind === 'rejected') putMessage(w, 7, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.reason)));
   else putMessage(w, 8, (w) => (writeHeader(w, res.revision), putUint(w, 2, res.compactRevision)));
   return w.finish();
@@ -546,6 +553,7 @@ export function decodeCommandResult(bytes: Uint8Array, revisionIfInvalid = 0): C
       else if (f === 6 && t === LD) res = readNested(r, readLeaseRevokeResult);
       else if (f === 7 && t === LD) res = readNested(r, readRejected);
       else if (f === 8 && t === LD) res = readNested(r, readCompactResult);
+      else if (f === AUTH_RESULT_FIELD && t === LD) res = readNested(r, readAuthResult);
       else return false;
       return true;
     });

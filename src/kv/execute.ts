@@ -56,7 +56,7 @@ export interface HistoryView {
   readonly pending: PendingVersions;
 }
 
-export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: Exclude<CommandOp, { kind: 'compact' }>, limits: KvLimits, history: HistoryView): Promise<Execution> {
+export async function execute(db: Db, overlay: Overlay, leases: LeaseStage, revision: number, op: Exclude<CommandOp, { kind: 'compact' } | { kind: 'auth' }>, limits: KvLimits, history: HistoryView): Promise<Execution> {
   const ex = new Executor(db, overlay, leases, revision, limits, history);
   let partial: Omit<CommandResult, 'revision'>;
   if (op.kind === 'put') partial = (await ex.checkPuts([op.put])) ?? (await ex.put(op.put));

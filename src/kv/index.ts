@@ -10,3 +10,4 @@ export type { WatchOptions, Watcher } from './watcher.js';
 export * from './types.js';
 export type { LeaseChange } from './leases.js';
 export { LEASE_TTL_SECONDS_MAX, validateLeaseId } from './validate.js';
+export type { AuthChange } from './auth-section.js';

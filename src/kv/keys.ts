@@ -5,6 +5,7 @@
  *   'm' + name       -> store metadata (applied index, revision, key count, format)
  *   'l' + u64 id     -> a lease: u64 TTL in seconds (src/kv/leases.ts)
  *   'a' + u64 id + user key -> empty: the key is attached to that lease (revoke finds its keys here)
+ *   'xauth'          -> the auth state, one JSON record (src/kv/auth-section.ts)
  *   'v' + escaped user key + u64 revision -> every version of every key, deletes included, until
  *        compacted (src/kv/mvcc-keys.ts); Range at a past revision reads these
  *   'h' + u64 revision + u32 n -> the changes of each revision, in order, until compacted: watches

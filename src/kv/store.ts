@@ -29,6 +29,8 @@ import { loadLeases, type LeaseChange } from './leases.js';
 import type { KvLimits } from './limits.js';
 import { defaultKvLimits } from './limits.js';
 import { SerialQueue } from './serial.js';
+import type { AuthState } from '../auth/state.js';
+import { loadAuth, type AuthChange } from './auth-section.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 import type { CommandResult, KeyValue, LeaseRecord, RangeOp, RangeResult } from './types.js';
 import { getAt, readRangeAt } from './revision-read.js';
@@ -94,6 +96,7 @@ export class KvStore {
     private keys: number,
     private dedupe: DedupeTable,
     private leaseMap: Map<number, LeaseRecord>,
+    private authState: AuthState,
     state: Pick<LoadedState, 'compacted' | 'compacting'>,
   ) {
     const host = {
@@ -109,6 +112,8 @@ export class KvStore {
     this.hub = new WatchHub(limits, rev, persisted);
   }
 
+  private readonly authListeners = new Set<(change: AuthChange) => void>();
+
   private readonly leaseListeners = new Set<(change: LeaseChange) => void>();
 
   static async open(opts: KvStoreOptions): Promise<KvStore> {
@@ -117,7 +122,7 @@ export class KvStore {
     const db = await openDb(join(opts.dir, activeName));
     try {
       const state = await loadState(db, limits);
-      const store = new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, state.leases, state);
+      const store = new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, state.leases, state.auth, state);
       store.compactor.kick(); // a compaction a crash or a restart interrupted resumes
       return store;
     } catch (e) {
@@ -163,7 +168,7 @@ export class KvStore {
   applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
     return this.serial.run(async () => {
       this.checkUsable();
-      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap, compactRevision: this.compactor.revision });
+      const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap, auth: this.authState, compactRevision: this.compactor.revision });
       const results: CommandResult[] = [];
       let last = this.applied;
       for (const { index } of entries) {
@@ -181,9 +186,11 @@ export class KvStore {
       this.compactor.kick(); // after a queue-full stop, the next apply resumes the compaction
       await this.commit(last, batch.ops, batch.revision, batch.keys);
       const leaseChanges = batch.leases.commitTo(this.leaseMap);
+      this.authState = batch.auth.result();
       if (batch.compactRevision !== this.compactor.revision) this.compactor.advanced(batch.compactRevision);
       for (const [revision, events] of batch.published) this.hub.publish(revision, events);
       for (const change of leaseChanges) this.announce(change);
+      for (const change of batch.auth.changes) this.announceAuth(change);
       return results;
     });
   }
@@ -252,6 +259,23 @@ export class KvStore {
 
   private announce(change: LeaseChange): void {
     for (const l of this.leaseListeners) l(change);
+  }
+
+  // ---- auth ----
+
+  /** The auth state as of the applied index (treat as read-only: it is replaced, never changed in place). */
+  auth(): AuthState {
+    return this.authState;
+  }
+
+  /** Calls `listener` after every applied auth change and after a restore; returns unsubscribe. */
+  onAuthChange(listener: (change: AuthChange) => void): () => void {
+    this.authListeners.add(listener);
+    return () => this.authListeners.delete(listener);
+  }
+
+  private announceAuth(change: AuthChange): void {
+    for (const l of this.authListeners) l(change);
   }
 
   // ---- reads (served locally; the service decides how fresh they must be) ----
@@ -433,6 +457,8 @@ export class KvStore {
     this.dedupe = state.dedupe;
     this.leaseMap = state.leases;
     this.compactor.reset(state.compacted, state.compacting);
+    this.authState = state.auth;
+    this.announceAuth({ kind: 'reset' });
     this.hub.endAll(new WatchAbandonedError(state.revision), state.revision);
     this.announce({ kind: 'reset', leases: this.leases() });
   }
@@ -464,6 +490,7 @@ interface LoadedState {
   readonly keys: number;
   readonly dedupe: DedupeTable;
   readonly leases: Map<number, LeaseRecord>;
+  readonly auth: AuthState;
   readonly compacted: number;
   readonly compacting: CompactionCursor | null;
 }
@@ -481,8 +508,9 @@ async function loadState(db: Db, limits: KvLimits): Promise<LoadedState> {
   const [keys, compacted, compacting] = await db.getMany([META_KEYS, META_COMPACTED, META_COMPACTING]);
   const dedupe = await DedupeTable.load(db, limits.clientsMax);
   const leases = await loadLeases(db);
+  const auth = await loadAuth(db);
   return {
-    applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe, leases,
+    applied: readU64(applied), revision: readU64(revision), keys: readU64(keys), dedupe, leases, auth,
     compacted: readU64(compacted), compacting: decodeCursor(compacting),
   };
 }

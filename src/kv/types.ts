@@ -1,3 +1,5 @@
+import type { AuthCommand, AuthFailure } from '../auth/types.js';
+
 /**
  * The state machine's domain types. They mirror proto/raftkv/v1/{kv,command}.proto field for field
  * (src/kv/codec.ts encodes them wire-compatibly) but stay independent of the generated code, which the
@@ -120,12 +122,28 @@ export type CommandOp =
   | { readonly kind: 'txn'; readonly txn: TxnOp }
   | { readonly kind: 'leaseGrant'; readonly leaseGrant: LeaseGrantOp }
   | { readonly kind: 'leaseRevoke'; readonly leaseRevoke: LeaseRevokeOp }
-  | { readonly kind: 'compact'; readonly compact: CompactOp };
+  | { readonly kind: 'compact'; readonly compact: CompactOp }
+  /** A change of the auth state (src/auth; applied by src/kv/auth-section.ts). */
+  | { readonly kind: 'auth'; readonly auth: AuthCommand };
+
+/**
+ * Who a client command runs for, stamped by the member that checked the caller: with auth on, the
+ * state machine checks the user's permissions again at apply time, against the auth state of that
+ * point of the log, so a change of roles takes effect at the same place on every member.
+ */
+export interface CallerStamp {
+  /** The verified user; '' when the command was accepted while auth was off. */
+  readonly user: string;
+  /** The auth revision the member checked against. */
+  readonly authRevision: number;
+}
 
 /** The payload of a Normal raft entry. */
 export interface Command {
   readonly op: CommandOp | null;
   readonly requestId: RequestId | null;
+  /** Absent for the members' own commands (lease expiry), which auth does not restrict. */
+  readonly caller?: CallerStamp;
 }
 
 /** `revision` is the store's revision after the command (the header revision of the response). */
@@ -190,7 +208,7 @@ export interface CompactResult {
   readonly compactRevision: number;
 }
 
-export const RejectReason = { LeaseNotFound: 1, LeaseExists: 2, KeyNotFound: 3, Compacted: 4, FutureRevision: 5 } as const;
+export const RejectReason = { LeaseNotFound: 1, LeaseExists: 2, KeyNotFound: 3, Compacted: 4, FutureRevision: 5, PermissionDenied: 6, AuthOldRevision: 7 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
 /**
@@ -203,7 +221,15 @@ export interface RejectedResult {
   readonly reason: RejectReason;
 }
 
-export type CommandResult = PutResult | DeleteResult | TxnResult | InvalidResult | LeaseGrantResult | LeaseRevokeResult | RejectedResult | CompactResult;
+/** An auth command's outcome: `failure` null when it applied (the KV revision does not move). */
+export interface AuthResult {
+  readonly kind: 'auth';
+  readonly revision: number;
+  readonly authRevision: number;
+  readonly failure: AuthFailure | null;
+}
+
+export type CommandResult = PutResult | DeleteResult | TxnResult | InvalidResult | LeaseGrantResult | LeaseRevokeResult | RejectedResult | CompactResult | AuthResult;
 
 /** A lease as the state machine keeps it (its expiry is not replicated: only the leader times it). */
 export interface LeaseRecord {

@@ -1,3 +1,4 @@
+import { validateAuthCommand } from '../auth/validate.js';
 import { InvalidArgumentError } from '../common/errors.js';
 import { Limits } from '../common/limits.js';
 import { bytesEqual, compareBytes } from './keys.js';
@@ -24,6 +25,7 @@ export function validateCommand(cmd: Command, limits: Pick<KvLimits, 'clientIdBy
       throw new InvalidArgumentError(`lease_grant.ttl_seconds must be an integer in [1, ${LEASE_TTL_SECONDS_MAX}]`);
     }
   } else if (op.kind === 'leaseRevoke') validateLeaseId(op.leaseRevoke.id, 'lease_revoke.id');
+  else if (op.kind === 'auth') validateAuthCommand(op.auth);
   else if (!Number.isSafeInteger(op.compact.revision) || op.compact.revision < 1) {
     throw new InvalidArgumentError(`compact.revision must be an integer in [1, ${Number.MAX_SAFE_INTEGER}]`);
   }

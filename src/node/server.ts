@@ -11,8 +11,12 @@ import { StaticResolver } from '../resolver/static.js';
 export { parsePeers, checkHostPort } from '../resolver/static.js';
 import type { AddressResolver } from '../resolver/types.js';
 import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.js';
-import type { ServiceLeases, ServiceMaintenance, ServiceOptions } from '../service/deps.js';
+import type { ServiceAuth, ServiceLeases, ServiceMaintenance, ServiceOptions } from '../service/deps.js';
 import { directoryBytes } from './disk-usage.js';
+import { readFileSync } from 'node:fs';
+import { JwtTokens } from '../auth/jwt.js';
+import { SimpleTokens } from '../auth/simple-tokens.js';
+import { SIMPLE_TOKEN_TTL_S_DEFAULT, type TokenConfig } from '../auth/token-config.js';
 import { systemClock } from '../common/clock.js';
 import { systemTimers } from '../common/timers.js';
 import { Lessor } from './lessor.js';
@@ -30,6 +34,7 @@ import { KvStateMachine } from './kv-state-machine.js';
 import { NODE_DEFAULTS, type RaftNodeOptions } from './options.js';
 import { RaftNode } from './raft-node.js';
 import { NodeTls, type NodeTlsOptions } from './tls-setup.js';
+import { issuedByOneOf } from '../transport/tls/files.js';
 export type { GossipOptions } from './gossip-setup.js';
 
 export interface ServerOptions {
@@ -67,6 +72,14 @@ export interface ServerOptions {
    * serves both from one listener. Port 0 picks a free one.
    */
   readonly httpAddr?: string;
+  /** Auth tokens (`--auth_token`, `--auth_token_ttl`); default: simple tokens living 300 s. */
+  readonly auth?: AuthOptions;
+}
+
+export interface AuthOptions {
+  readonly token: TokenConfig;
+  /** Simple tokens: seconds a token lives after its last use (etcd's --auth-token-ttl). */
+  readonly simpleTokenTtlSeconds?: number;
 }
 
 export interface ServerHandle {
@@ -193,7 +206,7 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
       }),
     } : undefined;
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), maintenance: maintenanceForService(store, nodePaths(o.dataDir, o.id).kv), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), auth: authForService(o, store, p.tls), maintenance: maintenanceForService(store, nodePaths(o.dataDir, o.id).kv), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
@@ -328,6 +341,42 @@ function maintenanceForService(store: KvStore, kvDir: string): ServiceMaintenanc
       return { dbSizeBytes: bytes, inUseBytes: bytes };
     },
     defragment: (signal) => store.defragment(signal),
+  };
+}
+
+/**
+ * Auth for the service: the store's applied auth state, and the tokens. Simple tokens are learnt by
+ * applying Authenticate commands and forgotten when auth is turned off, when their user is deleted
+ * or changes password, and on a snapshot restore (a member that missed those changes must not keep
+ * honouring old tokens).
+ */
+function authForService(o: ServerOptions, store: KvStore, tls: NodeTls | null): ServiceAuth {
+  const token = o.auth?.token ?? { kind: 'simple' };
+  const simple = token.kind === 'simple' ? new SimpleTokens(systemClock, (o.auth?.simpleTokenTtlSeconds ?? SIMPLE_TOKEN_TTL_S_DEFAULT) * 1000) : null;
+  const jwt = token.kind === 'jwt'
+    ? new JwtTokens({
+      method: token.method,
+      ...(token.privKeyFile !== undefined ? { privateKey: readFileSync(token.privKeyFile) } : {}),
+      ...(token.pubKeyFile !== undefined ? { publicKey: readFileSync(token.pubKeyFile) } : {}),
+    }, token.ttlMs)
+    : null;
+  if (simple !== null) {
+    store.onAuthChange((c) => {
+      if (c.kind === 'reset') return simple.clear();
+      const cmd = c.command;
+      if (cmd.kind === 'authenticate') simple.add(cmd.token, cmd.name);
+      else if (cmd.kind === 'disable') simple.clear();
+      else if (cmd.kind === 'userDelete' || cmd.kind === 'userChangePassword') simple.invalidateUser(cmd.name);
+    });
+  }
+  return {
+    state: () => store.auth(),
+    simple,
+    jwt,
+    clientCertAuth: o.tls?.client?.clientCertAuth ?? false,
+    // The server refuses a call marked forwarded without a peer-CA certificate only with both TLS parts.
+    trustForwardedUser: o.tls?.client !== undefined && o.tls.peer !== undefined,
+    ...(tls?.raft ? { isMemberCertificate: (raw: Buffer) => issuedByOneOf(raw, tls.raft!.files.material.caCerts) } : {}),
   };
 }
 

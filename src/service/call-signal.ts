@@ -23,6 +23,27 @@ export interface CallScope {
   /** Absolute deadline (ms since epoch) for work done on behalf of this call, forwarding included. */
   readonly deadlineMs: number;
   dispose(): void;
+  /** Who the call runs for, once src/service/auth-gate.ts has identified it; absent before that. */
+  readonly caller?: Caller;
+}
+
+/**
+ * The identity of a call: `user` is the verified user name (null while auth is off); `token` is the
+ * caller's own token, passed on when the call is forwarded to a member that cannot trust `user`.
+ */
+export interface Caller {
+  readonly user: string | null;
+  readonly token?: string;
+}
+
+/**
+ * Callers identified before their handler ran (src/service/auth-gate.ts's root-only wrapper), so the
+ * handler's scope carries them: a forwarded call (MoveLeader through a follower) must name its caller.
+ */
+const identifiedCallers = new WeakMap<object, Caller>();
+
+export function rememberCaller(call: object, caller: Caller): void {
+  identifiedCallers.set(call, caller);
 }
 
 /**
@@ -44,9 +65,11 @@ export function callScope(call: CancellableCall, timeoutMs: number, shutdown: Ab
   const timer = setTimeout(onTimeout, Math.max(0, deadlineMs - Date.now()));
   call.on('cancelled', onCancel);
   const offShutdown = onAbortOf(shutdown, onShutdown);
+  const caller = identifiedCallers.get(call);
   return {
     signal: ctl.signal,
     deadlineMs,
+    ...(caller !== undefined ? { caller } : {}),
     dispose: () => {
       clearTimeout(timer);
       call.removeListener('cancelled', onCancel);

@@ -1,4 +1,7 @@
 import type { Logger } from 'pino';
+import type { AuthState } from '../auth/state.js';
+import type { JwtTokens } from '../auth/jwt.js';
+import type { SimpleTokens } from '../auth/simple-tokens.js';
 import type { Command, KeyValue, RangeOp, RangeResult } from '../kv/types.js';
 import type { Watcher, WatchOptions } from '../kv/watcher.js';
 import type { RaftNode } from '../node/raft-node.js';
@@ -74,6 +77,29 @@ export interface ServiceLeases {
   keys(id: number): Promise<Uint8Array[]>;
 }
 
+/** Authentication and authorization (etcd's Auth), injected by the composition root. */
+export interface ServiceAuth {
+  /** This member's applied auth state (replaced, never changed in place, by each auth change). */
+  state(): AuthState;
+  /** `--auth_token simple`: the tokens this member learnt by applying Authenticate commands. */
+  readonly simple: SimpleTokens | null;
+  /** `--auth_token jwt,...`: signs and checks tokens without replicating them. */
+  readonly jwt: JwtTokens | null;
+  /** --client_cert_auth: a call without a token runs as the CN of its verified client certificate. */
+  readonly clientCertAuth: boolean;
+  /**
+   * Forwarded calls arrive over mutually authenticated TLS with the peer CA (the server refuses a call
+   * marked forwarded without such a certificate), so the user they name is the sending member's verified
+   * caller. Without peer TLS the receiver ignores that name and authenticates the forwarded token.
+   */
+  readonly trustForwardedUser: boolean;
+  /**
+   * With peer TLS: is this verified client certificate a member's (issued by the peer CA)? Members
+   * calling raftkv's own Cluster API (joining, forwarding a membership change) need no user.
+   */
+  readonly isMemberCertificate?: (raw: Buffer) => boolean;
+}
+
 /** The node's disks, for etcd's Maintenance Status and Defragment (injected by the composition root). */
 export interface ServiceMaintenance {
   /** Bytes of the state machine's store (`dbSizeBytes`) and of what it holds live (`inUseBytes`). */
@@ -101,6 +127,8 @@ export interface ServiceDeps {
   readonly options?: ServiceOptions;
   /** etcd's Lease API, and Lock and Election on top of it; absent: those services are not served. */
   readonly leases?: ServiceLeases;
+  /** Auth; absent: auth is never enabled and etcd's Auth service is not served. */
+  readonly auth?: ServiceAuth;
   /** etcd's Status sizes and Defragment; absent: Status reports the raft log's bytes, Defragment fails. */
   readonly maintenance?: ServiceMaintenance;
   /**

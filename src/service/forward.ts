@@ -5,6 +5,28 @@ import type { StreamMethod, UnaryMethod } from './method.js';
 
 /** Marks a forwarded call: the receiver serves it itself and never forwards again (one hop). */
 export const FORWARDED_HEADER = 'raftkv-forwarded-by';
+/**
+ * The verified user a forwarded call runs for. Set only by a member's forwarder; the receiver reads it
+ * only when the forwarding channel is mutually authenticated with the peer CA (else it ignores it and
+ * authenticates the caller's token itself), so a client cannot choose its identity by sending it.
+ */
+export const FORWARDED_USER_HEADER = 'raftkv-forwarded-user';
+/** etcd's gRPC metadata key for the auth token (rpctypes.TokenFieldNameGRPC). */
+export const TOKEN_HEADER = 'token';
+
+/** What a forwarded call carries of its caller: the verified user and the caller's own token. */
+export interface ForwardedIdentity {
+  readonly user: string | null;
+  readonly token?: string;
+}
+
+/** Adds the caller's identity to the metadata of a forwarded call (or stream); returns `md`. */
+export function withIdentity(md: Metadata, who: ForwardedIdentity | undefined): Metadata {
+  if (who?.user != null) md.set(FORWARDED_USER_HEADER, who.user);
+  if (who?.token !== undefined) md.set(TOKEN_HEADER, who.token);
+  return md;
+}
+
 /** Channels to other nodes kept open at once; the least recently used one is closed beyond this. */
 const CHANNELS_MAX = 32;
 
@@ -65,8 +87,8 @@ export class Forwarder {
   }
 
   /** Opens a bidi stream to `addr`'s `method`, marked as forwarded (the receiver never forwards it again). */
-  bidi<Req, Res>(addr: string, method: StreamMethod<Req, Res>): ClientDuplexStream<Req, Res> {
-    const md = new Metadata();
+  bidi<Req, Res>(addr: string, method: StreamMethod<Req, Res>, who?: ForwardedIdentity): ClientDuplexStream<Req, Res> {
+    const md = withIdentity(new Metadata(), who);
     md.set(FORWARDED_HEADER, String(this.selfId));
     return this.client(addr).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, md, {});
   }

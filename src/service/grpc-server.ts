@@ -14,6 +14,7 @@ import { addEtcdServices } from './etcd/index.js';
 import { tolerantDefinition } from './malformed.js';
 import { addReflection } from './reflection.js';
 import { LeaderRouter } from './router.js';
+import { AuthGate, rootOnlyWhenAuthOn } from './auth-gate.js';
 
 /** Largest response we send (a full range page plus headers). */
 const SEND_MESSAGE_BYTES_MAX = 8 * 1024 * 1024;
@@ -38,13 +39,15 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
   const shutdownCtl = new AbortController();
   const forwarder = new Forwarder(deps.node.id, deps.resolver, tls.forwardCredentials);
   const router = new LeaderRouter(deps.node, deps.resolver, forwarder, opts.leaderWaitMs);
-  const ctx = { deps, router, forwarder, requestTimeoutMs: opts.requestTimeoutMs, shutdown: shutdownCtl.signal, startedAtMs: Date.now(), ...extra };
+  const auth = new AuthGate(deps.auth, deps.node);
+  const ctx = { deps, router, forwarder, requestTimeoutMs: opts.requestTimeoutMs, shutdown: shutdownCtl.signal, startedAtMs: Date.now(), auth, ...extra };
 
   const server = new Server({
     'grpc.max_receive_message_length': Limits.requestBytesMax,
     'grpc.max_send_message_length': SEND_MESSAGE_BYTES_MAX,
     'grpc.max_concurrent_streams': CONCURRENT_STREAMS_MAX,
   });
+  // raftkv's own API knows no tokens: with auth on it serves root only (a client certificate's CN).
   // Every unary method is also reachable through the forwarding stream (forward-serve.ts).
   const forwardTargets = new ForwardTargets();
   const addService = server.addService.bind(server);
@@ -52,8 +55,8 @@ export async function startGrpcServer(deps: ServiceDeps, listenAddr: string, ext
     forwardTargets.record(def, impl);
     addService(def, impl);
   };
-  server.addService(tolerantDefinition(KVService), observed(KVService, createKvServer(ctx), deps.observe));
-  server.addService(tolerantDefinition(ClusterService), observed(ClusterService, createClusterServer(ctx), deps.observe));
+  server.addService(tolerantDefinition(KVService), observed(KVService, rootOnlyWhenAuthOn(KVService, createKvServer(ctx), auth), deps.observe));
+  server.addService(tolerantDefinition(ClusterService), observed(ClusterService, rootOnlyWhenAuthOn(ClusterService, createClusterServer(ctx), auth, undefined, { members: true }), deps.observe));
   addEtcdServices(server, ctx, createKvCore(ctx), opts.clusterName, (def, impl) => observed(def, impl, deps.observe));
   server.addService(ForwardStreamService, { calls: serveForwardStream(forwardTargets, shutdownCtl.signal, deps.logger) });
   const health = new HealthReporter(deps.node);

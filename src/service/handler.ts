@@ -5,6 +5,7 @@ import type { Forwarder } from './forward.js';
 import { checkMalformed } from './malformed.js';
 import type { LeaderRouter } from './router.js';
 import { toStatus } from './status.js';
+import type { AuthGate } from './auth-gate.js';
 
 export interface HandlerContext {
   readonly deps: ServiceDeps;
@@ -14,6 +15,8 @@ export interface HandlerContext {
   readonly requestTimeoutMs: number;
   /** Aborted when the server starts shutting down. */
   readonly shutdown: AbortSignal;
+  /** Who calls, and what they may do (src/service/auth-gate.ts). */
+  readonly auth: AuthGate;
 }
 
 /**

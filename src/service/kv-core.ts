@@ -30,7 +30,10 @@ export interface KvCore {
 export function createKvCore(ctx: HandlerContext): KvCore {
   const { node, kv } = ctx.deps;
   return {
-    write: async (scope, md, method, req, cmd, answer) => {
+    write: async (scope, md, method, req, cmd0, answer) => {
+      // An identified caller's command carries who it runs for: the state machine checks again at apply.
+      const stamp = cmd0.caller ?? ctx.auth.stamp(scope.caller);
+      const cmd = stamp === undefined ? cmd0 : { ...cmd0, caller: stamp };
       kv.validateCommand(cmd);
       const bytes = kv.encodeCommand(cmd);
       return ctx.router.onLeader(scope, md, method, req, async (signal) => {

@@ -5,7 +5,7 @@ import type { LeaderInfo } from '../node/raft-node.js';
 import type { AddressResolver } from '../resolver/types.js';
 import type { CallScope } from './call-signal.js';
 import type { ServiceNode } from './deps.js';
-import { FORWARDED_HEADER, type Forwarder, type UnaryMethod } from './forward.js';
+import { FORWARDED_HEADER, withIdentity, type ForwardedIdentity, type Forwarder, type UnaryMethod } from './forward.js';
 import { isForwardedError, isRetryableCode, raftkvCodeOf } from './status.js';
 
 export class LeaderAddressUnknownError extends RaftkvError {
@@ -67,7 +67,9 @@ export class LeaderRouter {
         if (leader.isSelf) return await local(scope.signal);
         const addr = this.resolver.grpcAddress(leader.id);
         if (addr === undefined) throw new LeaderAddressUnknownError(leader.id);
-        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.callStreamed(addr, method, req, scope.deadlineMs, signal, forwardedMetadata(md)), scope.signal);
+        // The caller's identity goes along as this member verified it (never more than that), next
+        // to the request id: over the stream and over its unary fallback alike.
+        return await this.forwardWhileLeader(leader, (signal) => this.forwarder.callStreamed(addr, method, req, scope.deadlineMs, signal, forwardedMetadata(md, scope.caller)), scope.signal);
       } catch (e) {
         if (e instanceof LeaderMovedError) {
           if (!opts.idempotent) throw new ForwardOutcomeUnknownError(leader, e.next);
@@ -163,9 +165,9 @@ function isRetryable(e: unknown): boolean {
   return false;
 }
 
-/** What of the caller's metadata travels with a forwarded call: the request id (so a resent write applies once). */
-function forwardedMetadata(from: Metadata): Metadata {
+/** What of the caller travels with a forwarded call: the request id (so a resent write applies once) and the verified identity. */
+function forwardedMetadata(from: Metadata, caller: ForwardedIdentity | undefined): Metadata {
   const md = new Metadata();
   copyRequestId(from, md);
-  return md;
+  return withIdentity(md, caller);
 }

@@ -31,7 +31,8 @@ const PUT = 0;
  */
 export function createEtcdElectionServer(ctx: HandlerContext, recipes: Recipes, header: HeaderOf): ElectionServer {
   const blocking = { ...ctx, requestTimeoutMs: BLOCKING_CALL_TIMEOUT_MS };
-  const etcdUnary = <Req, Res>(c: HandlerContext, body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => unary(c, body, toEtcdStatus);
+  const etcdUnary = <Req, Res>(c: HandlerContext, body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) =>
+    unary<Req, Res>(c, async (req, scope, call) => body(req, await ctx.auth.scoped(scope, call), call), toEtcdStatus);
   const requireLeader = (l: LeaderKey | undefined): LeaderKey => {
     if (l === undefined) throw new EtcdError('missingLeaderKey');
     return l;
@@ -42,13 +43,15 @@ export function createEtcdElectionServer(ctx: HandlerContext, recipes: Recipes, 
       if (req.name.length === 0) throw new EtcdError('keyNotProvided');
       if (req.lease <= 0) throw new EtcdError('leaseNotFound');
       const key = ownerKey(req.name, req.lease);
+      await ctx.auth.fresh(scope);
+      ctx.auth.requirePrefix(scope, ['read', 'write'], prefixOf(req.name));
       const { rev, created } = await recipes.createOrGet(scope, key, req.value, req.lease);
       // Campaigning again with the same lease keeps the place and proclaims the new value.
       if (!created && !(await recipes.putIfOwner(scope, key, rev, req.value, req.lease))) throw new EtcdError('electionSessionExpired');
       try {
         await recipes.waitDeletes(scope, prefixOf(req.name), rev - 1);
       } catch (e) {
-        await recipes.deleteIfOwner({ signal: AbortSignal.timeout(5_000), deadlineMs: Date.now() + 5_000, dispose: () => undefined }, key, rev).catch(() => undefined);
+        await recipes.deleteIfOwner({ signal: AbortSignal.timeout(5_000), deadlineMs: Date.now() + 5_000, dispose: () => undefined, ...(scope.caller ? { caller: scope.caller } : {}) }, key, rev).catch(() => undefined);
         throw e;
       }
       const { kvs, revision } = await recipes.keysUnder(scope, prefixOf(req.name));
@@ -57,16 +60,22 @@ export function createEtcdElectionServer(ctx: HandlerContext, recipes: Recipes, 
     }),
     proclaim: etcdUnary<ProclaimRequest, ProclaimResponse>(ctx, async (req, scope) => {
       const l = requireLeader(req.leader);
+      await ctx.auth.fresh(scope);
+      ctx.auth.requirePrefix(scope, ['read', 'write'], prefixOf(l.name));
       if (!(await recipes.putIfOwner(scope, l.key, l.rev, req.value, l.lease))) throw new EtcdError('electionNotLeader');
       return { header: header(recipes.current()) };
     }),
     leader: etcdUnary<LeaderRequest, LeaderResponse>(ctx, async (req, scope) => {
+      await ctx.auth.fresh(scope);
+      ctx.auth.requirePrefix(scope, ['read'], prefixOf(req.name));
       const { kv, revision } = await recipes.firstCreated(scope, prefixOf(req.name));
       if (kv === null) throw new EtcdError('electionNoLeader');
       return { header: header(revision), kv: etcdKeyValue(kv) };
     }),
     resign: etcdUnary<ResignRequest, ResignResponse>(ctx, async (req, scope) => {
       const l = requireLeader(req.leader);
+      await ctx.auth.fresh(scope);
+      ctx.auth.requirePrefix(scope, ['read', 'write'], prefixOf(l.name));
       const res = await recipes.deleteIfOwner(scope, l.key, l.rev);
       return { header: res.header };
     }),
@@ -79,13 +88,17 @@ export function createEtcdElectionServer(ctx: HandlerContext, recipes: Recipes, 
  * next leader's once it is gone (waiting, if there is none, for a candidate to appear).
  */
 async function observe(ctx: HandlerContext, recipes: Recipes, header: HeaderOf, call: ServerWritableStream<LeaderRequest, LeaderResponse>): Promise<void> {
-  const scope = callScope(call, BLOCKING_CALL_TIMEOUT_MS, ctx.shutdown);
+  const base = callScope(call, BLOCKING_CALL_TIMEOUT_MS, ctx.shutdown);
+  let scope = base;
   const send = (kv: KeyValue): void => {
     if (!call.cancelled && !call.destroyed) call.write({ header: header(recipes.current()), kv: etcdKeyValue(kv) });
   };
   try {
     checkMalformed(call.request);
+    scope = await ctx.auth.scoped(base, call);
     const prefix = prefixOf(call.request.name);
+    await ctx.auth.fresh(scope);
+    ctx.auth.requirePrefix(scope, ['read'], prefix);
     for (;;) {
       const { kv: leader, revision } = await recipes.firstCreated(scope, prefix);
       if (leader === null) {
@@ -99,7 +112,7 @@ async function observe(ctx: HandlerContext, recipes: Recipes, header: HeaderOf, 
     if (!scope.signal.aborted && !call.cancelled) call.emit('error', toEtcdStatus(e));
     else call.end();
   } finally {
-    scope.dispose();
+    base.dispose();
   }
 }
 

@@ -1,6 +1,8 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ErrorCode, RaftkvError } from '../../common/errors.js';
 import type { RejectReason } from '../../kv/types.js';
+import { AuthError } from '../../auth/errors.js';
+import type { AuthFailure } from '../../auth/types.js';
 import { ETCD_ERROR_HEADER, isForwardedError, toStatus } from '../status.js';
 
 /**
@@ -39,6 +41,26 @@ export const EtcdErrors = {
   timeout: [status.UNAVAILABLE, 'etcdserver: request timed out'],
   tooManyRequests: [status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'],
   corrupt: [status.DATA_LOSS, 'etcdserver: corrupt cluster'],
+  // Auth (etcd's rpctypes; the codes checked against etcd 3.4).
+  userEmpty: [status.INVALID_ARGUMENT, 'etcdserver: user name is empty'],
+  roleEmpty: [status.INVALID_ARGUMENT, 'etcdserver: role name is empty'],
+  authFailed: [status.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password'],
+  permissionNotGiven: [status.INVALID_ARGUMENT, 'etcdserver: permission not given'],
+  invalidAuthMgmt: [status.INVALID_ARGUMENT, 'etcdserver: invalid auth management'],
+  authOldRevision: [status.INVALID_ARGUMENT, 'etcdserver: revision of auth store is old'],
+  rootUserNotExist: [status.FAILED_PRECONDITION, 'etcdserver: root user does not exist'],
+  rootRoleNotGranted: [status.FAILED_PRECONDITION, 'etcdserver: root user does not have root role'],
+  userExists: [status.FAILED_PRECONDITION, 'etcdserver: user name already exists'],
+  userNotFound: [status.FAILED_PRECONDITION, 'etcdserver: user name not found'],
+  roleExists: [status.FAILED_PRECONDITION, 'etcdserver: role name already exists'],
+  roleNotFound: [status.FAILED_PRECONDITION, 'etcdserver: role name not found'],
+  roleNotGranted: [status.FAILED_PRECONDITION, 'etcdserver: role is not granted to the user'],
+  permissionNotGranted: [status.FAILED_PRECONDITION, 'etcdserver: permission is not granted to the role'],
+  authNotEnabled: [status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'],
+  permissionDenied: [status.PERMISSION_DENIED, 'etcdserver: permission denied'],
+  invalidAuthToken: [status.UNAUTHENTICATED, 'etcdserver: invalid auth token'],
+  // No etcd counterpart: a bounded part of the auth state is full.
+  authTooMany: [status.RESOURCE_EXHAUSTED, 'etcdserver: too many users, roles or permissions'],
   // The concurrency recipes' errors, which etcd's Lock and Election servers return as plain errors
   // (gRPC code Unknown), with clientv3/concurrency's texts.
   lockSessionExpired: [status.UNKNOWN, 'mutex: session is expired'],
@@ -67,7 +89,33 @@ export function rejectionError(reason: RejectReason): EtcdError {
 }
 
 /** By RejectReason's numbers (src/kv/types.ts; a value import of src/kv is not allowed here). */
-const REJECTIONS: Record<RejectReason, EtcdErrorName> = { 1: 'leaseNotFound', 2: 'leaseExists', 3: 'keyNotFound', 4: 'compacted', 5: 'futureRev' };
+const REJECTIONS: Record<RejectReason, EtcdErrorName> = { 1: 'leaseNotFound', 2: 'leaseExists', 3: 'keyNotFound', 4: 'compacted', 5: 'futureRev', 6: 'permissionDenied', 7: 'authOldRevision' };
+
+/** Each auth failure (src/auth/types.ts AuthFailure) as etcd's error. */
+const AUTH_FAILURES: Record<AuthFailure, EtcdErrorName> = {
+  rootUserNotExist: 'rootUserNotExist',
+  rootRoleNotGranted: 'rootRoleNotGranted',
+  userExists: 'userExists',
+  userNotFound: 'userNotFound',
+  roleExists: 'roleExists',
+  roleNotFound: 'roleNotFound',
+  roleNotGranted: 'roleNotGranted',
+  permissionNotGranted: 'permissionNotGranted',
+  invalidAuthMgmt: 'invalidAuthMgmt',
+  userEmpty: 'userEmpty',
+  roleEmpty: 'roleEmpty',
+  authFailed: 'authFailed',
+  authNotEnabled: 'authNotEnabled',
+  permissionDenied: 'permissionDenied',
+  invalidToken: 'invalidAuthToken',
+  authOldRevision: 'authOldRevision',
+  authTooMany: 'authTooMany',
+};
+
+/** An auth failure, from the state machine or from a check, as etcd's error. */
+export function authError(failure: AuthFailure): EtcdError {
+  return new EtcdError(AUTH_FAILURES[failure]);
+}
 
 /** src/kv's typed read errors by name (a value import of src/kv is not allowed here). */
 const BY_KV_ERROR_NAME: Partial<Record<string, EtcdErrorName>> = { RevisionCompactedError: 'compacted', FutureRevisionError: 'futureRev' };
@@ -92,6 +140,7 @@ const BY_RAFTKV_CODE: Partial<Record<ErrorCode, EtcdErrorName>> = {
  * INVALID_ARGUMENT with a message naming the field, keep raftkv's status.
  */
 export function toEtcdStatus(err: unknown): Partial<StatusObject> & { code: status; details: string } {
+  if (err instanceof AuthError) return toEtcdStatus(authError(err.failure));
   if (err instanceof EtcdError) {
     // Marked, so that a follower that forwarded the request passes it back to the client unchanged.
     const metadata = new Metadata();

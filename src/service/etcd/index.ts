@@ -1,5 +1,5 @@
 import type { Server } from '@grpc/grpc-js';
-import { ClusterService, KVService, LeaseService, MaintenanceService, WatchService } from '../../gen/etcd/etcdserverpb/rpc.js';
+import { AuthService, ClusterService, KVService, LeaseService, MaintenanceService, WatchService } from '../../gen/etcd/etcdserverpb/rpc.js';
 import type { KvCore } from '../kv-core.js';
 import type { HandlerContext } from '../kv-service.js';
 import { tolerantDefinition } from '../malformed.js';
@@ -7,12 +7,15 @@ import { createEtcdClusterServer } from './cluster.js';
 import { createEtcdMaintenanceServer } from './maintenance.js';
 import { headerFactory } from './header.js';
 import { createEtcdKvServer } from './kv.js';
+import { createEtcdAuthServer } from './auth.js';
 import { createEtcdLeaseServer } from './lease.js';
 import { ElectionService } from '../../gen/etcd/v3electionpb/v3election.js';
 import { LockService } from '../../gen/etcd/v3lockpb/v3lock.js';
 import { createEtcdElectionServer } from './election.js';
 import { createEtcdLockServer } from './lock.js';
 import { Recipes } from './recipe.js';
+import { rootOnlyWhenAuthOn } from '../auth-gate.js';
+import { toEtcdStatus } from './errors.js';
 import { serveEtcdWatch } from './watch.js';
 
 type Wrap = <I extends object>(def: Record<string, { path: string; requestStream: boolean; responseStream: boolean }>, impl: I) => I;
@@ -26,7 +29,10 @@ export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCor
   server.addService(tolerantDefinition(KVService), wrap(KVService, createEtcdKvServer(ctx, core, header)));
   server.addService(tolerantDefinition(WatchService), { watch: (call: Parameters<typeof serveEtcdWatch>[2]) => serveEtcdWatch(ctx, header, call) });
   server.addService(tolerantDefinition(ClusterService), wrap(ClusterService, createEtcdClusterServer(ctx, header)));
-  server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, createEtcdMaintenanceServer(ctx, header)));
+  // etcd 3.4 serves Maintenance (Status, ...) to root only while auth is on.
+  server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, rootOnlyWhenAuthOn(MaintenanceService, createEtcdMaintenanceServer(ctx, header), ctx.auth, toEtcdStatus)));
+  const auth = ctx.deps.auth;
+  if (auth !== undefined) server.addService(tolerantDefinition(AuthService), wrap(AuthService, createEtcdAuthServer(ctx, core, header, auth)));
   const leases = ctx.deps.leases;
   if (leases !== undefined) {
     server.addService(tolerantDefinition(LeaseService), wrap(LeaseService, createEtcdLeaseServer(ctx, core, header, leases)));

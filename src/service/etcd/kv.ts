@@ -30,11 +30,15 @@ import { etcdRange } from './range.js';
  */
 export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: HeaderOf): KVServer {
   const { kv } = ctx.deps;
-  const etcdUnary = <Req, Res>(body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => unary(ctx, body, toEtcdStatus);
+  // Every call is identified first (auth); the scope then carries the caller to checks and commands.
+  const etcdUnary = <Req, Res>(body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) =>
+    unary<Req, Res>(ctx, async (req, scope, call) => body(req, await ctx.auth.scoped(scope, call), call), toEtcdStatus);
 
   return {
     range: etcdUnary<RangeRequest, RangeResponse>((req, scope) =>
       core.read(scope, !req.serializable, async () => {
+        // Checked after the read fence: a revocation committed before this read is seen.
+        ctx.auth.require(scope, 'read', req.key, req.rangeEnd);
         const r = await etcdRange(kv, req);
         return cv.rangeResponse(r, header(r.revision));
       }),
@@ -44,9 +48,15 @@ export function createEtcdKvServer(ctx: HandlerContext, core: KvCore, header: He
     ),
     deleteRange: etcdUnary<DeleteRangeRequest, DeleteRangeResponse>(async (req, scope, call) => {
       const op = cv.deleteOp(req);
+      // An empty range deletes nothing and never reaches the state machine, but etcd still checks it.
+      if (op === null) ctx.auth.require(scope, 'write', req.key, req.rangeEnd);
       if (op === null) return { header: header(kv.stats().revision), deleted: 0, prevKvs: [] };
       return core.write(scope, call.metadata, KVService.deleteRange, req, { op: { kind: 'delete', delete: op }, requestId: requestIdFromMetadata(call.metadata) }, (r) => cv.deleteResponse(expect(r, 'delete'), header(r.revision)));
     }),
+    // Writes are checked by the state machine as it applies them (src/kv/auth-section.ts), against
+    // the auth state of that point of the log: a check here, on a follower that has not applied a
+    // grant the caller already saw committed, could refuse wrongly. A txn: compares need read, each op
+    // of both branches what it does.
     txn: etcdUnary<TxnRequest, TxnResponse>((req, scope, call) =>
       core.write(scope, call.metadata, KVService.txn, req, { op: { kind: 'txn', txn: cv.txnOp(req) }, requestId: requestIdFromMetadata(call.metadata) }, (r) => cv.txnResponse(req, expect(r, 'txn'), header(r.revision))),
     ),

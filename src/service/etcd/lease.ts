@@ -50,12 +50,14 @@ function randomLeaseId(): number {
  * TimeToLive as a unary call and proxies each keep-alive stream to the leader.
  */
 export function createEtcdLeaseServer(ctx: HandlerContext, core: KvCore, header: HeaderOf, leases: ServiceLeases): LeaseServer {
-  const etcdUnary = <Req, Res>(body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => unary(ctx, body, toEtcdStatus);
+  const etcdUnary = <Req, Res>(body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) =>
+    unary<Req, Res>(ctx, async (req, scope, call) => body(req, await ctx.auth.scoped(scope, call), call), toEtcdStatus);
   const current = (): number => ctx.deps.kv.stats().revision;
 
   const grant = async (scope: CallScope, md: Metadata, req: LeaseGrantRequest): Promise<LeaseGrantResponse> => {
     if (req.TTL > LEASE_TTL_SECONDS_MAX) throw new EtcdError('leaseTtlTooLarge');
     if (req.ID < 0) throw new InvalidArgumentError('lease ID must not be negative');
+    ctx.auth.requireUser(scope);
     const ttlSeconds = Math.max(req.TTL, leases.minTtlSeconds);
     for (let attempt = 1; ; attempt++) {
       const id = req.ID !== 0 ? req.ID : randomLeaseId();
@@ -74,8 +76,11 @@ export function createEtcdLeaseServer(ctx: HandlerContext, core: KvCore, header:
 
   return {
     leaseGrant: etcdUnary<LeaseGrantRequest, LeaseGrantResponse>((req, scope, call) => grant(scope, call.metadata, req)),
-    leaseRevoke: etcdUnary<LeaseRevokeRequest, LeaseRevokeResponse>((req, scope, call) => {
+    leaseRevoke: etcdUnary<LeaseRevokeRequest, LeaseRevokeResponse>(async (req, scope, call) => {
       if (req.ID <= 0) throw new EtcdError('leaseNotFound');
+      // As etcd: revoking deletes the lease's keys, so the caller needs write on each of them.
+      await ctx.auth.fresh(scope);
+      for (const key of await leases.keys(req.ID)) ctx.auth.require(scope, 'write', key);
       const cmd: Command = { op: { kind: 'leaseRevoke', leaseRevoke: { id: req.ID } }, requestId: requestIdFromMetadata(call.metadata) };
       return core.write(scope, call.metadata, LeaseService.leaseRevoke, req, cmd, (r) => (expect(r, 'leaseRevoke'), { header: header(r.revision) }));
     }),
@@ -85,10 +90,14 @@ export function createEtcdLeaseServer(ctx: HandlerContext, core: KvCore, header:
         // etcd: an unknown lease is no error here, but TTL -1.
         if (t === null) return { header: header(current()), ID: req.ID, TTL: -1, grantedTTL: 0, keys: [] };
         const keys = req.keys ? (await leases.keys(req.ID)).map((k) => Buffer.from(k)) : [];
+        for (const key of keys) ctx.auth.require(scope, 'read', key);
         return { header: header(current()), ID: req.ID, TTL: t.remainingSeconds, grantedTTL: t.grantedSeconds, keys };
       }, { idempotent: true }),
     ),
-    leaseLeases: etcdUnary<LeaseLeasesRequest, LeaseLeasesResponse>(async () => ({ header: header(current()), leases: leases.list().map((ID) => ({ ID })) })),
+    leaseLeases: etcdUnary<LeaseLeasesRequest, LeaseLeasesResponse>(async (_req, scope) => {
+      ctx.auth.requireUser(scope);
+      return { header: header(current()), leases: leases.list().map((ID) => ({ ID })) };
+    }),
     leaseKeepAlive: (call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>) => serveKeepAlive(ctx, header, leases, call),
   };
 }
@@ -102,6 +111,9 @@ export function createEtcdLeaseServer(ctx: HandlerContext, core: KvCore, header:
  */
 function serveKeepAlive(ctx: HandlerContext, header: HeaderOf, leases: ServiceLeases, call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>): void {
   const scope = callScope(call, KEEPALIVE_STREAM_TIMEOUT_MS, ctx.shutdown);
+  // Keep-alives need a known user; the caller is identified once, before the first request is handled.
+  const identified = ctx.auth.scoped(scope, call).then((s) => (ctx.auth.requireUser(s), s));
+  identified.catch(() => undefined); // the first request's handling reports the failure
   const forwarded = call.metadata.get(FORWARDED_HEADER).length > 0;
   let upstream: { stream: ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>; leaderId: number } | null = null;
   let pending = 0;
@@ -134,7 +146,7 @@ function serveKeepAlive(ctx: HandlerContext, header: HeaderOf, leases: ServiceLe
     const leader = await ctx.router.waitForLeader(scope.signal);
     const addr = ctx.deps.resolver.grpcAddress(leader.id);
     if (addr === undefined) throw new EtcdError('noLeader');
-    const stream = ctx.router.forwarder.bidi(addr, LeaseService.leaseKeepAlive);
+    const stream = ctx.router.forwarder.bidi(addr, LeaseService.leaseKeepAlive, (await identified).caller);
     const up = { stream, leaderId: leader.id };
     stream.on('data', (res: LeaseKeepAliveResponse) => {
       if (!ended) call.write(res);
@@ -150,6 +162,7 @@ function serveKeepAlive(ctx: HandlerContext, header: HeaderOf, leases: ServiceLe
 
   const handle = async (req: LeaseKeepAliveRequest): Promise<void> => {
     checkMalformed(req);
+    await identified;
     if (forwarded || ctx.deps.node.isLeader()) {
       try {
         const ttl = leases.renew(req.ID);

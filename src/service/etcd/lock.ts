@@ -17,11 +17,14 @@ export const BLOCKING_CALL_TIMEOUT_MS = 2 ** 31 - 1;
  */
 export function createEtcdLockServer(ctx: HandlerContext, recipes: Recipes, header: HeaderOf): LockServer {
   const blocking = { ...ctx, requestTimeoutMs: BLOCKING_CALL_TIMEOUT_MS };
-  const etcdUnary = <Req, Res>(c: HandlerContext, body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => unary(c, body, toEtcdStatus);
+  const etcdUnary = <Req, Res>(c: HandlerContext, body: (req: Req, scope: CallScope, call: ServerUnaryCall<Req, Res>) => Promise<Res>) =>
+    unary<Req, Res>(c, async (req, scope, call) => body(req, await ctx.auth.scoped(scope, call), call), toEtcdStatus);
   return {
     lock: etcdUnary<LockRequest, LockResponse>(blocking, async (req, scope) => {
       if (req.name.length === 0) throw new EtcdError('keyNotProvided');
       if (req.lease <= 0) throw new EtcdError('leaseNotFound'); // a lock lives only as long as its lease
+      await ctx.auth.fresh(scope);
+      ctx.auth.requirePrefix(scope, ['read', 'write'], prefixOf(req.name));
       const key = ownerKey(req.name, req.lease);
       const { rev } = await recipes.createOrGet(scope, key, new Uint8Array(0), req.lease);
       try {
@@ -29,7 +32,7 @@ export function createEtcdLockServer(ctx: HandlerContext, recipes: Recipes, head
       } catch (e) {
         // As Mutex.Lock on a cancelled context: give up the place in the queue (best effort; the
         // lease would remove it anyway).
-        await recipes.deleteKey({ signal: AbortSignal.timeout(5_000), deadlineMs: Date.now() + 5_000, dispose: () => undefined }, key).catch(() => undefined);
+        await recipes.deleteKey({ signal: AbortSignal.timeout(5_000), deadlineMs: Date.now() + 5_000, dispose: () => undefined, ...(scope.caller ? { caller: scope.caller } : {}) }, key).catch(() => undefined);
         throw e;
       }
       // The lease may have ended while we waited: then the key is gone and the lock is not ours.
@@ -39,6 +42,7 @@ export function createEtcdLockServer(ctx: HandlerContext, recipes: Recipes, head
     }),
     unlock: etcdUnary<UnlockRequest, UnlockResponse>(ctx, async (req, scope) => {
       if (req.key.length === 0) throw new EtcdError('keyNotProvided');
+      // The delete is checked as it applies (write on the key), like any client delete.
       const res = await recipes.deleteKey(scope, req.key);
       return { header: res.header };
     }),

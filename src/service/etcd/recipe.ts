@@ -56,7 +56,8 @@ export class Recipes {
    */
   private step(scope: CallScope): CallScope {
     const ms = this.ctx.deps.options?.requestTimeoutMs ?? SERVICE_DEFAULTS.requestTimeoutMs;
-    return { signal: AbortSignal.any([scope.signal, AbortSignal.timeout(ms)]), deadlineMs: Math.min(scope.deadlineMs, Date.now() + ms), dispose: () => undefined };
+    // The caller goes along: its commands are stamped with it and a forwarded step carries it.
+    return { signal: AbortSignal.any([scope.signal, AbortSignal.timeout(ms)]), deadlineMs: Math.min(scope.deadlineMs, Date.now() + ms), dispose: () => undefined, ...(scope.caller ? { caller: scope.caller } : {}) };
   }
 
   txn(outer: CallScope, req: TxnRequest): Promise<TxnResponse> {

@@ -4,7 +4,7 @@ import { WatchCreateRequest_FilterType, type WatchCreateRequest, type WatchReque
 import { Event_EventType, type Event } from '../../gen/etcd/mvccpb/kv.js';
 import type { WatchEvent } from '../../kv/types.js';
 import type { Watcher } from '../../kv/watcher.js';
-import { callScope } from '../call-signal.js';
+import { callScope, type CallScope } from '../call-signal.js';
 import type { HandlerContext } from '../kv-service.js';
 import { checkMalformed } from '../malformed.js';
 import { etcdKeyValue } from './convert.js';
@@ -18,6 +18,10 @@ const WATCH_STREAM_TIMEOUT_MS = 2 ** 31 - 1;
 export const WATCHES_PER_STREAM_MAX = 1_000;
 /** etcd's progressReportInterval: idle progress_notify watchers hear the current revision this often. */
 export const PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+/** grpc-go's names of the codes an auth check can end with (etcd writes them into a cancel reason). */
+const GO_CODE_NAMES: Record<number, string> = { 3: 'InvalidArgument', 7: 'PermissionDenied', 14: 'Unavailable', 16: 'Unauthenticated', 4: 'DeadlineExceeded' };
+/** Watch requests of one stream waiting to be handled; beyond it the stream is ended. */
+const REQUESTS_QUEUED_MAX = 1_000;
 /** etcd's clientv3.InvalidWatchID: the id of a create that failed, and of stream-wide progress. */
 const NO_WATCH_ID = -1;
 
@@ -92,8 +96,18 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
     }
   };
 
-  const create = (req: WatchCreateRequest): void => {
+  const create = async (req: WatchCreateRequest, authed: CallScope): Promise<void> => {
     const refuse = (reason: string): void => send({ watchId: NO_WATCH_ID, created: true, canceled: true, cancelReason: reason });
+    const key = req.key.length === 0 ? Buffer.of(0) : req.key;
+    try {
+      await ctx.auth.fresh(authed); // with auth on: see every grant and revoke committed before this create
+      ctx.auth.require(authed, 'read', key, req.rangeEnd);
+    } catch (err) {
+      // etcd refuses the watch, not the stream, and its reason is the Go form of the status.
+      const st = toEtcdStatus(err);
+      return refuse(`rpc error: code = ${GO_CODE_NAMES[st.code] ?? 'Unknown'} desc = ${st.details}`);
+    }
+    if (ended) return;
     if (req.startRevision < 0) return refuse(EtcdErrors.compacted[1]);
     if (watches.size >= WATCHES_PER_STREAM_MAX) return refuse(`too many watches on one stream (limit ${WATCHES_PER_STREAM_MAX})`);
     let id = req.watchId;
@@ -102,7 +116,7 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
       while (watches.has(nextId)) nextId++;
       id = nextId++;
     }
-    const span = keySpan(req.key.length === 0 ? Buffer.of(0) : req.key, req.rangeEnd);
+    const span = keySpan(key, req.rangeEnd);
     if (span.kind === 'empty') return refuse('mvcc: watcher range is empty');
     const abort = new AbortController();
     let watcher: Watcher;
@@ -118,7 +132,7 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
     void pump(id, w, req);
   };
 
-  const onRequest = (req: WatchRequest): void => {
+  const onRequest = async (req: WatchRequest, authed: CallScope): Promise<void> => {
     if (ended) return;
     try {
       checkMalformed(req);
@@ -127,7 +141,7 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
       return;
     }
     const r = req.requestUnion;
-    if (r?.$case === 'createRequest') create(r.createRequest);
+    if (r?.$case === 'createRequest') await create(r.createRequest, authed);
     else if (r?.$case === 'cancelRequest') {
       if (cancelWatch(r.cancelRequest.watchId)) send({ watchId: r.cancelRequest.watchId, canceled: true });
     } else if (r?.$case === 'progressRequest') send({ watchId: NO_WATCH_ID });
@@ -141,7 +155,21 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
   }, opts.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
   ticker.unref();
 
-  call.on('data', onRequest);
+  // The caller is identified once per stream; requests wait for it, in the order they came.
+  const identified = ctx.auth.scoped(scope, call).catch((err: unknown) => {
+    end(err);
+    return null;
+  });
+  // Requests are handled one at a time, in order (a create may wait for a ReadIndex round with auth on).
+  let queue: Promise<unknown> = identified;
+  let queued = 0;
+  call.on('data', (req: WatchRequest) => {
+    if (++queued > REQUESTS_QUEUED_MAX) return end(new RaftkvError('OVERLOADED', `more than ${REQUESTS_QUEUED_MAX} watch requests waiting on one stream`));
+    queue = queue.then(async () => {
+      const authed = await identified;
+      if (authed !== null) await onRequest(req, authed);
+    }).catch((err: unknown) => end(err)).finally(() => queued--);
+  });
   call.on('end', () => end());
   call.on('error', () => end());
   scope.signal.addEventListener('abort', () => end(call.cancelled ? undefined : scope.signal.reason), { once: true });

@@ -98,6 +98,12 @@ export enum Rejection_Reason {
   COMPACTED = 4,
   /** FUTURE_REVISION - A compaction above the current revision. */
   FUTURE_REVISION = 5,
+  /**
+   * PERMISSION_DENIED - Auth (src/kv/auth-section.ts): the caller may not do this, or the command was accepted while
+   * auth was off and applied after it was turned on.
+   */
+  PERMISSION_DENIED = 6,
+  AUTH_OLD_REVISION = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -121,6 +127,12 @@ export function rejection_ReasonFromJSON(object: any): Rejection_Reason {
     case 5:
     case "FUTURE_REVISION":
       return Rejection_Reason.FUTURE_REVISION;
+    case 6:
+    case "PERMISSION_DENIED":
+      return Rejection_Reason.PERMISSION_DENIED;
+    case 7:
+    case "AUTH_OLD_REVISION":
+      return Rejection_Reason.AUTH_OLD_REVISION;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -142,6 +154,10 @@ export function rejection_ReasonToJSON(object: Rejection_Reason): string {
       return "COMPACTED";
     case Rejection_Reason.FUTURE_REVISION:
       return "FUTURE_REVISION";
+    case Rejection_Reason.PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case Rejection_Reason.AUTH_OLD_REVISION:
+      return "AUTH_OLD_REVISION";
     case Rejection_Reason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

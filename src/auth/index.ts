@@ -1,0 +1,11 @@
+export * from './types.js';
+export { AuthLimits } from './limits.js';
+export { AuthState, type AuthStateJson } from './state.js';
+export { covers, grants, intervalOf, keySuccessor, type KeyInterval } from './perms.js';
+export { decodeAuthCommand, encodeAuthCommand } from './codec.js';
+export { hashPassword, verifyPassword } from './password.js';
+export { SimpleTokens, newSimpleToken } from './simple-tokens.js';
+export { JwtTokens, JWT_METHODS, type JwtMethod, type JwtKeys } from './jwt.js';
+export { parseTokenConfig, parseDurationMs, SIMPLE_TOKEN_TTL_S_DEFAULT, type TokenConfig } from './token-config.js';
+export { AuthError } from './errors.js';
+export { validateAuthCommand } from './validate.js';
