@@ -83,7 +83,8 @@ export function gateCommand(state: AuthState, cmd: Command): RejectReason | null
 
 const single = (key: Uint8Array): KeyInterval => ({ start: key, end: keySuccessor(key) });
 
-function deleteInterval(d: { key: Uint8Array; rangeEnd: Uint8Array; prefix: Uint8Array }): KeyInterval {
+function deleteInterval(d: { key: Uint8Array; rangeEnd: Uint8Array; prefix: Uint8Array; fromKey?: boolean }): KeyInterval {
+  if (d.fromKey === true) return { start: d.key, end: null };
   if (d.prefix.length > 0) return prefixRange(d.prefix);
   return d.rangeEnd.length === 0 ? single(d.key) : { start: d.key, end: d.rangeEnd };
 }

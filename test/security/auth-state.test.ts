@@ -7,7 +7,7 @@ import { parseTokenConfig } from '../../src/auth/token-config.js';
 import { encodeCommand, decodeCommand, encodeCommandResult, decodeCommandResult, type Command, type CommandResult } from '../../src/kv/index.js';
 import { RejectReason } from '../../src/kv/types.js';
 import { generateKeyPairSync } from 'node:crypto';
-import { b, openStore, putCmd, tempDir } from '../kv/helpers.js';
+import { b, openStore, delCmd, putCmd, tempDir } from '../kv/helpers.js';
 
 const auth = (a: AuthCommand): Command => ({ op: { kind: 'auth', auth: a }, requestId: null });
 const as = (cmd: Command, user: string, authRevision = 0): Command => ({ ...cmd, caller: { user, authRevision } });
@@ -138,6 +138,10 @@ describe('the state machine\'s auth section', () => {
     expect(await apply(auth({ kind: 'enable' }))).toMatchObject({ kind: 'auth', failure: null });
     expect(await apply(as(putCmd('app/x', 'v'), 'alice'))).toMatchObject({ kind: 'put' });
     expect(await apply(as(putCmd('other', 'v'), 'alice'))).toMatchObject({ kind: 'rejected', reason: RejectReason.PermissionDenied });
+    // A delete from a key on (range_end "\0") reaches past alice's range: refused, not checked as one key.
+    expect(await apply(as(delCmd({ key: 'app/x', fromKey: true }), 'alice'))).toMatchObject({ kind: 'rejected', reason: RejectReason.PermissionDenied });
+    expect(await apply(as(delCmd({ key: 'app/x', rangeEnd: 'app0' }), 'alice'))).toMatchObject({ kind: 'delete', deleted: 1 });
+    expect(await apply(as(putCmd('app/x', 'v'), 'alice'))).toMatchObject({ kind: 'put' });
     expect(await apply(as(putCmd('other', 'v'), ''))).toMatchObject({ kind: 'rejected', reason: RejectReason.AuthOldRevision });
     expect(await apply(as(auth({ kind: 'roleAdd', name: 'x' }), 'alice'))).toMatchObject({ kind: 'rejected', reason: RejectReason.PermissionDenied });
     expect(await apply(as(putCmd('other', 'v'), 'root'))).toMatchObject({ kind: 'put' });
