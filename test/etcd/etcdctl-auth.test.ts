@@ -82,6 +82,9 @@ describe.skipIf(!HAVE_ETCDCTL)('etcd auth through etcdctl 3.4 on a 3-node cluste
       expect(await ok(ep, [...ROOT, 'endpoint', 'status'])).toContain(ep);
       const admin = await ctl(ep, [...ALICE, 'user', 'list']);
       expect(admin.stderr).toContain('etcdserver: permission denied');
+      // Membership changes are root's: alice may list members but not remove one.
+      expect(await ok(ep, [...ALICE, 'member', 'list'])).toContain('started');
+      expect((await ctl(ep, [...ALICE, 'member', 'remove', '3'])).stderr).toContain('etcdserver: permission denied');
     }
     expect(await ok(leader, [...ROOT, 'role', 'get', 'app'])).toContain('[/app/, /app0) (prefix /app/)');
     expect(await ok(follower, [...ROOT, 'user', 'get', 'alice'])).toContain('Roles: app');

@@ -28,7 +28,10 @@ export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCor
   const header = headerFactory(ctx.deps.node, clusterName);
   server.addService(tolerantDefinition(KVService), wrap(KVService, createEtcdKvServer(ctx, core, header)));
   server.addService(tolerantDefinition(WatchService), { watch: (call: Parameters<typeof serveEtcdWatch>[2]) => serveEtcdWatch(ctx, header, call) });
-  server.addService(tolerantDefinition(ClusterService), wrap(ClusterService, createEtcdClusterServer(ctx, header)));
+  // Membership changes are admin operations in etcd (root only while auth is on); MemberList is not.
+  const { memberAdd, memberRemove, memberUpdate, memberPromote } = ClusterService;
+  const clusterChanges = { memberAdd, memberRemove, memberUpdate, memberPromote };
+  server.addService(tolerantDefinition(ClusterService), wrap(ClusterService, rootOnlyWhenAuthOn(clusterChanges, createEtcdClusterServer(ctx, header), ctx.auth, toEtcdStatus)));
   // etcd 3.4 serves Maintenance (Status, ...) to root only while auth is on.
   server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, rootOnlyWhenAuthOn(MaintenanceService, createEtcdMaintenanceServer(ctx, header), ctx.auth, toEtcdStatus)));
   const auth = ctx.deps.auth;
