@@ -165,6 +165,10 @@ function serveKeepAlive(ctx: HandlerContext, header: HeaderOf, leases: ServiceLe
     await identified;
     if (forwarded || ctx.deps.node.isLeader()) {
       try {
+        // etcd's ensureLeadership: a leader cut off from its quorum (or paused) may not know yet that
+        // a newer leader times the leases; renewing there would promise a lifetime the new leader
+        // does not grant. A ReadIndex round (shared with the reads in flight) confirms leadership first.
+        await ctx.deps.node.readIndex({ signal: AbortSignal.any([scope.signal, AbortSignal.timeout(ctx.requestTimeoutMs)]) });
         const ttl = leases.renew(req.ID);
         call.write({ header: header(ctx.deps.kv.stats().revision), ID: req.ID, TTL: ttl ?? 0 });
         return;
