@@ -81,7 +81,9 @@ export function serveEtcdWatch(ctx: HandlerContext, header: HeaderOf, call: Serv
         if (events.length === 0) continue;
         const last = batch[batch.length - 1];
         w.sentSinceTick = true;
-        send({ header: header(Math.max(current(), last?.kv.modRevision ?? 0)), watchId: id, events });
+        const hdr = header(Math.max(current(), last?.kv.modRevision ?? 0));
+        const parts = req.fragment ? fragments(events) : [events];
+        parts.forEach((part, i) => send({ header: hdr, watchId: id, events: part, fragment: i < parts.length - 1 }));
       }
     } catch (err) {
       if (w.abort.signal.aborted || !watches.has(id)) return; // cancelled by the client or the stream's end
@@ -181,4 +183,26 @@ function etcdEvent(e: WatchEvent, withPrevKv: boolean): Event {
     kv: etcdKeyValue(e.kv),
     ...(withPrevKv && e.prevKv ? { prevKv: etcdKeyValue(e.prevKv) } : {}),
   };
+}
+
+/** etcd fragments a watch response above its max request size (1.5 MiB) when the watcher asked for it. */
+export const WATCH_FRAGMENT_BYTES_MAX = 1.5 * 1024 * 1024;
+
+/** Consecutive groups of events of at most WATCH_FRAGMENT_BYTES_MAX (an event larger alone is one group). */
+export function fragments<E extends { kv?: { key: Uint8Array; value: Uint8Array } | undefined; prevKv?: { key: Uint8Array; value: Uint8Array } | undefined }>(events: E[]): E[][] {
+  const out: E[][] = [];
+  let group: E[] = [];
+  let bytes = 0;
+  for (const e of events) {
+    const size = 64 + (e.kv ? e.kv.key.length + e.kv.value.length : 0) + (e.prevKv ? e.prevKv.key.length + e.prevKv.value.length : 0);
+    if (group.length > 0 && bytes + size > WATCH_FRAGMENT_BYTES_MAX) {
+      out.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(e);
+    bytes += size;
+  }
+  out.push(group);
+  return out;
 }
