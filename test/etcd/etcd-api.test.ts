@@ -3,7 +3,7 @@
  * (child process) with gRPC clients generated from etcd's protos: error codes and texts, range_end
  * forms and filters, and the Watch stream's ids, filters, cancel and progress requests.
  */
-import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Compare_CompareResult,
@@ -21,6 +21,7 @@ import {
   WatchClient,
   WatchCreateRequest_FilterType,
   type PutRequest,
+  type PutResponse,
   type RangeResponse,
   type TxnResponse,
   type WatchRequest,
@@ -59,6 +60,21 @@ describe('etcd v3 API details', () => {
     if (e === null) throw new Error('expected the call to fail');
     return { code: e.code, details: e.details };
   };
+
+  it('applies a write resent with the same raftkv-request-id once, and refuses a malformed id', async () => {
+    const md = new Metadata();
+    md.set('raftkv-request-id', 'test-client/7');
+    const putWith = (m: Metadata, value: string): Promise<PutResponse> =>
+      new Promise((resolve, reject) => kv.put({ key: B('dedupe'), value: B(value), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false }, m, (e, r) => (e ? reject(e) : resolve(r))));
+    const first = await putWith(md, 'one');
+    const again = await putWith(md, 'two'); // a resend after an unknown outcome: answered from the dedupe table
+    expect(again.header?.revision).toBe(first.header?.revision);
+    const now = await range({ key: B('dedupe') });
+    expect(now.kvs.map((k) => [k.value.toString(), k.version])).toEqual([['one', 1]]);
+    const bad = new Metadata();
+    bad.set('raftkv-request-id', 'no-seq');
+    expect(await failure(putWith(bad, 'x'))).toMatchObject({ code: status.INVALID_ARGUMENT });
+  });
 
   it('answers bad requests with etcd codes and texts', async () => {
     expect(await failure(put('', 'x'))).toEqual({ code: status.INVALID_ARGUMENT, details: 'etcdserver: key is not provided' });
