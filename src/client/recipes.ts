@@ -5,9 +5,8 @@ import { ErrorCode, InvalidArgumentError, type RaftkvError } from '../common/err
 import type { Caller } from './caller.js';
 import { checkLeaseId, fromKv, revisionOf, toBuffer } from './convert.js';
 import { callUnary } from './endpoints.js';
-import { ClientAbortedError, ClientClosedError, ClientError, RetriesExhaustedError } from './errors.js';
-import { aborted, backoffMs, sleep } from './retry.js';
-import { errorFromGrpc, isRetryable } from './status.js';
+import { ClientAbortedError, ClientClosedError, ClientError } from './errors.js';
+import { aborted, backOffBeforeResume, resumableFailure } from './retry.js';
 import type { Bytes, CallOptions, LeaderKey, LeaderResult, LockResult } from './types.js';
 
 /**
@@ -99,18 +98,13 @@ export async function* observe(c: Caller, name: Bytes, o: { signal?: AbortSignal
         yield { revision: revisionOf(r.header), kv: fromKv(r.kv) };
       }
     } catch (e) {
-      if (e instanceof ClientError) throw e;
-      if (aborted(o.signal)) throw new ClientAbortedError(o.signal?.reason);
-      if (c.isClosed) throw new ClientClosedError();
-      failure = errorFromGrpc(e);
-      if (!isRetryable(failure)) throw failure;
+      failure = resumableFailure(e, o.signal, c.isClosed);
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
       call.cancel();
     }
     failures++;
     c.endpoints.rotateFrom(stubs.index);
-    if (failures >= c.policy.attemptsMax && failure !== null) throw new RetriesExhaustedError(failures, failure);
-    await sleep(backoffMs(c.policy, failures, Math.random), o.signal);
+    await backOffBeforeResume(c.policy, failures, failure, o.signal);
   }
 }

@@ -1,5 +1,5 @@
 import { ErrorCode, type RaftkvError } from '../common/errors.js';
-import { ClientAbortedError, ClientTimeoutError, RetriesExhaustedError } from './errors.js';
+import { ClientAbortedError, ClientClosedError, ClientError, ClientTimeoutError, RetriesExhaustedError } from './errors.js';
 import { errorFromGrpc, isRetryable } from './status.js';
 
 export interface RetryPolicy {
@@ -88,4 +88,24 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The error that ended a resumable stream (watch, observe): throws what must end it for good (the
+ * server's own refusal, the caller's abort, a closed client, a non-retryable status) and returns
+ * what a resume on another member may get past.
+ */
+export function resumableFailure(e: unknown, signal: AbortSignal | undefined, isClosed: boolean): RaftkvError {
+  if (e instanceof ClientError) throw e;
+  if (aborted(signal)) throw new ClientAbortedError(signal?.reason);
+  if (isClosed) throw new ClientClosedError();
+  const failure = errorFromGrpc(e);
+  if (!isRetryable(failure)) throw failure;
+  return failure;
+}
+
+/** Before resuming a stream after its `failures`-th failure in a row: gives up past the policy, else backs off. */
+export async function backOffBeforeResume(policy: RetryPolicy, failures: number, failure: RaftkvError | null, signal: AbortSignal | undefined): Promise<void> {
+  if (failures >= policy.attemptsMax && failure !== null) throw new RetriesExhaustedError(failures, failure);
+  await sleep(backoffMs(policy, failures, Math.random), signal);
 }

@@ -3,9 +3,8 @@ import * as pb from '../gen/etcd/etcdserverpb/rpc.js';
 import { ErrorCode, type RaftkvError } from '../common/errors.js';
 import { fromEvent, revisionOf, watchSpan } from './convert.js';
 import type { Endpoints } from './endpoints.js';
-import { ClientAbortedError, ClientClosedError, ClientError, RetriesExhaustedError, WatchAbandonedError, WatchCompactedError } from './errors.js';
-import { aborted, backoffMs, sleep, type RetryPolicy } from './retry.js';
-import { errorFromGrpc, isRetryable } from './status.js';
+import { ClientAbortedError, ClientClosedError, ClientError, WatchAbandonedError, WatchCompactedError } from './errors.js';
+import { aborted, backOffBeforeResume, resumableFailure, type RetryPolicy } from './retry.js';
 import type { WatchBatch, WatchOptions, WatchTarget } from './types.js';
 
 export interface WatchDeps {
@@ -64,11 +63,7 @@ export async function* watchStream(deps: WatchDeps, target: WatchTarget, o: Watc
         if (events.length > 0) yield { revision: revisionOf(msg.header), events };
       }
     } catch (e) {
-      if (e instanceof ClientError) throw e;
-      if (aborted(o.signal)) throw new ClientAbortedError(o.signal?.reason);
-      if (deps.isClosed()) throw new ClientClosedError();
-      failure = errorFromGrpc(e);
-      if (!isRetryable(failure)) throw failure;
+      failure = resumableFailure(e, o.signal, deps.isClosed());
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
       call.cancel();
@@ -76,7 +71,6 @@ export async function* watchStream(deps: WatchDeps, target: WatchTarget, o: Watc
     // A stream that ended (cleanly or not) is resumed elsewhere: the node may be shutting down.
     failures++;
     deps.endpoints.rotateFrom(stubs.index);
-    if (failures >= deps.policy.attemptsMax && failure !== null) throw new RetriesExhaustedError(failures, failure);
-    await sleep(backoffMs(deps.policy, failures, Math.random), o.signal);
+    await backOffBeforeResume(deps.policy, failures, failure, o.signal);
   }
 }
