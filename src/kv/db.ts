@@ -1,12 +1,21 @@
+import type { AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { decodeKeyValue, encodeKeyValue } from './codec.js';
 import type { KeyValue } from './types.js';
 
-/** The kv database: buffer keys and values (layout in src/kv/keys.ts). */
-export type Db = ClassicLevel<Buffer, Buffer>;
+/**
+ * The kv database: buffer keys and values (layout in src/kv/keys.ts). Any abstract-level store with
+ * explicit snapshots and getSync serves (classic-level in production, memory-level in the
+ * simulation); `location` names it in errors, `compactRange` reclaims space (Defragment).
+ */
+export type Db = AbstractLevel<string | Buffer | Uint8Array, Buffer, Buffer> & {
+  readonly location: string;
+  compactRange(start: Buffer, end: Buffer): Promise<void>;
+};
 export type DbSnapshot = ReturnType<Db['snapshot']>;
 export type DbOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
+/** A classic-level database in the directory `location`. */
 export async function openDb(location: string): Promise<Db> {
   const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();

@@ -1,12 +1,11 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { assert } from '../common/assert.js';
 import { asError, CorruptionError, StoppedError } from '../common/errors.js';
 import type { Db, DbOp, DbSnapshot } from './db.js';
-import { decodeStored, openDb, readU64, u64 } from './db.js';
+import { decodeStored, readU64, u64 } from './db.js';
 import { DedupeTable } from './dedupe.js';
-import { fsyncTree, nextDbName, prepareKvDir, writePointer } from './dirs.js';
+import { nextDbName } from './dirs.js';
+import { FsKvDisk, type KvDisk } from './disk.js';
 import { FutureRevisionError, RevisionCompactedError, WatchAbandonedError } from './errors.js';
 import { readRange } from './execute.js';
 import { BatchApplier } from './applier.js';
@@ -43,8 +42,10 @@ import type { PersistedHistory, WatchOptions, Watcher } from './watcher.js';
 export type RestoreStep = 'written' | 'pointer-swapped' | 'old-closed';
 
 export interface KvStoreOptions {
-  /** `<raft_data_dir>/<raft_id>/kv` (see kvDir()). */
-  readonly dir: string;
+  /** `<raft_data_dir>/<raft_id>/kv` (see kvDir()): classic-level databases in that directory. */
+  readonly dir?: string;
+  /** Or any other disk (the simulation's); exactly one of `dir` and `disk`. */
+  readonly disk?: KvDisk;
   readonly limits?: Partial<KvLimits>;
   readonly testHooks?: { readonly onRestoreStep?: (step: RestoreStep) => void };
 }
@@ -86,7 +87,7 @@ export class KvStore {
   private readonly compactor: Compactor;
 
   private constructor(
-    private readonly dir: string,
+    private readonly disk: KvDisk,
     private readonly limits: KvLimits,
     private readonly hooks: KvStoreOptions['testHooks'],
     private activeName: string,
@@ -118,11 +119,13 @@ export class KvStore {
 
   static async open(opts: KvStoreOptions): Promise<KvStore> {
     const limits = { ...defaultKvLimits, ...opts.limits };
-    const activeName = await prepareKvDir(opts.dir);
-    const db = await openDb(join(opts.dir, activeName));
+    const disk = opts.disk ?? (opts.dir !== undefined ? new FsKvDisk(opts.dir) : null);
+    if (disk === null || (opts.disk !== undefined && opts.dir !== undefined)) throw new TypeError('KvStore.open needs exactly one of dir and disk');
+    const activeName = await disk.prepare();
+    const db = await disk.open(activeName);
     try {
       const state = await loadState(db, limits);
-      const store = new KvStore(opts.dir, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, state.leases, state.auth, state);
+      const store = new KvStore(disk, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, state.leases, state.auth, state);
       store.compactor.kick(); // a compaction a crash or a restart interrupted resumes
       return store;
     } catch (e) {
@@ -401,19 +404,18 @@ export class KvStore {
     return this.serial.run(async () => {
       this.checkUsable();
       const newName = nextDbName(this.activeName);
-      const newPath = join(this.dir, newName);
-      await this.writeRestored(newPath, stream, opts.signal);
+      await this.writeRestored(newName, stream, opts.signal);
       this.crashPoint('written');
       try {
-        await writePointer(this.dir, newName);
+        await this.disk.activate(newName);
         this.crashPoint('pointer-swapped');
         const [oldDb, oldName, oldReads] = [this.db, this.activeName, this.reads];
-        await this.adopt(newName, await openDb(newPath));
+        await this.adopt(newName, await this.disk.open(newName));
         this.reads = new Set();
         await Promise.allSettled(oldReads);
         await oldDb.close();
         this.crashPoint('old-closed');
-        await rm(join(this.dir, oldName), { recursive: true, force: true });
+        await this.disk.remove(oldName);
       } catch (e) {
         this.failure ??= asError(e); // past the pointer flip there is no way back: reopen the store
         throw e;
@@ -422,9 +424,9 @@ export class KvStore {
     });
   }
 
-  private async writeRestored(path: string, stream: NodeJS.ReadableStream, signal: AbortSignal | undefined): Promise<void> {
-    await rm(path, { recursive: true, force: true });
-    const db = await openDb(path);
+  private async writeRestored(name: string, stream: NodeJS.ReadableStream, signal: AbortSignal | undefined): Promise<void> {
+    await this.disk.remove(name);
+    const db = await this.disk.open(name);
     try {
       let batch: DbOp[] = [];
       let bytes = 0;
@@ -436,13 +438,13 @@ export class KvStore {
           [batch, bytes] = [[], 0];
         }
       }
-      await db.batch(batch, { sync: true });
+      await db.batch(batch);
       await loadState(db, this.limits); // validates format and metadata before we commit to it
       await db.close();
-      await fsyncTree(path);
+      await this.disk.seal(name); // durable before the pointer names it
     } catch (e) {
       await db.close().catch(() => undefined);
-      await rm(path, { recursive: true, force: true });
+      await this.disk.remove(name);
       throw e;
     }
   }
