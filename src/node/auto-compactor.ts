@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
+import type { Timer, Timers } from '../common/timers.js';
 
 /**
  * etcd's --auto-compaction-mode: `periodic` keeps `retention` milliseconds of history, `revision`
@@ -18,6 +19,7 @@ export interface AutoCompactionOptions {
 /** What the compactor needs of the node and the store. */
 export interface AutoCompactorPorts {
   readonly clock: Clock;
+  readonly timers: Timers;
   readonly isLeader: () => boolean;
   /** The store's current and compacted revisions. */
   readonly revisions: () => { readonly revision: number; readonly compactRevision: number };
@@ -65,7 +67,7 @@ export class AutoCompactor {
   private readonly samples: RevisionSample[] = [];
   private readonly intervalMs: number;
   private readonly inFlight = new AbortController();
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private timer: Timer | null = null;
   private proposing = false;
 
   constructor(
@@ -77,12 +79,11 @@ export class AutoCompactor {
 
   start(): void {
     this.check();
-    this.timer ??= setInterval(() => this.check(), this.intervalMs);
-    this.timer.unref();
+    this.timer ??= this.ports.timers.every(this.intervalMs, () => this.check(), { background: true });
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.inFlight.abort();
   }
@@ -100,10 +101,15 @@ export class AutoCompactor {
     const target = compactionTarget(this.opts, now, current, this.samples);
     if (target === null) return;
     this.proposing = true;
-    const signal = AbortSignal.any([this.inFlight.signal, AbortSignal.timeout(PROPOSE_TIMEOUT_MS)]);
+    const deadline = new AbortController();
+    const timeout = this.ports.timers.after(PROPOSE_TIMEOUT_MS, () => deadline.abort(new Error('auto-compaction proposal timed out')), { background: true });
+    const signal = AbortSignal.any([this.inFlight.signal, deadline.signal]);
     this.ports.proposeCompact(target, signal).then(
       () => this.ports.logger.info({ event: 'auto-compaction', revision: target, mode: this.opts.mode }, 'compacted the keyspace'),
       (e: unknown) => this.ports.logger.warn({ event: 'auto-compaction-failed', revision: target, err: e }, 'auto-compaction proposal failed; retrying at the next check'),
-    ).finally(() => (this.proposing = false));
+    ).finally(() => {
+      timeout.cancel();
+      this.proposing = false;
+    });
   }
 }

@@ -313,6 +313,7 @@ function startLessor(node: RaftNode, store: KvStore, log: Logger, timing: { tick
 function startAutoCompactor(node: RaftNode, store: KvStore, log: Logger, opts: AutoCompactionOptions): AutoCompactor {
   const compactor = new AutoCompactor({
     clock: systemClock,
+    timers: systemTimers,
     isLeader: () => node.isLeader(),
     revisions: () => store.stats(),
     proposeCompact: async (revision, signal) => void (await node.apply(encodeCommand({ op: { kind: 'compact', compact: { revision } }, requestId: null }), { signal })),

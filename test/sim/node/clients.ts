@@ -2,7 +2,8 @@ import { isRaftkvError } from '../../../src/common/errors.js';
 import type { SeededRandom } from '../../../src/common/random.js';
 import { LeadershipLostError } from '../../../src/node/waiters.js';
 import type { Operation } from '../../faults/checker/history.js';
-import { encodeCommand, type KvCommand, type KvResult } from './kv-machine.js';
+import type { CommandResult } from '../../../src/kv/types.js';
+import { commandId, encodeKvCommand, resultOk, type KvCommand } from './kv-machine.js';
 import type { SimHost } from './host.js';
 import type { VirtualScheduler } from './scheduler.js';
 
@@ -74,7 +75,7 @@ export class SimClients {
     const key = KEYS[rng.int(KEYS.length)]!;
     const host = kind === 'get' || kind === 'stale-get' ? up[rng.int(up.length)]! : (up.find((h) => h.id === preferred) ?? up[rng.int(up.length)]!);
     if (kind === 'stale-get') {
-      host.kv!.get(key);
+      await host.kv!.get(key);
       this.counts.staleGets++;
       return preferred;
     }
@@ -85,16 +86,18 @@ export class SimClients {
   private async get(client: number, host: SimHost, key: string, preferred: number): Promise<number> {
     const invokeMs = this.env.sched.nowMs;
     const base = { id: ++this.opId, clientId: client, key, invokeMs, kind: 'get' as const };
+    const inc = host.inc;
     if (this.env.skipReadFence) {
-      this.record({ ...base, completeMs: invokeMs, outcome: 'ok', output: host.kv!.get(key) });
+      this.record({ ...base, completeMs: invokeMs, outcome: 'ok', output: await host.kv!.get(key) });
       return preferred;
     }
     const ac = this.deadline();
     try {
       await host.driver!.readIndex(ac.signal);
-      const output = host.kv?.get(key);
-      // The node died between the fence and the read: no answer reaches the client.
-      if (output === undefined) this.record({ ...base, completeMs: this.env.sched.nowMs, outcome: 'fail' });
+      const kv = host.inc === inc ? host.kv : null;
+      const output = kv === null ? undefined : await kv.get(key);
+      // The node died before the read answered: no answer reaches the client.
+      if (output === undefined || host.inc !== inc) this.record({ ...base, completeMs: this.env.sched.nowMs, outcome: 'fail' });
       else this.record({ ...base, completeMs: this.env.sched.nowMs, outcome: 'ok', output, note: `n${host.id}` });
     } catch (e) {
       if (!isRaftkvError(e)) throw e;
@@ -106,7 +109,7 @@ export class SimClients {
   private async write(client: number, host: SimHost, kind: 'put' | 'cas' | 'delete', key: string): Promise<number> {
     const value = `v${++this.valueSeq}`;
     const cmd: KvCommand = kind === 'put' ? { op: 'put', key, value } : kind === 'delete' ? { op: 'del', key } : { op: 'cas', key, expect: this.guess(key), value };
-    const text = JSON.stringify(cmd);
+    const bytes = encodeKvCommand(cmd);
     const invokeMs = this.env.sched.nowMs;
     const base = { id: ++this.opId, clientId: client, key, invokeMs };
     const op = (outcome: Operation['outcome'], extra: { output?: boolean; note?: string } = {}): Operation => {
@@ -117,7 +120,7 @@ export class SimClients {
     };
     let pending: Promise<{ index: number; result: unknown }>;
     try {
-      pending = host.driver!.propose(encodeCommand(cmd), this.deadline().signal);
+      pending = host.driver!.propose(bytes, this.deadline().signal);
     } catch (e) {
       // Refused before it reached the log: it never takes effect.
       if (!isRaftkvError(e)) throw e;
@@ -128,8 +131,8 @@ export class SimClients {
     this.inFlight.set(base.id, () => op('unknown', { note: 'in flight at the end' }));
     try {
       const { index, result } = await pending;
-      this.env.onAck(index, text);
-      this.record(op('ok', { output: (result as KvResult).ok, note: `n${host.id}@${index}` }), base.id);
+      this.env.onAck(index, commandId(bytes));
+      this.record(op('ok', { output: resultOk(result as CommandResult), note: `n${host.id}@${index}` }), base.id);
     } catch (e) {
       if (!isRaftkvError(e)) throw e;
       // Another leader's entry took the index: the proposal can never apply. Anything else

@@ -1,7 +1,9 @@
 import { pino } from 'pino';
 import type { SeededRandom } from '../../../src/common/random.js';
 import { RaftDriver, type DriverEvents, type LeaderInfo } from '../../../src/node/driver.js';
+import { AutoCompactor } from '../../../src/node/auto-compactor.js';
 import { Lessor } from '../../../src/node/lessor.js';
+import { encodeCommand } from '../../../src/kv/index.js';
 import type { NodePorts } from '../../../src/node/ports.js';
 import type { BrokenRules } from '../../../src/raft/config.js';
 import type { NodeId } from '../../../src/raft/types.js';
@@ -9,8 +11,10 @@ import { DiskStorage } from '../../../src/storage/log-store.js';
 import { snapshotId } from '../../../src/storage/snapshot-meta.js';
 import type { MemoryNetwork } from '../../../src/transport/raft/memory-network.js';
 import { MemoryTransport } from '../../../src/transport/raft/memory-transport.js';
+import { KvStore } from '../../../src/kv/index.js';
 import { SimLogDisk, SimPeerBook, SimSnapshotDisk, type DiskFaults } from './disk.js';
-import { encodeCommand, SimKvDisk, type KvObserver, type SimKv } from './kv-machine.js';
+import { SimKvDisk } from './kv-disk.js';
+import { encodeKvCommand, SimKvMachine, type KvObserver } from './kv-machine.js';
 import { Incarnation, type VirtualScheduler } from './scheduler.js';
 
 const silent = pino({ level: 'silent' });
@@ -21,6 +25,8 @@ export const ELECTION_TICKS = 10;
 export const DRIFT_MAX = 0.05;
 /** How often a leader's lessor looks for expired leases (production: 500 ms; shorter TTLs here). */
 const LEASE_CHECK_MS = 100;
+/** How often the production auto-compactor looks (production default: 5 min in revision mode). */
+const COMPACTION_CHECK_MS = 250;
 
 export interface HostEnv {
   readonly sched: VirtualScheduler;
@@ -35,6 +41,8 @@ export interface HostEnv {
    * replicated): leases kept alive across a leader change expire early.
    */
   readonly leaseNoPromote?: boolean | undefined;
+  /** The auto-compactor keeps this many revisions (revision mode); absent: no auto-compaction. */
+  readonly compactRetention?: number | undefined;
   readonly broken?: BrokenRules | undefined;
   readonly divergeNode?: NodeId | undefined;
 }
@@ -52,10 +60,12 @@ export class SimHost {
   state: 'down' | 'starting' | 'up' | 'retired' = 'down';
   inc: Incarnation | null = null;
   driver: RaftDriver | null = null;
-  kv: SimKv | null = null;
+  kv: SimKvMachine | null = null;
   log: DiskStorage | null = null;
   /** The production lease timer on this node's drifting clock (decides only while leader). */
   lessor: Lessor | null = null;
+  /** The production auto-compactor on this node's clock (proposes only while leader). */
+  compactor: AutoCompactor | null = null;
   private readonly leaderListeners = new Set<() => void>();
   downUntilMs = 0;
   /** Whether the last open read flipped bits (then it must have failed with a CorruptionError). */
@@ -72,7 +82,7 @@ export class SimHost {
     private readonly bootstrap: ReadonlyMap<NodeId, string> | undefined,
   ) {
     this.logDisk = new SimLogDisk(`sim-disk-n${id}`, env.diskFaults, rng.fork());
-    this.kvDisk = new SimKvDisk(id, rng.fork(), env.observer, env.divergeNode === id);
+    this.kvDisk = new SimKvDisk(`sim-kv-n${id}`, rng.fork());
     // Clock drift: up to ±DRIFT_MAX fast or slow, so timers and leases run under skew.
     this.rate = 1 - DRIFT_MAX + rng.float() * 2 * DRIFT_MAX;
   }
@@ -94,12 +104,14 @@ export class SimHost {
         const m = log.snapshot().meta;
         return m.index === 0 ? null : snapshotId(m.index, m.term);
       };
-      const kv = this.kvDisk.machine(inc);
+      const store = await KvStore.open({ disk: this.kvDisk.port(inc) });
+      const kv = new SimKvMachine(store, this.id, this.env.observer, this.env.divergeNode === this.id);
       const driver = new RaftDriver(this.driverOptions(), this.ports(inc, log, kv), this.events());
       await driver.start();
       if (!inc.alive) return;
       [this.log, this.kv, this.driver] = [log, kv, driver];
       this.lessor = this.startLessor(inc, kv, driver);
+      this.compactor = this.startCompactor(inc, kv, driver);
       this.state = 'up';
     } catch (e) {
       if (inc.alive) this.kill('down');
@@ -124,7 +136,7 @@ export class SimHost {
     };
   }
 
-  private ports(inc: Incarnation, log: DiskStorage, kv: SimKv): NodePorts {
+  private ports(inc: Incarnation, log: DiskStorage, kv: SimKvMachine): NodePorts {
     return {
       log,
       snapshots: this.snapDisk.store(inc),
@@ -141,21 +153,21 @@ export class SimHost {
     };
   }
 
-  private startLessor(inc: Incarnation, kv: SimKv, driver: RaftDriver): Lessor {
+  private startLessor(inc: Incarnation, kv: SimKvMachine, driver: RaftDriver): Lessor {
     const broken = this.env.leaseNoPromote === true;
     const lessor = new Lessor(
       {
         clock: inc,
         timers: inc,
-        leases: () => kv.leases(),
-        onLeaseChange: (l) => kv.onLeaseChange(l),
+        leases: () => kv.store.leases(),
+        onLeaseChange: (l) => kv.store.onLeaseChange(l),
         isLeader: () => broken || driver.isLeader(),
         onLeaderChange: (l) => {
           this.leaderListeners.add(l);
           return () => this.leaderListeners.delete(l);
         },
         proposeRevoke: async (id, signal) => {
-          await driver.propose(encodeCommand({ op: 'revoke', id }), signal);
+          await driver.propose(encodeKvCommand({ op: 'revoke', id }), signal);
         },
         logger: silent,
       },
@@ -163,6 +175,25 @@ export class SimHost {
     );
     lessor.start();
     return lessor;
+  }
+
+  private startCompactor(inc: Incarnation, kv: SimKvMachine, driver: RaftDriver): AutoCompactor | null {
+    if (this.env.compactRetention === undefined) return null;
+    const compactor = new AutoCompactor(
+      {
+        clock: inc,
+        timers: inc,
+        isLeader: () => driver.isLeader(),
+        revisions: () => kv.store.stats(),
+        proposeCompact: async (revision, signal) => {
+          await driver.propose(encodeCommand({ op: { kind: 'compact', compact: { revision } }, requestId: null }), signal);
+        },
+        logger: silent,
+      },
+      { mode: 'revision', retention: this.env.compactRetention, checkIntervalMs: COMPACTION_CHECK_MS },
+    );
+    compactor.start();
+    return compactor;
   }
 
   private events(): DriverEvents {
@@ -194,6 +225,8 @@ export class SimHost {
     this.log = null;
     this.lessor?.stop();
     this.lessor = null;
+    this.compactor?.stop();
+    this.compactor = null;
     this.leaderListeners.clear();
     this.state = next;
     this.logDisk.crash(loseAllUnsynced);

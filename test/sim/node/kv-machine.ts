@@ -1,10 +1,9 @@
-import { Readable } from 'node:stream';
-import type { SeededRandom } from '../../../src/common/random.js';
-import type { LeaseChange, LeaseRecord } from '../../../src/kv/index.js';
+import type { Readable } from 'node:stream';
+import { decodeCommand, encodeCommand, encodeCommandResult, validateCommand, type KvStore } from '../../../src/kv/index.js';
+import { CompareResult, type Command, type CommandResult, type RangeOp } from '../../../src/kv/types.js';
 import type { StateMachine } from '../../../src/node/state-machine.js';
-import type { Incarnation } from './scheduler.js';
 
-/** A KV command, as clients propose it (JSON in the entry). */
+/** What the simulated clients ask for; each becomes the real KV command the etcd handlers build. */
 export type KvCommand =
   | { readonly op: 'put'; readonly key: string; readonly value: string; readonly lease?: number }
   | { readonly op: 'del'; readonly key: string }
@@ -12,228 +11,172 @@ export type KvCommand =
   | { readonly op: 'grant'; readonly id: number; readonly ttlSeconds: number }
   | { readonly op: 'revoke'; readonly id: number };
 
-export interface KvResult {
-  /** cas: whether the swap happened; put with a lease: whether the lease existed; revoke: whether it did; else true. */
-  readonly ok: boolean;
-}
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
-export function encodeCommand(c: KvCommand): Uint8Array {
-  return encoder.encode(JSON.stringify(c));
+/** The real command for a client's request, validated as the service validates it. */
+export function toCommand(c: KvCommand): Command {
+  const key = 'key' in c ? encoder.encode(c.key) : EMPTY;
+  const put = (value: string, lease?: number) => ({ key, value: encoder.encode(value), prevKv: false, ...(lease === undefined ? {} : { lease }) });
+  let cmd: Command;
+  switch (c.op) {
+    case 'put':
+      cmd = { op: { kind: 'put', put: put(c.value, c.lease) }, requestId: null };
+      break;
+    case 'del':
+      cmd = { op: { kind: 'delete', delete: { key, rangeEnd: EMPTY, prefix: EMPTY, prevKv: false } }, requestId: null };
+      break;
+    case 'cas': {
+      // etcd's compare-and-swap: value equal, or (expecting absence) version 0.
+      const compare = c.expect === null
+        ? { key, result: CompareResult.Equal, target: { kind: 'version' as const, version: 0 } }
+        : { key, result: CompareResult.Equal, target: { kind: 'value' as const, value: encoder.encode(c.expect) } };
+      cmd = { op: { kind: 'txn', txn: { compare: [compare], success: [{ kind: 'put', put: put(c.value) }], failure: [] } }, requestId: null };
+      break;
+    }
+    case 'grant':
+      cmd = { op: { kind: 'leaseGrant', leaseGrant: { id: c.id, ttlSeconds: c.ttlSeconds } }, requestId: null };
+      break;
+    case 'revoke':
+      cmd = { op: { kind: 'leaseRevoke', leaseRevoke: { id: c.id } }, requestId: null };
+      break;
+  }
+  validateCommand(cmd);
+  return cmd;
+}
+
+export function encodeKvCommand(c: KvCommand): Uint8Array {
+  return encodeCommand(toCommand(c));
 }
 
 /**
- * Leases as KvStore keeps them: the state machine holds each lease's TTL and attached keys and deletes
- * the keys when a revoke applies; when a lease ends is the production Lessor's decision (host.ts).
+ * A command's outcome as the client sees it: cas whether it swapped; put with a lease whether the
+ * lease existed; grant and revoke whether they took effect; any other result is a bug.
  */
-interface KvState {
-  applied: number;
-  data: Map<string, string>;
-  /** Lease id -> TTL in seconds. */
-  leases: Map<number, number>;
-  /** Key -> the lease it is attached to. */
-  attached: Map<string, number>;
+export function resultOk(r: CommandResult): boolean {
+  switch (r.kind) {
+    case 'put':
+    case 'delete':
+    case 'leaseGrant':
+    case 'leaseRevoke':
+      return true;
+    case 'txn':
+      return r.succeeded;
+    case 'rejected':
+      return false;
+    default:
+      throw new Error(`unexpected command result ${r.kind}`);
+  }
 }
 
-function copyState(s: KvState): KvState {
-  return { applied: s.applied, data: new Map(s.data), leases: new Map(s.leases), attached: new Map(s.attached) };
+/** An entry's identity for the checks: the command bytes as latin1 ('noop' for entries without one). */
+export function commandId(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
 }
 
-const emptyState = (): KvState => ({ applied: 0, data: new Map(), leases: new Map(), attached: new Map() });
+/** A command or result id for a message: its first bytes in hex. */
+export function showId(id: string): string {
+  return id === 'noop' ? id : Buffer.from(id, 'latin1').toString('hex').slice(0, 64);
+}
 
-/** Observes every apply: the world checks replicas agree (same index, same command, same state). */
+/** Observes every apply: the world checks replicas agree (same index, same command, result and state). */
 export interface KvObserver {
-  onApplied(nodeId: number, index: number, command: string, stateHash: number): void;
-  onRestored(nodeId: number, index: number, stateHash: number): void;
+  onApplied(nodeId: number, index: number, command: string, result: string): void;
+  /** The state hash after applying (or restoring) up to `index`. */
+  onState(nodeId: number, index: number, stateHash: number): void;
+  onRestored(nodeId: number, index: number): void;
 }
 
-/**
- * The simulation's replicated state machine: a deterministic in-memory KV map with put, delete and
- * compare-and-swap, durable the way KvStore on LevelDB is: each apply is one unsynced write, so a
- * crash keeps the state as of some recent applied index (never a torn one) and raft replays the rest.
- * (KvStore itself is bound to classic-level directories and file renames; see docs/ARCHITECTURE.md.)
- */
-export class SimKvDisk {
-  /** The state as of the last write the disk kept; `pending` are writes a crash may lose. */
-  private flushed: KvState = emptyState();
-  private pending: KvState[] = [];
+const ALL_KEYS: RangeOp = { prefix: EMPTY, start: new Uint8Array([0]), end: EMPTY, limit: 0, startAfter: EMPTY, keysOnly: false, countOnly: false };
 
+/**
+ * The simulation's state machine: the production KvStore (on the simulated KV disk) behind the
+ * node's StateMachine port, reporting each applied command, its result and the state hash after
+ * each batch to the checker.
+ */
+export class SimKvMachine implements StateMachine {
   constructor(
-    readonly nodeId: number,
-    private readonly rng: SeededRandom,
+    readonly store: KvStore,
+    private readonly nodeId: number,
     private readonly observer: KvObserver,
     /** Broken mode: this replica mis-applies some puts (the state hashes must catch it). */
     private readonly diverge: boolean,
   ) {}
 
-  crash(): void {
-    const kept = this.rng.int(this.pending.length + 1);
-    if (kept > 0) this.flushed = this.pending[kept - 1]!;
-    this.pending = [];
-  }
-
-  private record(s: KvState): void {
-    this.pending.push(s);
-    // The page cache is written back now and then: older writes become durable.
-    if (this.pending.length > 4 + this.rng.int(16)) {
-      this.flushed = this.pending[this.pending.length - 1]!;
-      this.pending = [];
-    }
-  }
-
-  /** The state machine port for one incarnation: starts from what the disk kept. */
-  machine(inc: Incarnation): SimKv {
-    const last = this.pending[this.pending.length - 1] ?? this.flushed;
-    return new SimKv(this, inc, copyState(last));
-  }
-
-  // ---- used by SimKv ----
-
-  write(state: KvState): void {
-    this.record(copyState(state));
-  }
-
-  applyCommand(state: KvState, index: number, data: Uint8Array, changed: (c: LeaseChange) => void): KvResult {
-    const text = decoder.decode(data);
-    const c = JSON.parse(text) as KvCommand;
-    const ok = applyTo(state, c, this.diverge && index % 7 === 0, changed);
-    state.applied = index;
-    this.observer.onApplied(this.nodeId, index, text, hashState(state));
-    return { ok };
-  }
-
-  noop(state: KvState, index: number): void {
-    state.applied = index;
-    this.observer.onApplied(this.nodeId, index, 'noop', hashState(state));
-  }
-
-  restored(state: KvState): void {
-    this.observer.onRestored(this.nodeId, state.applied, hashState(state));
-  }
-}
-
-/** One command on the state; returns its result's `ok`. */
-function applyTo(state: KvState, c: KvCommand, diverge: boolean, changed: (c: LeaseChange) => void): boolean {
-  switch (c.op) {
-    case 'put':
-      if (c.lease !== undefined && !state.leases.has(c.lease)) return false;
-      state.data.set(c.key, diverge ? `${c.value}!` : c.value);
-      if (c.lease === undefined) state.attached.delete(c.key);
-      else state.attached.set(c.key, c.lease);
-      return true;
-    case 'del':
-      state.data.delete(c.key);
-      state.attached.delete(c.key);
-      return true;
-    case 'cas':
-      if ((state.data.get(c.key) ?? null) !== c.expect) return false;
-      state.data.set(c.key, c.value);
-      state.attached.delete(c.key);
-      return true;
-    case 'grant':
-      if (state.leases.has(c.id)) return false;
-      state.leases.set(c.id, c.ttlSeconds);
-      changed({ kind: 'granted', lease: { id: c.id, ttlSeconds: c.ttlSeconds } });
-      return true;
-    case 'revoke':
-      if (!state.leases.delete(c.id)) return false;
-      for (const [key, lease] of [...state.attached]) {
-        if (lease !== c.id) continue;
-        state.attached.delete(key);
-        state.data.delete(key);
-      }
-      changed({ kind: 'revoked', id: c.id });
-      return true;
-  }
-}
-
-export class SimKv implements StateMachine {
-  private readonly leaseListeners = new Set<(c: LeaseChange) => void>();
-
-  constructor(
-    private readonly disk: SimKvDisk,
-    private readonly inc: Incarnation,
-    private state: KvState,
-  ) {}
-
   appliedIndex(): number {
-    return this.state.applied;
+    return this.store.appliedIndex();
   }
 
-  /** The lease records (the Lessor's port, as KvStore.leases()). */
-  leases(): LeaseRecord[] {
-    return [...this.state.leases].map(([id, ttlSeconds]) => ({ id, ttlSeconds }));
+  async apply(index: number, data: Uint8Array): Promise<unknown> {
+    const [result] = await this.applyBatch([{ index, data }]);
+    return result;
   }
 
-  /** Lease grants, revocations and resets as they apply (the Lessor's port, as KvStore.onLeaseChange). */
-  onLeaseChange(listener: (c: LeaseChange) => void): () => void {
-    this.leaseListeners.add(listener);
-    return () => this.leaseListeners.delete(listener);
+  async applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
+    const input = this.diverge ? entries.map((e) => ({ index: e.index, data: e.index % 7 === 0 ? misapply(e.data) : e.data })) : entries;
+    const results = await this.store.applyBatch(input);
+    entries.forEach((e, i) => this.observer.onApplied(this.nodeId, e.index, commandId(e.data), commandId(encodeCommandResult(results[i]!))));
+    await this.reportState();
+    return results;
   }
 
-  private readonly emit = (c: LeaseChange): void => {
-    for (const l of this.leaseListeners) l(c);
-  };
-
-  /** A local read (stale unless behind a read fence). */
-  get(key: string): string | null {
-    return this.state.data.get(key) ?? null;
+  async applyNoop(index: number): Promise<void> {
+    await this.store.applyNoop(index);
+    this.observer.onApplied(this.nodeId, index, 'noop', 'noop');
+    await this.reportState();
   }
 
-  apply(index: number, data: Uint8Array): Promise<unknown> {
-    return this.inc.guard(async () => {
-      const r = this.disk.applyCommand(this.state, index, data, this.emit);
-      this.disk.write(this.state);
-      return r;
-    });
+  async snapshot(): Promise<{ index: number; stream: Readable }> {
+    const { index, stream } = await this.store.snapshot();
+    return { index, stream };
   }
 
-  applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<unknown[]> {
-    return this.inc.guard(async () => {
-      const results = entries.map((e) => this.disk.applyCommand(this.state, e.index, e.data, this.emit));
-      this.disk.write(this.state);
-      return results;
-    });
+  async restore(stream: Readable, opts: { signal?: AbortSignal }): Promise<{ index: number }> {
+    const { index } = await this.store.restore(stream, opts);
+    this.observer.onRestored(this.nodeId, index);
+    await this.reportState();
+    return { index };
   }
 
-  applyNoop(index: number): Promise<void> {
-    return this.inc.guard(async () => {
-      this.disk.noop(this.state, index);
-      this.disk.write(this.state);
-    });
+  /** A local read of the current value (stale unless behind a read fence). */
+  async get(key: string): Promise<string | null> {
+    const { kv } = await this.store.get(encoder.encode(key));
+    return kv === null ? null : decoder.decode(kv.value);
   }
 
-  snapshot(): Promise<{ index: number; stream: Readable }> {
-    return this.inc.guard(async () => {
-      const s = this.state;
-      const body = JSON.stringify({ applied: s.applied, data: [...s.data], leases: [...s.leases], attached: [...s.attached] });
-      return { index: this.state.applied, stream: Readable.from([Buffer.from(body)]) };
-    });
-  }
-
-  restore(stream: Readable): Promise<{ index: number }> {
-    return this.inc.guard(async () => {
-      const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(Buffer.from(c as Uint8Array));
-      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { applied: number; data: [string, string][]; leases: [number, number][]; attached: [string, number][] };
-      this.state = { applied: parsed.applied, data: new Map(parsed.data), leases: new Map(parsed.leases), attached: new Map(parsed.attached) };
-      this.disk.write(this.state);
-      this.disk.restored(this.state);
-      this.emit({ kind: 'reset', leases: this.leases() });
-      return { index: this.state.applied };
-    });
+  private async reportState(): Promise<void> {
+    const index = this.store.appliedIndex();
+    this.observer.onState(this.nodeId, index, await hashStore(this.store));
   }
 }
 
-/** FNV-1a over the sorted entries: equal states hash equal on every replica. */
-export function hashState(s: KvState): number {
+/** Rewrites a put's value (the divergent replica's bug). */
+function misapply(data: Uint8Array): Uint8Array {
+  const cmd = decodeCommand(data);
+  if (cmd.op?.kind !== 'put') return data;
+  return encodeCommand({ ...cmd, op: { kind: 'put', put: { ...cmd.op.put, value: encoder.encode(`${decoder.decode(cmd.op.put.value)}!`) } } });
+}
+
+/** FNV-1a over the revision, every key's record and every lease: equal states hash equal on every replica. */
+export async function hashStore(store: KvStore): Promise<number> {
+  const stats = store.stats();
+  const page = await store.range(ALL_KEYS);
   let h = 0x811c9dc5;
-  const mix = (text: string): void => {
-    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  const byte = (b: number): void => void (h = Math.imul(h ^ b, 0x01000193) >>> 0);
+  const num = (n: number): void => {
+    byte(n & 0xff), byte((n >>> 8) & 0xff), byte((n >>> 16) & 0xff), byte((n >>> 24) & 0xff), byte(Math.floor(n / 2 ** 32) & 0xff);
   };
-  for (const k of [...s.data.keys()].sort()) mix(`${k}=${s.data.get(k)!}@${s.attached.get(k) ?? 0};`);
-  for (const id of [...s.leases.keys()].sort((a, b) => a - b)) mix(`L${id}:${s.leases.get(id)!};`);
+  const bytes = (b: Uint8Array): void => {
+    num(b.length);
+    for (let i = 0; i < b.length; i++) byte(b[i]!);
+  };
+  [page.revision, stats.compactRevision, page.count].forEach(num);
+  for (const kv of page.kvs) {
+    bytes(kv.key);
+    bytes(kv.value);
+    [kv.createRevision, kv.modRevision, kv.version, kv.lease ?? 0].forEach(num);
+  }
+  for (const l of store.leases().sort((a, b) => a.id - b.id)) [l.id, l.ttlSeconds].forEach(num);
   return h;
 }

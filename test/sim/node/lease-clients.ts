@@ -2,7 +2,8 @@ import { isRaftkvError } from '../../../src/common/errors.js';
 import type { SeededRandom } from '../../../src/common/random.js';
 import { judge, type LeaseRecord } from '../../faults/lease-workload.js';
 import { DRIFT_MAX, type SimHost } from './host.js';
-import { encodeCommand, type KvCommand, type KvResult } from './kv-machine.js';
+import type { CommandResult } from '../../../src/kv/types.js';
+import { encodeKvCommand, resultOk, type KvCommand } from './kv-machine.js';
 import type { VirtualScheduler } from './scheduler.js';
 
 /** A client gives up on a request after this long (virtual ms). */
@@ -143,8 +144,11 @@ export class SimLeaseClients {
       if (!isRaftkvError(e)) throw e;
       return null;
     }
-    const value = h.kv?.get(r.key);
-    if (value === undefined) return null;
+    const inc = h.inc;
+    const kv = h.kv;
+    if (kv === null) return null;
+    const value = await kv.get(r.key);
+    if (h.inc !== inc) return null; // the node died before the read answered
     r.reads.push({ invokeMs, completeMs: this.env.sched.nowMs, present: value !== null, node: h.id });
     this.counts.reads++;
     return value !== null;
@@ -156,8 +160,8 @@ export class SimLeaseClients {
     const h = leaders[this.env.rng.int(leaders.length)];
     if (h === undefined) return null;
     try {
-      const { result } = await h.driver!.propose(encodeCommand(cmd), this.deadline());
-      return (result as KvResult).ok;
+      const { result } = await h.driver!.propose(encodeKvCommand(cmd), this.deadline());
+      return resultOk(result as CommandResult);
     } catch (e) {
       if (!isRaftkvError(e)) throw e;
       return null;

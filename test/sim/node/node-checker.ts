@@ -1,8 +1,6 @@
 import type { Storage } from '../../../src/raft/storage.js';
 import { EntryType, type NodeId } from '../../../src/raft/types.js';
-import type { KvObserver } from './kv-machine.js';
-
-const decoder = new TextDecoder();
+import { commandId, showId, type KvObserver } from './kv-machine.js';
 
 /**
  * Whole-node invariants, checked as the simulation runs: election safety, state machine safety
@@ -15,6 +13,8 @@ export class NodeChecker implements KvObserver {
   /** index -> the command applied there ('noop' for entries without one). */
   readonly committed = new Map<number, string>();
   private readonly hashAt = new Map<number, { hash: number; node: NodeId }>();
+  /** index -> the result the command had (encoded), on the first replica that applied it. */
+  private readonly resultAt = new Map<number, { result: string; node: NodeId }>();
   /** index -> the command a client was told committed there. */
   readonly acked = new Map<number, string>();
   now: () => number = () => 0;
@@ -23,20 +23,22 @@ export class NodeChecker implements KvObserver {
     if (this.violations.length < 20) this.violations.push(`t=${this.now()}ms: ${what}`);
   }
 
-  onApplied(node: NodeId, index: number, command: string, stateHash: number): void {
+  onApplied(node: NodeId, index: number, command: string, result: string): void {
     const prev = this.committed.get(index);
     if (prev === undefined) this.committed.set(index, command);
-    else if (prev !== command) this.fail(`state machine safety: n${node} applied ${command} at index ${index}, where ${prev} was applied before`);
+    else if (prev !== command) this.fail(`state machine safety: n${node} applied ${showId(command)} at index ${index}, where ${showId(prev)} was applied before`);
     const ack = this.acked.get(index);
-    if (ack !== undefined && ack !== command) this.fail(`durability: acknowledged ${ack} at index ${index} was replaced by ${command} on n${node}`);
-    this.checkHash(node, index, stateHash);
+    if (ack !== undefined && ack !== command) this.fail(`durability: acknowledged ${showId(ack)} at index ${index} was replaced by ${showId(command)} on n${node}`);
+    const had = this.resultAt.get(index);
+    if (had === undefined) this.resultAt.set(index, { result, node });
+    else if (had.result !== result) this.fail(`replica divergence: n${node} got result ${showId(result)} applying index ${index}, n${had.node} got ${showId(had.result)}`);
   }
 
-  onRestored(node: NodeId, index: number, stateHash: number): void {
-    this.checkHash(node, index, stateHash);
+  onRestored(): void {
+    // The state it restored is checked by the onState that follows.
   }
 
-  private checkHash(node: NodeId, index: number, hash: number): void {
+  onState(node: NodeId, index: number, hash: number): void {
     const prev = this.hashAt.get(index);
     if (prev === undefined) this.hashAt.set(index, { hash, node });
     else if (prev.hash !== hash) this.fail(`replica divergence: n${node} has KV state hash ${hash.toString(16)} at applied index ${index}, n${prev.node} had ${prev.hash.toString(16)}`);
@@ -45,7 +47,7 @@ export class NodeChecker implements KvObserver {
   onAck(index: number, command: string): void {
     this.acked.set(index, command);
     const c = this.committed.get(index);
-    if (c !== undefined && c !== command) this.fail(`durability: ${command} acknowledged at index ${index}, where ${c} applied`);
+    if (c !== undefined && c !== command) this.fail(`durability: ${showId(command)} acknowledged at index ${index}, where ${showId(c)} applied`);
   }
 
   onLeader(node: NodeId, term: number): void {
@@ -64,8 +66,8 @@ export class NodeChecker implements KvObserver {
     for (const [index, command] of this.committed) {
       if (index < first || index > last) continue;
       const e = log.entries(index, index + 1, Number.MAX_SAFE_INTEGER)[0]!;
-      const has = e.type === EntryType.Normal && e.data.byteLength > 0 ? decoder.decode(e.data) : 'noop';
-      if (has !== command) this.fail(`committed log: n${node} has ${has} at committed index ${index} on disk, where ${command} applied`);
+      const has = e.type === EntryType.Normal && e.data.byteLength > 0 ? commandId(e.data) : 'noop';
+      if (has !== command) this.fail(`committed log: n${node} has ${showId(has)} at committed index ${index} on disk, where ${showId(command)} applied`);
     }
   }
 

@@ -4,7 +4,7 @@ import type { NodeId } from '../../../src/raft/types.js';
 import { KEY_SNAPSHOT_META } from '../../../src/storage/log-codec.js';
 import { MemoryNetwork } from '../../../src/transport/raft/memory-network.js';
 import { SimHost, type HostEnv } from './host.js';
-import { encodeCommand } from './kv-machine.js';
+import { encodeKvCommand } from './kv-machine.js';
 import { NodeChecker } from './node-checker.js';
 import { VirtualScheduler } from './scheduler.js';
 
@@ -37,7 +37,7 @@ describe('a follower that crashes right after installing a snapshot', () => {
     let written = 0;
     void (async () => {
       for (let i = 0; i < 60; i++) {
-        await leader()!.driver!.propose(encodeCommand({ op: 'put', key: 'k', value: `v${i}` }), undefined);
+        await leader()!.driver!.propose(encodeKvCommand({ op: 'put', key: 'k', value: `v${i}` }), undefined);
         written++;
       }
     })();
@@ -60,7 +60,7 @@ describe('a follower that crashes right after installing a snapshot', () => {
     await sched.runUntil(sched.nowMs + 10_000, () => restartError !== null || (lagger.kv?.appliedIndex() ?? 0) >= target);
     expect(restartError).toBeNull();
     expect(lagger.kv!.appliedIndex()).toBeGreaterThanOrEqual(target);
-    expect(lagger.kv!.get('k')).toBe('v59');
+    expect(await lagger.kv!.get('k')).toBe('v59');
     expect(checker.violations).toEqual([]);
   }, 60_000);
 });

@@ -11,7 +11,7 @@ import { SimClients } from './clients.js';
 import { SimLeaseClients } from './lease-clients.js';
 import { SimulatedWriteError } from './disk.js';
 import { SimHost, type HostEnv } from './host.js';
-import { encodeCommand } from './kv-machine.js';
+import { encodeKvCommand } from './kv-machine.js';
 import { NodeChecker } from './node-checker.js';
 import { VirtualScheduler } from './scheduler.js';
 
@@ -81,11 +81,9 @@ export class NodeWorld {
         writeErrorRate: this.faultRng.chance(0.3) ? 0.002 : 0,
       },
       observer: {
-        onApplied: (node, index, command, hash) => this.checker.onApplied(node, index, command, hash),
-        onRestored: (node, index, hash) => {
-          this.event(`n${node} restored its state machine from a snapshot at index ${index}`);
-          this.checker.onRestored(node, index, hash);
-        },
+        onApplied: (node, index, command, result) => this.checker.onApplied(node, index, command, result),
+        onState: (node, index, hash) => this.checker.onState(node, index, hash),
+        onRestored: (node, index) => this.event(`n${node} restored its state machine from a snapshot at index ${index}`),
       },
       onLeader: (h, l) => {
         if (l?.isSelf) this.onLeader(h, l.term);
@@ -94,6 +92,8 @@ export class NodeWorld {
       broken: broken && !(WORLD_BROKEN_MODES as readonly string[]).includes(broken) ? ({ [broken]: true } as BrokenRules) : undefined,
       divergeNode: broken === 'divergentReplica' ? 1 : undefined,
       leaseNoPromote: broken === 'leaseNoPromote',
+      // Most seeds compact (keeping 5 to 200 revisions): compaction runs under faults and bounds snapshots.
+      compactRetention: this.faultRng.chance(0.8) ? 5 + this.faultRng.int(196) : undefined,
     };
     this.clients = new SimClients({
       sched: this.sched,
@@ -326,7 +326,7 @@ export class NodeWorld {
   private async endLeases(): Promise<void> {
     this.leaseClients.stop();
     const deadline = this.sched.nowMs + LEASES_END_MS_MAX;
-    const held = (): number[] => this.leader()?.kv?.leases().map((l) => l.id) ?? [-1];
+    const held = (): number[] => this.leader()?.kv?.store.leases().map((l) => l.id) ?? [-1];
     const done = (): boolean => this.checker.violations.length > 0 || held().length === 0;
     while (!done() && this.sched.nowMs < deadline) {
       this.restartDue();
@@ -370,7 +370,7 @@ export class NodeWorld {
   private async probe(lead: SimHost): Promise<number> {
     const ac = new AbortController();
     this.sched.schedule(1_000, () => ac.abort(new Error('probe deadline')));
-    const { index } = await lead.driver!.propose(encodeCommand({ op: 'put', key: 'probe', value: 'p' }), ac.signal);
+    const { index } = await lead.driver!.propose(encodeKvCommand({ op: 'put', key: 'probe', value: 'p' }), ac.signal);
     return index;
   }
 
