@@ -16,11 +16,13 @@ const ALLOWED = {
   // The auth model (users, roles, permissions, tokens, password hashes): pure of the layers above.
   auth: { code: ['common'], types: [] },
   kv: { code: ['common', 'storage', 'auth'], types: ['raft'] },
-  service: { code: ['common', 'resolver', 'auth', 'gen'], types: ['raft', 'kv', 'storage', 'node'] },
-  // Metrics reads the others' stats() at scrape time: their types, plus the pure cores' name helpers.
-  metrics: { code: ['common', 'raft', 'gossip'], types: ['transport', 'kv', 'node'] },
+  // The raft node arrives through the service's own port (src/service/node-port.ts), never src/node's types.
+  service: { code: ['common', 'resolver', 'auth', 'gen'], types: ['raft', 'kv', 'storage'] },
+  // Metrics reads the others' stats() at scrape time through shapes it declares (raft-collector.ts,
+  // gossip-collector.ts): lower layers' types, plus the pure cores' name helpers; nothing of src/node.
+  metrics: { code: ['common', 'raft', 'gossip'], types: ['transport', 'kv'] },
   // The cluster page reads node, gossip, kv and metrics through narrow read-only interfaces (src/ui/sources.ts).
-  ui: { code: ['common', 'raft', 'gossip'], types: ['node', 'kv', 'metrics', 'transport'] },
+  ui: { code: ['common', 'raft', 'gossip'], types: ['kv', 'metrics', 'transport'] },
   node: { code: ['common', 'raft', 'gossip', 'storage', 'transport', 'resolver', 'auth', 'kv', 'service', 'metrics', 'ui', 'gen'], types: [] },
   cli: { code: ['common', 'node', 'client', 'gen', 'auth'], types: [] },
   client: { code: ['common', 'gen'], types: [] },

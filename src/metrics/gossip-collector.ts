@@ -1,20 +1,22 @@
 import { MemberState, memberStateName, type MemberEvent, type MemberView } from '../gossip/types.js';
-import type { GossipAgentStats } from '../node/gossip-agent.js';
 import type { Registry } from './registry.js';
 
-/** What the gossip collector reads: GossipAgent, or anything shaped like it. */
+/**
+ * What the gossip collector reads: GossipAgent (passed in by the composition root, src/node/server.ts),
+ * or anything shaped like it. Its stats() needs only the counters exported below.
+ */
 export interface GossipSource {
   readonly healthScore: number;
   members(): MemberView[];
-  stats(): GossipAgentStats;
+  stats(): GossipCounters;
   on(event: 'member', listener: (e: MemberEvent) => void): unknown;
 }
 
 const STATES: readonly MemberState[] = Object.values(MemberState);
 const EVENT_KINDS: ReadonlyArray<MemberEvent['kind']> = ['join', 'update', 'suspect', 'alive', 'dead', 'left'];
 
-/** GossipAgentStats field → counter name and help. Fields missing here are not exported. */
-const COUNTERS: ReadonlyArray<readonly [keyof GossipAgentStats, string, string]> = [
+/** Gossip stats field → counter name and help. Fields missing here are not exported. */
+const COUNTERS = [
   ['packetsIn', 'raftkv_gossip_received_packets_total', 'Gossip UDP packets received.'],
   ['packetsOut', 'raftkv_gossip_sent_packets_total', 'Gossip UDP packets sent.'],
   ['bytesIn', 'raftkv_gossip_received_bytes_total', 'Gossip bytes received.'],
@@ -39,7 +41,10 @@ const COUNTERS: ReadonlyArray<readonly [keyof GossipAgentStats, string, string]>
   ['streamsRefused', 'raftkv_gossip_streams_refused_total', 'Inbound push/pull streams refused at the limit.'],
   ['streamsFailed', 'raftkv_gossip_streams_failed_total', 'Push/pull streams that failed.'],
   ['sendErrors', 'raftkv_gossip_send_errors_total', 'UDP sends that failed.'],
-];
+] as const satisfies ReadonlyArray<readonly [string, string, string]>;
+
+/** The agent's counters this collector exports, one field per row of COUNTERS. */
+export type GossipCounters = { readonly [K in (typeof COUNTERS)[number][0]]: number };
 
 /** Gossip membership as this node sees it, its Lifeguard health, and the agent's counters. */
 export function registerGossipMetrics(r: Registry, agent: GossipSource): void {

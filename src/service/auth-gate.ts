@@ -5,7 +5,8 @@ import { AuthState } from '../auth/state.js';
 import { AuthFailure } from '../auth/types.js';
 import type { CallerStamp } from '../kv/types.js';
 import { rememberCaller, type Caller, type CallScope } from './call-signal.js';
-import type { ServiceAuth, ServiceNode } from './deps.js';
+import type { ServiceAuth } from './deps.js';
+import type { ServiceNode } from './node-port.js';
 import { FORWARDED_HEADER, FORWARDED_USER_HEADER, TOKEN_HEADER } from './forward.js';
 import { toStatus } from './status.js';
 

@@ -4,28 +4,9 @@ import type { JwtTokens } from '../auth/jwt.js';
 import type { SimpleTokens } from '../auth/simple-tokens.js';
 import type { Command, KeyValue, RangeOp, RangeResult } from '../kv/types.js';
 import type { Watcher, WatchOptions } from '../kv/watcher.js';
-import type { RaftNode } from '../node/raft-node.js';
 import type { AddressResolver } from '../resolver/types.js';
+import type { ServiceNode } from './node-port.js';
 
-/** The parts of the raft node the service uses (a RaftNode satisfies it). */
-export type ServiceNode = Pick<
-  RaftNode,
-  | 'id'
-  | 'apply'
-  | 'readIndex'
-  | 'leader'
-  | 'isLeader'
-  | 'addVoter'
-  | 'addNonvoter'
-  | 'removeServer'
-  | 'transferLeadership'
-  | 'snapshot'
-  | 'latestSnapshot'
-  | 'stats'
-  | 'peerAddress'
-  | 'on'
-  | 'off'
->;
 
 /**
  * The state machine's code, injected by the composition root: the layer rules keep src/kv's code

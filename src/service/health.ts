@@ -1,7 +1,6 @@
 import type { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { LeaderInfo } from '../node/raft-node.js';
-import type { ServiceNode } from './deps.js';
+import type { LeaderInfo, ServiceNode } from './node-port.js';
 
 /** Services reported by grpc.health.v1 ('' is the whole server). */
 const SERVICES = ['', 'raftkv.v1.KV', 'raftkv.v1.Cluster'];

@@ -1,10 +1,9 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { copyRequestId } from './request-id.js';
 import { ErrorCode, NotLeaderError, RaftkvError } from '../common/errors.js';
-import type { LeaderInfo } from '../node/raft-node.js';
 import type { AddressResolver } from '../resolver/types.js';
 import type { CallScope } from './call-signal.js';
-import type { ServiceNode } from './deps.js';
+import type { LeaderInfo, ServiceNode } from './node-port.js';
 import { FORWARDED_HEADER, withIdentity, type ForwardedIdentity, type Forwarder, type UnaryMethod } from './forward.js';
 import { isForwardedError, isRetryableCode, raftkvCodeOf } from './status.js';
 

@@ -1,5 +1,5 @@
 import type { MemberEvent } from '../gossip/types.js';
-import type { NodeStats } from '../node/raft-node.js';
+import type { RaftStats } from './sources.js';
 
 /** Events kept for the page; older ones are dropped first. */
 export const EVENTS_MAX = 200;
@@ -45,7 +45,7 @@ export class EventLog {
   }
 
   /** Compares with the previous snapshot: voters/learners added, promoted, removed; snapshots. */
-  observe(s: NodeStats): void {
+  observe(s: RaftStats): void {
     const cur = {
       voters: new Set(s.raft.conf.voters), learners: new Set(s.raft.conf.learners),
       snapshotsTaken: s.snapshotsTaken, lastSnapshotIndex: s.lastSnapshotIndex, snapshotsSent: s.transport.snapshotsSent,

@@ -1,14 +1,28 @@
 /**
  * What the cluster page reads, as narrow read-only interfaces: RaftNode, GossipAgent, KvStore and
- * the metrics Registry satisfy them structurally, and the page never writes through them.
+ * the metrics Registry satisfy them structurally (the composition root, src/node/server.ts, passes
+ * them in), and the page never writes through them nor imports src/node.
  */
 import type { MemberEvent, MemberView } from '../gossip/types.js';
 import type { RangeOp, RangeResult } from '../kv/types.js';
-import type { NodeStats } from '../node/raft-node.js';
+import type { NodeId, Status } from '../raft/types.js';
+
+/** The node statistics the page shows (RaftNode's stats() provides them): one snapshot per tick. */
+export interface RaftStats {
+  readonly raft: Status;
+  readonly appliedIndex: number;
+  readonly snapshotsTaken: number;
+  readonly lastSnapshotIndex: number;
+  readonly pendingProposals: number;
+  readonly pendingReads: number;
+  /** Milliseconds since a message last arrived from each peer (absent: never heard from). */
+  readonly lastContactMs: ReadonlyMap<NodeId, number>;
+  readonly transport: { readonly snapshotsSent: number };
+}
 
 export interface RaftSource {
   readonly id: number;
-  stats(): NodeStats;
+  stats(): RaftStats;
   on(event: 'leader-change', listener: (leader: { readonly id: number; readonly term: number } | null) => void): unknown;
   off(event: 'leader-change', listener: (leader: { readonly id: number; readonly term: number } | null) => void): unknown;
 }

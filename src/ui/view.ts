@@ -1,6 +1,6 @@
 import { memberStateName, type MemberView } from '../gossip/types.js';
 import { Role, roleName, type ProgressStatus } from '../raft/types.js';
-import type { NodeStats } from '../node/raft-node.js';
+import type { RaftStats } from './sources.js';
 
 /** The gossip metadata tag that carries a member's cluster-page address (host:port). */
 export const HTTP_ADDR_TAG = 'http';
@@ -63,19 +63,19 @@ export interface ClusterView {
 const PROGRESS_STATES = ['probe', 'replicate', 'snapshot'] as const;
 
 /** This node's progress table (empty unless it leads). */
-export function progressRows(stats: NodeStats): ProgressRow[] {
+export function progressRows(stats: RaftStats): ProgressRow[] {
   const rows: ProgressRow[] = [];
   for (const [id, p] of stats.raft.progress) rows.push(progressRow(id, p, stats));
   return rows.sort((a, b) => a.id - b.id);
 }
 
-function progressRow(id: number, p: ProgressStatus, stats: NodeStats): ProgressRow {
+function progressRow(id: number, p: ProgressStatus, stats: RaftStats): ProgressRow {
   const contact = id === stats.raft.id ? 0 : stats.lastContactMs.get(id);
   return { id, match: p.match, lag: Math.max(0, stats.raft.lastIndex - p.match), state: PROGRESS_STATES[p.state] ?? 'probe', lastContactMs: contact ?? null };
 }
 
 export interface ViewInputs {
-  readonly stats: NodeStats;
+  readonly stats: RaftStats;
   readonly gossipMembers: readonly MemberView[] | null;
   readonly gossipHealthScore: number | null;
   readonly selfHttpAddr: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isStarted, learnerInSync, nextMemberId, parsePeerUrls, quorumOf, STARTED_CONTACT_MS } from '../../src/service/etcd/membership.js';
 import { EtcdError } from '../../src/service/etcd/errors.js';
-import type { NodeStats } from '../../src/node/raft-node.js';
+import type { ServiceNodeStats } from '../../src/service/node-port.js';
 
 const badUrls = (urls: string[]): string => {
   try {
@@ -35,13 +35,13 @@ describe("etcd's member rules over raft", () => {
 
   it('counts started members and quorums as the strict reconfiguration check does', () => {
     expect([1, 2, 3, 4, 5].map(quorumOf)).toEqual([1, 2, 2, 3, 3]);
-    const s = { lastContactMs: new Map([[2, 10], [3, STARTED_CONTACT_MS + 1]]) } as Pick<NodeStats, 'lastContactMs'>;
+    const s = { lastContactMs: new Map([[2, 10], [3, STARTED_CONTACT_MS + 1]]) } as Pick<ServiceNodeStats, 'lastContactMs'>;
     expect([1, 2, 3, 4].map((id) => isStarted(s, 1, id))).toEqual([true, true, false, false]);
   });
 
   it("promotes a learner only within 10% of the leader's match index", () => {
-    const stats = (learnerMatch: number): Pick<NodeStats, 'raft'> => ({
-      raft: { lastIndex: 1000, progress: new Map([[1, { match: 1000 }], [4, { match: learnerMatch }]]) } as unknown as NodeStats['raft'],
+    const stats = (learnerMatch: number): Pick<ServiceNodeStats, 'raft'> => ({
+      raft: { lastIndex: 1000, progress: new Map([[1, { match: 1000 }], [4, { match: learnerMatch }]]) } as unknown as ServiceNodeStats['raft'],
     });
     expect(learnerInSync(stats(900), 1, 4)).toBe(true);
     expect(learnerInSync(stats(899), 1, 4)).toBe(false);

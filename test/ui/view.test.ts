@@ -1,22 +1,22 @@
 /** The page's pure parts: member rows and health, events from stats snapshots, latency quantiles. */
 import { describe, expect, it } from 'vitest';
 import { MemberState, type MemberView } from '../../src/gossip/types.js';
-import type { NodeStats } from '../../src/node/raft-node.js';
 import { ProgressState, Role, type ProgressStatus } from '../../src/raft/types.js';
 import { EventLog, EVENTS_MAX } from '../../src/ui/events.js';
 import { registerGrpcMetrics } from '../../src/metrics/grpc-collector.js';
 import { Registry } from '../../src/metrics/registry.js';
 import { quantileFromBuckets, RateSampler } from '../../src/ui/rates.js';
+import type { RaftStats } from '../../src/ui/sources.js';
 import { buildView, HTTP_ADDR_TAG, LAG_WARN_ENTRIES } from '../../src/ui/view.js';
 
-/** Node stats as RaftNode.stats() returns them, for the fields the page reads. */
-function stats(o: { id: number; role: Role; lead: number; voters: number[]; learners?: number[]; lastIndex?: number; progress?: Array<[number, number]>; contact?: Array<[number, number]>; snapshotsTaken?: number; lastSnapshotIndex?: number }): NodeStats {
+/** The stats the page reads, as RaftNode.stats() returns them. */
+function stats(o: { id: number; role: Role; lead: number; voters: number[]; learners?: number[]; lastIndex?: number; progress?: Array<[number, number]>; contact?: Array<[number, number]>; snapshotsTaken?: number; lastSnapshotIndex?: number }): RaftStats {
   const progress = new Map<number, ProgressStatus>((o.progress ?? []).map(([id, match]) => [id, { match, next: match + 1, state: ProgressState.Replicate, isLearner: false, recentActive: true, inflight: 0 }]));
   return {
     raft: { id: o.id, term: 5, vote: o.lead, commit: 10, applied: 10, lead: o.lead, role: o.role, lastIndex: o.lastIndex ?? 10, firstIndex: 1, conf: { voters: o.voters, learners: o.learners ?? [] }, leadTransferee: 0, progress },
-    appliedIndex: 10, logBytes: 0, snapshotsTaken: o.snapshotsTaken ?? 0, lastSnapshotIndex: o.lastSnapshotIndex ?? 0, pendingProposals: 0, pendingReads: 0,
+    appliedIndex: 10, snapshotsTaken: o.snapshotsTaken ?? 0, lastSnapshotIndex: o.lastSnapshotIndex ?? 0, pendingProposals: 0, pendingReads: 0,
     lastContactMs: new Map(o.contact ?? []),
-    transport: { snapshotsSent: 0 } as NodeStats['transport'],
+    transport: { snapshotsSent: 0 },
   };
 }
 

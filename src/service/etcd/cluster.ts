@@ -14,11 +14,11 @@ import {
   type MemberUpdateResponse,
 } from '../../gen/etcd/etcdserverpb/rpc.js';
 import { InvalidArgumentError } from '../../common/errors.js';
-import type { NodeStats } from '../../node/raft-node.js';
 import { unary, type HandlerContext } from '../kv-service.js';
 import { ForwardOutcomeUnknownError } from '../router.js';
 import { EtcdError, toEtcdStatus } from './errors.js';
 import type { HeaderOf } from './header.js';
+import type { ServiceNodeStats } from '../node-port.js';
 import { isStarted, learnerInSync, nextMemberId, parsePeerUrls, quorumOf, samePeer } from './membership.js';
 
 /**
@@ -61,13 +61,13 @@ export function createEtcdClusterServer(ctx: HandlerContext, header: HeaderOf): 
   const checkId = (id: number): void => {
     if (!Number.isSafeInteger(id) || id <= 0 || id > MEMBER_ID_MAX) throw new EtcdError('memberNotFound');
   };
-  const confOf = (s: NodeStats): { voters: readonly number[]; learners: readonly number[] } => s.raft.conf;
+  const confOf = (s: ServiceNodeStats): { voters: readonly number[]; learners: readonly number[] } => s.raft.conf;
   /** etcd's strict reconfiguration check: enough voters must be up to keep a quorum afterwards. */
-  const checkStarted = (s: NodeStats, votersAfter: readonly number[]): void => {
+  const checkStarted = (s: ServiceNodeStats, votersAfter: readonly number[]): void => {
     const started = votersAfter.filter((id) => isStarted(s, node.id, id)).length;
     if (started < quorumOf(votersAfter.length)) throw new EtcdError('notEnoughStarted');
   };
-  const checkPeerFree = (s: NodeStats, raftAddr: string, except: number): void => {
+  const checkPeerFree = (s: ServiceNodeStats, raftAddr: string, except: number): void => {
     const { voters, learners } = confOf(s);
     for (const id of [...voters, ...learners]) {
       const peer = node.peerAddress(id);

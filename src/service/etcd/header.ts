@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ResponseHeader } from '../../gen/etcd/etcdserverpb/rpc.js';
-import type { ServiceNode } from '../deps.js';
+import type { ServiceNode } from '../node-port.js';
 
 /**
  * etcd's cluster_id is a uint64; raftkv names its cluster with a string (--cluster_id). The first six

@@ -1,6 +1,6 @@
 /** Pure rules of etcd's Member API over raftkv's raft configuration (cluster.ts applies them). */
 import { InvalidArgumentError } from '../../common/errors.js';
-import type { NodeStats } from '../../node/raft-node.js';
+import type { ServiceNodeStats } from '../node-port.js';
 import { EtcdError } from './errors.js';
 
 /** A member heard from within this long counts as started for etcd's strict reconfiguration check. */
@@ -49,14 +49,14 @@ export function quorumOf(voters: number): number {
 }
 
 /** Started for etcd's check: this node itself, or a member the leader heard from recently. */
-export function isStarted(s: Pick<NodeStats, 'lastContactMs'>, selfId: number, id: number): boolean {
+export function isStarted(s: Pick<ServiceNodeStats, 'lastContactMs'>, selfId: number, id: number): boolean {
   if (id === selfId) return true;
   const ms = s.lastContactMs.get(id);
   return ms !== undefined && ms <= STARTED_CONTACT_MS;
 }
 
 /** etcd's isLearnerReady: the learner's match index is at least 90% of the leader's (leader's view). */
-export function learnerInSync(s: Pick<NodeStats, 'raft'>, leaderId: number, id: number): boolean {
+export function learnerInSync(s: Pick<ServiceNodeStats, 'raft'>, leaderId: number, id: number): boolean {
   const learner = s.raft.progress.get(id);
   if (learner === undefined) return false;
   const leaderMatch = Math.max(s.raft.progress.get(leaderId)?.match ?? 0, s.raft.lastIndex);
