@@ -165,7 +165,7 @@ export async function hashStore(store: KvStore): Promise<number> {
   let h = 0x811c9dc5;
   const byte = (b: number): void => void (h = Math.imul(h ^ b, 0x01000193) >>> 0);
   const num = (n: number): void => {
-    byte(n & 0xff), byte((n >>> 8) & 0xff), byte((n >>> 16) & 0xff), byte((n >>> 24) & 0xff), byte(Math.floor(n / 2 ** 32) & 0xff);
+    for (let i = 0; i < 5; i++) byte(Math.floor(n / 2 ** (8 * i)) & 0xff);
   };
   const bytes = (b: Uint8Array): void => {
     num(b.length);
