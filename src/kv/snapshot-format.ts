@@ -1,4 +1,4 @@
-import { Readable, addAbortSignal, pipeline } from 'node:stream';
+import { Readable, addAbortSignal, pipeline, type Duplex } from 'node:stream';
 import { constants, createGunzip, createGzip } from 'node:zlib';
 import { AbortedError, CorruptionError } from '../common/errors.js';
 
@@ -17,8 +17,23 @@ const END_MARKER = 0xffffffff;
 /** Records are gathered into chunks of about this size before compression. */
 const CHUNK_BYTES = 64 * 1024;
 
-export function encodeSnapshot(entries: AsyncIterable<[Buffer, Buffer]>): Readable {
-  const gzip = createGzip({ level: constants.Z_BEST_SPEED });
+/**
+ * The gzip codec of the snapshot stream. Production uses node:zlib, which compresses on libuv's
+ * thread pool; the whole-node simulation supplies a synchronous one so that a seed replays
+ * identically (the bytes are gzip either way).
+ */
+export interface SnapshotCompression {
+  gzip(): Duplex;
+  gunzip(): Duplex;
+}
+
+export const zlibCompression: SnapshotCompression = {
+  gzip: () => createGzip({ level: constants.Z_BEST_SPEED }),
+  gunzip: () => createGunzip(),
+};
+
+export function encodeSnapshot(entries: AsyncIterable<[Buffer, Buffer]>, compression: SnapshotCompression = zlibCompression): Readable {
+  const gzip = compression.gzip();
   pipeline(Readable.from(frames(entries)), gzip, () => {
     // Errors reach the consumer through `gzip`, which pipeline destroys with them.
   });
@@ -54,8 +69,9 @@ export async function* decodeSnapshot(
   input: NodeJS.ReadableStream,
   recordBytesMax: number,
   signal?: AbortSignal,
+  compression: SnapshotCompression = zlibCompression,
 ): AsyncGenerator<[Buffer, Buffer]> {
-  const gunzip = createGunzip();
+  const gunzip = compression.gunzip();
   // A stalled input must not hold the restore forever: abort destroys the stream we are reading.
   if (signal !== undefined) addAbortSignal(signal, gunzip);
   const source = pipeline(input as Readable, gunzip, () => {});

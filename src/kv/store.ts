@@ -30,7 +30,7 @@ import { defaultKvLimits } from './limits.js';
 import { SerialQueue } from './serial.js';
 import type { AuthState } from '../auth/state.js';
 import { loadAuth, type AuthChange } from './auth-section.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
+import { decodeSnapshot, encodeSnapshot, zlibCompression, type SnapshotCompression } from './snapshot-format.js';
 import type { CommandResult, KeyValue, LeaseRecord, RangeOp, RangeResult } from './types.js';
 import { getAt, readRangeAt } from './revision-read.js';
 import { upgradeLatestOnly } from './upgrade.js';
@@ -47,6 +47,8 @@ export interface KvStoreOptions {
   /** Or any other disk (the simulation's); exactly one of `dir` and `disk`. */
   readonly disk?: KvDisk;
   readonly limits?: Partial<KvLimits>;
+  /** The snapshot stream's gzip codec (default node:zlib; the simulation's is synchronous). */
+  readonly compression?: SnapshotCompression;
   readonly testHooks?: { readonly onRestoreStep?: (step: RestoreStep) => void };
 }
 
@@ -88,6 +90,7 @@ export class KvStore {
 
   private constructor(
     private readonly disk: KvDisk,
+    private readonly compression: SnapshotCompression,
     private readonly limits: KvLimits,
     private readonly hooks: KvStoreOptions['testHooks'],
     private activeName: string,
@@ -125,7 +128,7 @@ export class KvStore {
     const db = await disk.open(activeName);
     try {
       const state = await loadState(db, limits);
-      const store = new KvStore(disk, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, state.leases, state.auth, state);
+      const store = new KvStore(disk, opts.compression ?? zlibCompression, limits, opts.testHooks, activeName, db, state.applied, state.revision, state.keys, state.dedupe, state.leases, state.auth, state);
       store.compactor.kick(); // a compaction a crash or a restart interrupted resumes
       return store;
     } catch (e) {
@@ -392,7 +395,7 @@ export class KvStore {
           await snap.close();
         }
       };
-      return { index: this.applied, revision: this.rev, stream: encodeSnapshot(entries()) };
+      return { index: this.applied, revision: this.rev, stream: encodeSnapshot(entries(), this.compression) };
     });
   }
 
@@ -430,7 +433,7 @@ export class KvStore {
     try {
       let batch: DbOp[] = [];
       let bytes = 0;
-      for await (const [key, value] of decodeSnapshot(stream, this.limits.snapshotRecordBytesMax, signal)) {
+      for await (const [key, value] of decodeSnapshot(stream, this.limits.snapshotRecordBytesMax, signal, this.compression)) {
         batch.push({ type: 'put', key, value });
         bytes += key.length + value.length;
         if (bytes >= this.limits.restoreBatchBytes) {

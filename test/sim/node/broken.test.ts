@@ -42,6 +42,11 @@ describe('the whole-node checks catch deliberately broken modes', () => {
     expect(await caught('leaseNoPromote', 20, re)).toMatch(re);
   }, 300_000);
 
+  it('a watch that loses revisions breaks the once-and-in-order check of the watch streams', async () => {
+    const re = /watch c\d+ on n1 from \d+: revision \d+ delivered after/;
+    expect(await caught('watchSkipsRevision', 10, re)).toMatch(re);
+  }, 120_000);
+
   it('granting votes without the log check (a broken core rule) is caught through the driver', async () => {
     const re = /durability|state machine safety|committed log|election safety|log matching|replica divergence|linearizability/;
     expect(await caught('voteWithoutLogCheck', 40, re)).toMatch(re);

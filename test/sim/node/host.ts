@@ -14,6 +14,7 @@ import { MemoryTransport } from '../../../src/transport/raft/memory-transport.js
 import { KvStore } from '../../../src/kv/index.js';
 import { SimLogDisk, SimPeerBook, SimSnapshotDisk, type DiskFaults } from './disk.js';
 import { SimKvDisk } from './kv-disk.js';
+import { syncGzip } from './sync-gzip.js';
 import { encodeKvCommand, SimKvMachine, type KvObserver } from './kv-machine.js';
 import { Incarnation, type VirtualScheduler } from './scheduler.js';
 
@@ -104,7 +105,7 @@ export class SimHost {
         const m = log.snapshot().meta;
         return m.index === 0 ? null : snapshotId(m.index, m.term);
       };
-      const store = await KvStore.open({ disk: this.kvDisk.port(inc) });
+      const store = await KvStore.open({ disk: this.kvDisk.port(inc), compression: syncGzip });
       const kv = new SimKvMachine(store, this.id, this.env.observer, this.env.divergeNode === this.id);
       const driver = new RaftDriver(this.driverOptions(), this.ports(inc, log, kv), this.events());
       await driver.start();

@@ -6,9 +6,9 @@ import { nodeSimOptions, runNodeSeed } from './world.js';
 const SEEDS = 30;
 
 describe(`whole-node simulation, seeds 1..${SEEDS}`, () => {
-  it('keeps every check (raft invariants, replica hashes, durability, linearizability, lease expiry under clock drift) under crashes, partitions, corrupt reads, failed writes and membership changes', async () => {
+  it('keeps every check (raft invariants, replica hashes, durability, linearizability, lease expiry under clock drift, watch order and agreement) on the production driver and KvStore under crashes, partitions, corrupt reads, failed writes and membership changes', async () => {
     const failures: string[] = [];
-    const totals = { crashes: 0, corruptReadsCaught: 0, writeFailuresStopped: 0, partitions: 0, confChanges: 0, lostDiskWrites: 0, ops: 0, leases: 0, leaseBeats: 0, leaseReads: 0 };
+    const totals = { crashes: 0, corruptReadsCaught: 0, writeFailuresStopped: 0, partitions: 0, confChanges: 0, lostDiskWrites: 0, ops: 0, leases: 0, leaseBeats: 0, leaseReads: 0, lostKvWrites: 0, watchedRevisions: 0, compactRevision: 0 };
     for (let seed = 1; seed <= SEEDS; seed++) {
       const r = await runNodeSeed(nodeSimOptions(seed));
       if (r.violations.length > 0) failures.push(formatFailure(r, ' --node'));

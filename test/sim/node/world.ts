@@ -9,6 +9,7 @@ import type { Operation } from '../../faults/checker/history.js';
 import { Trace } from '../trace.js';
 import { SimClients } from './clients.js';
 import { SimLeaseClients } from './lease-clients.js';
+import { SimWatchClients } from './watch-clients.js';
 import { SimulatedWriteError } from './disk.js';
 import { SimHost, type HostEnv } from './host.js';
 import { encodeKvCommand } from './kv-machine.js';
@@ -17,7 +18,7 @@ import { VirtualScheduler } from './scheduler.js';
 
 /** Deliberately broken modes: each must make a check fail (test/sim/node/broken.test.ts). */
 export type NodeBrokenMode = (typeof WORLD_BROKEN_MODES)[number] | keyof BrokenRules;
-export const WORLD_BROKEN_MODES = ['ignoreSync', 'divergentReplica', 'readWithoutFence', 'resealFlips', 'leaseNoPromote'] as const;
+export const WORLD_BROKEN_MODES = ['ignoreSync', 'divergentReplica', 'readWithoutFence', 'resealFlips', 'leaseNoPromote', 'watchSkipsRevision'] as const;
 /** After the lease clients stop, every lease must have ended within this many virtual ms. */
 const LEASES_END_MS_MAX = 6_000;
 
@@ -54,6 +55,7 @@ export class NodeWorld {
   readonly hosts = new Map<NodeId, SimHost>();
   readonly clients: SimClients;
   readonly leaseClients: SimLeaseClients;
+  readonly watchClients: SimWatchClients;
   private readonly env: HostEnv;
   private nextId: number;
   private healAtMs = 0;
@@ -110,6 +112,14 @@ export class NodeWorld {
       rng: this.rng.fork(),
       onEvent: (text) => this.event(text),
       onError: (e) => this.checker.fail(`lease client saw an unexpected error: ${errText(e)}`),
+    });
+    this.watchClients = new SimWatchClients({
+      sched: this.sched,
+      hosts: () => [...this.hosts.values()],
+      rng: this.rng.fork(),
+      onEvent: (text) => this.event(text),
+      onViolation: (text) => this.checker.fail(text),
+      skipRevisionOn: broken === 'watchSkipsRevision' ? 1 : undefined,
     });
     const boot = new Map(Array.from({ length: options.nodes }, (_, i): [NodeId, string] => [i + 1, `sim:${i + 1}`]));
     for (const id of boot.keys()) this.addHost(id, boot);
@@ -301,6 +311,7 @@ export class NodeWorld {
     for (const h of this.hosts.values()) this.startHost(h, false);
     this.clients.start(3);
     this.leaseClients.start(3);
+    this.watchClients.start(2);
     const every = (ms: number, f: () => void): void => {
       const fire = (): void => {
         f();
@@ -318,6 +329,7 @@ export class NodeWorld {
     if (!failed()) await this.endLeases();
     this.clients.stop();
     this.leaseClients.stop();
+    this.watchClients.stop();
     for (const v of this.leaseClients.violations()) this.checker.fail(v);
     if (!failed()) this.checkHistory();
   }
@@ -405,13 +417,15 @@ export class NodeWorld {
   result(): NodeSimResult {
     const c = this.clients.counts;
     let lost = 0;
+    let lostKv = 0;
     for (const h of this.hosts.values()) lost += h.logDisk.lostWrites;
+    for (const h of this.hosts.values()) lostKv += h.kvDisk.lostWrites;
     return {
       seed: this.options.seed,
       nodes: this.options.nodes,
       violations: this.checker.violations,
       trace: this.trace.tail(this.options.traceLines ?? 80),
-      stats: { ...this.stats, leases: this.leaseClients.counts.leases, leaseBeats: this.leaseClients.counts.beats, leaseReads: this.leaseClients.counts.reads, lostDiskWrites: lost, ops: c.ok + c.fail + c.unknown, unknownOps: c.unknown, staleGets: c.staleGets, committed: this.checker.committed.size, virtualMs: this.sched.nowMs },
+      stats: { ...this.stats, leases: this.leaseClients.counts.leases, leaseBeats: this.leaseClients.counts.beats, leaseReads: this.leaseClients.counts.reads, lostDiskWrites: lost, lostKvWrites: lostKv, watchStreams: this.watchClients.counts.streams, watchedRevisions: this.watchClients.counts.revisions, watchCompacted: this.watchClients.counts.compacted, compactRevision: Math.max(0, ...[...this.hosts.values()].map((h) => h.kv?.store.stats().compactRevision ?? 0)), ops: c.ok + c.fail + c.unknown, unknownOps: c.unknown, staleGets: c.staleGets, committed: this.checker.committed.size, virtualMs: this.sched.nowMs },
     };
   }
 }
