@@ -123,6 +123,7 @@ export class RaftDriver {
       for (const [id, addr] of Object.entries(received)) await peers.set(Number(id), addr);
     };
     this.snapshots.confNow = () => this.raw.status().conf;
+    this.snapshots.coreApplied = () => this.raw.basicStatus().applied;
     await this.snapshots.restoreStateMachineIfBehind(signal);
     this.raw = new RawNode(
       {
