@@ -392,6 +392,11 @@ export class RaftDriver {
     return this.raw.basicStatus().role === Role.Leader;
   }
 
+  /** Whether this node is a learner (non-voter) in the configuration it has applied. */
+  isLearner(): boolean {
+    return this.raw.confState().learners.includes(this.id);
+  }
+
   /** Milliseconds since a message last arrived from each peer (absent: never heard from). */
   lastContactMs(): Map<NodeId, number> {
     const now = this.ports.clock.nowMs();

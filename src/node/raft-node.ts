@@ -157,6 +157,10 @@ export class RaftNode extends EventEmitter {
     return this.driver.isLeader();
   }
 
+  isLearner(): boolean {
+    return this.driver.isLearner();
+  }
+
   raftAddress(): string {
     return this.ports.raftAddress();
   }

@@ -179,6 +179,11 @@ export class RawNode {
     return this.raft.log;
   }
 
+  /** The current configuration (voters and learners). */
+  confState(): ConfState {
+    return this.raft.trk.confState();
+  }
+
   basicStatus(): BasicStatus {
     const r = this.raft;
     return {

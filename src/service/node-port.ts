@@ -38,6 +38,8 @@ export interface ServiceNode {
   readIndex(opts?: { signal?: AbortSignal }): Promise<number>;
   leader(): LeaderInfo | null;
   isLeader(): boolean;
+  /** A learner (non-voter) serves only serializable reads and Status of etcd's API, as etcd does. */
+  isLearner(): boolean;
   /** Each configuration change resolves with the index of its entry. */
   addVoter(id: NodeId, raftAddr: string, opts?: ServiceConfChangeOptions): Promise<number>;
   addNonvoter(id: NodeId, raftAddr: string, opts?: ServiceConfChangeOptions): Promise<number>;

@@ -92,6 +92,12 @@ describe.skipIf(!HAVE_ETCDCTL)('etcdctl 3.4 Cluster against a gossip-formed raft
     const [st] = await ctlJson<Array<{ Status: { isLearner?: boolean; leader: number; header: { member_id: number } } }>>(c.node(4).grpcAddr, ['endpoint', 'status']);
     expect(st?.Status).toMatchObject({ isLearner: true, header: { member_id: 4 } });
     expect(st?.Status.leader).toBeGreaterThan(0);
+    // etcd's learner rule: serializable reads only; writes and linearizable reads are refused so clients fail over.
+    const learner = c.node(4).grpcAddr;
+    expect((await ctl(learner, ['get', 'anything', '--consistency=s'])).code).toBe(0);
+    expect(ctlError(await ctl(learner, ['get', 'anything']))).toContain('etcdserver: rpc not supported for learner');
+    expect(ctlError(await ctl(learner, ['put', 'k', 'v']))).toContain('etcdserver: rpc not supported for learner');
+    expect(ctlError(await ctl(learner, ['member', 'list']))).toContain('etcdserver: rpc not supported for learner');
 
     await c.waitFor(async () => {
       const r = await ctl(via, ['member', 'promote', '4']);

@@ -36,6 +36,7 @@ export const EtcdErrors = {
   alarmAction: [status.INVALID_ARGUMENT, 'etcdserver: unknown alarm action or type'],
   notLeader: [status.FAILED_PRECONDITION, 'etcdserver: not leader'],
   noLeader: [status.UNAVAILABLE, 'etcdserver: no leader'],
+  notSupportedForLearner: [status.UNAVAILABLE, 'etcdserver: rpc not supported for learner'],
   leaderChanged: [status.UNAVAILABLE, 'etcdserver: leader changed'],
   stopped: [status.UNAVAILABLE, 'etcdserver: server stopped'],
   timeout: [status.UNAVAILABLE, 'etcdserver: request timed out'],

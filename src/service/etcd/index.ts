@@ -17,6 +17,7 @@ import { Recipes } from './recipe.js';
 import { rootOnlyWhenAuthOn } from '../auth-gate.js';
 import { toEtcdStatus } from './errors.js';
 import { serveEtcdWatch } from './watch.js';
+import { learnerMayServeKv, learnerMayServeMaintenance, refuseOnLearner } from './learner-gate.js';
 
 type Wrap = <I extends object>(def: Record<string, { path: string; requestStream: boolean; responseStream: boolean }>, impl: I) => I;
 
@@ -24,16 +25,20 @@ type Wrap = <I extends object>(def: Record<string, { path: string; requestStream
  * Adds etcd's v3 services (etcdserverpb KV, Watch, Cluster, Maintenance; Lease, and v3lockpb.Lock and v3electionpb.Election on it, when the node has a lessor) to `server`, over the same KV
  * core as raftkv.v1. Methods not implemented yet answer UNIMPLEMENTED (grpc-js's default handler).
  */
-export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCore, clusterName: string, wrap: Wrap): void {
+export function addEtcdServices(server: Server, ctx: HandlerContext, core: KvCore, clusterName: string, wrap0: Wrap): void {
   const header = headerFactory(ctx.deps.node, clusterName);
-  server.addService(tolerantDefinition(KVService), wrap(KVService, createEtcdKvServer(ctx, core, header)));
-  server.addService(tolerantDefinition(WatchService), { watch: (call: Parameters<typeof serveEtcdWatch>[2]) => serveEtcdWatch(ctx, header, call) });
+  const node = ctx.deps.node;
+  // etcd's learner rule wraps every service: a learner serves serializable Range and Status only.
+  const wrap: Wrap = (def, impl) => wrap0(def, refuseOnLearner(def, impl, node));
+  server.addService(tolerantDefinition(KVService), wrap0(KVService, refuseOnLearner(KVService, createEtcdKvServer(ctx, core, header), node, learnerMayServeKv)));
+  server.addService(tolerantDefinition(WatchService), refuseOnLearner(WatchService, { watch: (call: Parameters<typeof serveEtcdWatch>[2]) => serveEtcdWatch(ctx, header, call) }, node));
   // Membership changes are admin operations in etcd (root only while auth is on); MemberList is not.
   const { memberAdd, memberRemove, memberUpdate, memberPromote } = ClusterService;
   const clusterChanges = { memberAdd, memberRemove, memberUpdate, memberPromote };
   server.addService(tolerantDefinition(ClusterService), wrap(ClusterService, rootOnlyWhenAuthOn(clusterChanges, createEtcdClusterServer(ctx, header), ctx.auth, toEtcdStatus)));
   // etcd 3.4 serves Maintenance (Status, ...) to root only while auth is on.
-  server.addService(tolerantDefinition(MaintenanceService), wrap(MaintenanceService, rootOnlyWhenAuthOn(MaintenanceService, createEtcdMaintenanceServer(ctx, header), ctx.auth, toEtcdStatus)));
+  const maintenance = rootOnlyWhenAuthOn(MaintenanceService, createEtcdMaintenanceServer(ctx, header), ctx.auth, toEtcdStatus);
+  server.addService(tolerantDefinition(MaintenanceService), wrap0(MaintenanceService, refuseOnLearner(MaintenanceService, maintenance, node, learnerMayServeMaintenance)));
   const auth = ctx.deps.auth;
   if (auth !== undefined) server.addService(tolerantDefinition(AuthService), wrap(AuthService, createEtcdAuthServer(ctx, core, header, auth)));
   const leases = ctx.deps.leases;
