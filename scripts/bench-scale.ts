@@ -123,7 +123,14 @@ async function main(): Promise<number> {
     await rm(scratch, { recursive: true, force: true });
   }
   const md = scaleTable(results.get('etcd'), results.get('raftkv'));
-  process.stdout.write(`\n3 members each on loopback (cores: 1 member), ${cfg.timers.heartbeatMs} ms heartbeat / ${cfg.timers.electionMs} ms election, ${cfg.durationS} s per timed load, ${cfg.keys} keys, ${cfg.watchers} watchers at ${cfg.rate} puts/s; ${Math.round((Date.now() - started) / 1000)} s in all\n\n${md}\n`);
+  const shape = [
+    cfg.cases.includes('cores') ? '3 members each (cores: 1 member)' : '3 members each', 'on loopback',
+    `${cfg.timers.heartbeatMs} ms heartbeat / ${cfg.timers.electionMs} ms election`,
+    ...(cfg.cases.some((c) => c !== 'million') ? [`${cfg.durationS} s per timed load`] : []),
+    ...(cfg.cases.includes('million') ? [`${cfg.keys} keys`] : []),
+    ...(cfg.cases.includes('watchers') ? [`${cfg.watchers} watchers at ${cfg.rate} puts/s`] : []),
+  ];
+  process.stdout.write(`\n${shape.join(', ')}; ${Math.round((Date.now() - started) / 1000)} s in all\n\n${md}\n`);
   await writeFile(cfg.out, `${JSON.stringify({ when: new Date().toISOString(), node: process.version, config: cfg, results: Object.fromEntries(results) }, null, 2)}\n`);
   process.stderr.write(`JSON: ${cfg.out}\n`);
   return 0;

@@ -180,6 +180,17 @@ export function rssBytes(pid: number | undefined): number {
   }
 }
 
+/** The CPUs a live process may run on (Cpus_allowed_list in /proc/<pid>/status, e.g. "0-1"), '' when it is gone. */
+export function cpusAllowed(pid: number | undefined): string {
+  if (pid === undefined) return '';
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'));
+    return line?.split(/\s+/)[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
 /** User + system CPU seconds a live process has used so far (Linux /proc). */
 export function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;

@@ -39,7 +39,6 @@ export interface EtcdClients {
   readonly KV: ClientCtor;
   readonly Maintenance: ClientCtor;
   readonly Cluster: ClientCtor;
-  readonly Watch: ClientCtor;
 }
 
 function loadClients(): EtcdClients {

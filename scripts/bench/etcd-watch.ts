@@ -2,50 +2,51 @@
  * Watch streams over etcd's v3 Watch service for the benchmarks: one stream per watcher, each
  * watching one prefix, on a channel of its own connection (grpc-js shares one connection between
  * clients of the same address unless told to keep a local subchannel pool), so a benchmark can
- * spread many streams over a few connections as real clients would.
+ * spread many streams over a few connections as real clients would. Messages stay raw bytes and
+ * are read by watch-wire.ts, which costs the client far less than decoding them into objects.
  */
-import { credentials, Metadata, type Client } from '@grpc/grpc-js';
-import { etcdClients, prefixEnd } from './etcd-api.js';
+import { credentials, makeGenericClientConstructor, Metadata, type Client } from '@grpc/grpc-js';
+import { prefixEnd } from './etcd-api.js';
+import { readWatchResponse, watchCreateRequest } from './watch-wire.js';
 
 /** Streams one watch connection carries; more watchers open more connections. */
 export const WATCH_STREAMS_PER_CHANNEL = 100;
 const CHANNEL_OPTIONS = { 'grpc.max_receive_message_length': 8 * 1024 * 1024, 'grpc.use_local_subchannel_pool': 1 };
 
-interface WatchEvent {
-  readonly kv?: { readonly key: Buffer; readonly value: Buffer };
-}
-
-interface WatchResponse {
-  readonly created: boolean;
-  readonly canceled: boolean;
-  readonly cancelReason: string;
-  readonly events: readonly WatchEvent[];
-}
+const identity = (b: Buffer): Buffer => b;
+const RawWatchClient = makeGenericClientConstructor({
+  Watch: {
+    path: '/etcdserverpb.Watch/Watch', requestStream: true, responseStream: true,
+    requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity,
+  },
+}, 'Watch');
 
 interface Duplex extends NodeJS.EventEmitter {
-  write(req: unknown): boolean;
+  write(req: Buffer): boolean;
   cancel(): void;
 }
 
-/** One watch stream on a prefix; resolves `created` once the server has registered the watcher. */
+/** One watch stream on a prefix; `created` resolves once the server has registered the watcher. */
 export class PrefixWatch {
   readonly created: Promise<void>;
   private readonly call: Duplex;
   private ended = false;
 
-  constructor(client: Client, prefix: Buffer, onValues: (values: readonly Buffer[]) => void) {
+  /** `onSendTimes` gets the send time (ms, the writer's float64) of every event a message carries. */
+  constructor(client: Client, prefix: Buffer, onSendTimes: (sendTimesMs: readonly number[]) => void) {
     this.call = (client as unknown as Record<string, (md: Metadata) => Duplex>)['Watch']!(new Metadata());
     this.created = new Promise((resolve, reject) => {
-      this.call.on('data', (r: WatchResponse) => {
+      this.call.on('data', (raw: Buffer) => {
+        const r = readWatchResponse(raw);
         if (r.created) resolve();
-        if (r.canceled) reject(new Error(`watch canceled: ${r.cancelReason}`));
-        if (r.events.length > 0) onValues(r.events.map((e) => e.kv?.value ?? Buffer.alloc(0)));
+        if (r.canceled) reject(new Error('watch canceled by the server'));
+        if (r.sendTimesMs.length > 0) onSendTimes(r.sendTimesMs);
       });
       this.call.on('error', (e: Error) => {
         if (!this.ended) reject(e);
       });
     });
-    this.call.write({ createRequest: { key: prefix, rangeEnd: prefixEnd(prefix) } });
+    this.call.write(watchCreateRequest(prefix, prefixEnd(prefix)));
   }
 
   close(): void {
@@ -56,5 +57,5 @@ export class PrefixWatch {
 
 /** A watch connection to one member. */
 export function watchChannel(endpoint: string): Client {
-  return new (etcdClients().Watch)(endpoint, credentials.createInsecure(), CHANNEL_OPTIONS);
+  return new RawWatchClient(endpoint, credentials.createInsecure(), CHANNEL_OPTIONS);
 }

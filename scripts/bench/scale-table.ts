@@ -82,7 +82,8 @@ function coresRows(e: CoresRow[] | undefined, k: CoresRow[] | undefined): string
       const b = find(k, cpus, op);
       const label = `1 member on CPU ${cpus}, ${op}, 64 clients`;
       lines.push(row(`${label}: ops/s`, a?.opsPerSec, b?.opsPerSec, 'higher'));
-      lines.push(row(`${label}: cores busy (CPU s per wall s)`, a?.coresUsed, b?.coresUsed));
+      lines.push(row(`${label}: member cores busy (CPU s per wall s)`, a?.coresUsed, b?.coresUsed));
+      lines.push(row(`${label}: client cores busy (client-bound when near 1)`, a?.clientCoresUsed, b?.clientCoresUsed));
     }
     const speedUp = (rows: CoresRow[] | undefined): number | undefined => {
       const one = find(rows, '0', op)?.opsPerSec;
