@@ -16,12 +16,13 @@
  *
  * A benchmark, not a test: figures depend on the machine and what else runs on it.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError, parseArgs, type FlagKind } from '../src/cli/client-args.js';
 import type { Timers } from './bench/clusters.js';
-import { SYSTEMS, progress, startSystem, type System } from './bench/scale-common.js';
+import { SYSTEMS, killLive, progress, startSystem, type System } from './bench/scale-common.js';
 import { coresCase } from './bench/scale-cores.js';
 import { millionCase } from './bench/scale-million.js';
 import { scaleTable, type SystemResults } from './bench/scale-table.js';
@@ -112,6 +113,14 @@ async function main(): Promise<number> {
     return 0;
   }
   const scratch = await mkdtemp(join(tmpdir(), 'raftkv-bench-scale-'));
+  // Interrupted: end the members this run started (by pid) and remove their data, then exit.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killLive();
+      rmSync(scratch, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
   const results = new Map<System, SystemResults>(cfg.systems.map((s) => [s, {}]));
   const started = Date.now();
   try {

@@ -31,6 +31,14 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** Clusters started and not yet closed, so an interrupted run can end their members (killLive). */
+const live = new Set<BenchCluster>();
+
+/** SIGKILLs, by pid, every member of every cluster still running: for a run cut short by a signal. */
+export function killLive(): void {
+  for (const c of live) for (const m of c.members) m.proc?.kill('SIGKILL');
+}
+
 export async function startSystem(system: System, dataDir: string, timers: Timers, shape: ShapeOptions = {}): Promise<Running> {
   let c: BenchCluster;
   if (system === 'etcd') {
@@ -40,12 +48,14 @@ export async function startSystem(system: System, dataDir: string, timers: Timer
   } else {
     c = await startRaftkv({ dataDir, timers, ...shape });
   }
+  live.add(c);
   const apis = c.members.map((m) => new EtcdApi(m.endpoint));
   const r: Running = {
     c, apis, leader: 0,
     close: async () => {
       for (const a of r.apis) a.close();
       await c.stop();
+      live.delete(c);
     },
   };
   try {
