@@ -37,7 +37,15 @@ export class PrefixWatch {
     this.call = (client as unknown as Record<string, (md: Metadata) => Duplex>)['Watch']!(new Metadata());
     this.created = new Promise((resolve, reject) => {
       this.call.on('data', (raw: Buffer) => {
-        const r = readWatchResponse(raw);
+        let r: ReturnType<typeof readWatchResponse>;
+        try {
+          r = readWatchResponse(raw);
+        } catch (e) {
+          // Unreadable: end this stream; its missing deliveries show in the delivered/expected count.
+          reject(e as Error);
+          this.close();
+          return;
+        }
         if (r.created) resolve();
         if (r.canceled) reject(new Error('watch canceled by the server'));
         if (r.sendTimesMs.length > 0) onSendTimes(r.sendTimesMs);
