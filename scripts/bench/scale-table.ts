@@ -95,6 +95,21 @@ function coresRows(e: CoresRow[] | undefined, k: CoresRow[] | undefined): string
   });
 }
 
+/** Client CPU seconds per wall second from which the client, not the servers, is taken as the bound. */
+const CLIENT_BOUND_CORES = 0.8;
+
+function clientBoundNotes(name: string, r: SystemResults | undefined): string[] {
+  const notes: string[] = [];
+  const w = ok(r?.watchers);
+  if (w && w.wallS > 0 && w.clientCpuS / w.wallS >= CLIENT_BOUND_CORES) {
+    notes.push(`note: ${name} watchers: the client used ${(w.clientCpuS / w.wallS).toFixed(2)} CPU s per s decoding events, so its delivery latencies are bounded by the client, not by ${name}`);
+  }
+  for (const c of ok(r?.cores) ?? []) {
+    if (c.clientCoresUsed >= CLIENT_BOUND_CORES) notes.push(`note: ${name} cores ${c.cpus} ${c.op}: the client used ${c.clientCoresUsed} CPU s per s, so it may bound the ops/s`);
+  }
+  return notes;
+}
+
 export function scaleTable(e: SystemResults | undefined, k: SystemResults | undefined): string {
   const lines = ['| figure | etcd | raftkv | raftkv ÷ etcd |', '|---|---|---|---|'];
   if (e?.values ?? k?.values) lines.push(...valuesRows(ok(e?.values), ok(k?.values)));
@@ -105,5 +120,6 @@ export function scaleTable(e: SystemResults | undefined, k: SystemResults | unde
     const x = (r as SystemResults | undefined)?.[c];
     return x !== undefined && 'error' in x ? [`${name as string} ${c} failed: ${x.error}`] : [];
   }));
-  return [...lines, ...(errors.length > 0 ? ['', ...errors] : [])].join('\n');
+  const notes = [...clientBoundNotes('etcd', e), ...clientBoundNotes('raftkv', k), ...errors];
+  return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }
