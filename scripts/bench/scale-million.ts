@@ -36,6 +36,7 @@ export interface MillionResult {
   /** From the end of the load until every member's serializable count is N. */
   replicatedMs: number;
   rssMiB: number[];
+  /** -1 when the snapshot failed (see errors). */
   snapshotBytes: number;
   snapshotMs: number;
   /** raftkv only: its own raft snapshot, taken on request on the leader. */
@@ -47,6 +48,8 @@ export interface MillionResult {
   /** After MemberAdd (learner): from its start until its serializable count and revision equal the leader's. */
   catchUpMs: number;
   joinerRssMiB: number;
+  /** Steps that failed without ending the case. */
+  errors: string[];
 }
 
 const mib = (bytes: number): number => round(bytes / (1024 * 1024), 1);
@@ -124,17 +127,30 @@ export async function millionCase(r: Running, keys: number): Promise<MillionResu
   const rssMiB = r.c.members.map((m) => mib(rssBytes(m.proc?.pid)));
   progress(`${sys} million: every member has them ${Math.round(replicatedMs)} ms later; RSS ${rssMiB.join(' / ')} MiB`);
 
-  const s0 = performance.now();
-  const snapshotBytes = await r.apis[r.leader]!.snapshotBytes(SLOW_TIMEOUT_MS);
-  const snapshotMs = performance.now() - s0;
-  progress(`${sys} million: Maintenance.Snapshot ${mib(snapshotBytes)} MiB in ${Math.round(snapshotMs)} ms`);
+  // A failed snapshot is recorded and the case goes on: restart and catch-up do not depend on it.
+  let snapshotBytes = -1;
+  let snapshotMs = -1;
+  const errors: string[] = [];
+  try {
+    const s0 = performance.now();
+    snapshotBytes = await r.apis[r.leader]!.snapshotBytes(SLOW_TIMEOUT_MS);
+    snapshotMs = performance.now() - s0;
+    progress(`${sys} million: Maintenance.Snapshot ${mib(snapshotBytes)} MiB in ${Math.round(snapshotMs)} ms`);
+  } catch (e) {
+    errors.push(`Maintenance.Snapshot: ${(e as Error).message}`);
+  }
   let raftSnapshot: MillionResult['raftSnapshot'];
   if (sys === 'raftkv') {
-    const t0 = performance.now();
-    const s = await raftkvSnapshot(r.c.members[r.leader]!.endpoint, SLOW_TIMEOUT_MS);
-    raftSnapshot = { bytes: s.sizeBytes, ms: Math.round(performance.now() - t0), index: s.index };
-    progress(`${sys} million: raft snapshot at index ${s.index}, ${mib(s.sizeBytes)} MiB in ${raftSnapshot.ms} ms`);
+    try {
+      const t0 = performance.now();
+      const s = await raftkvSnapshot(r.c.members[r.leader]!.endpoint, SLOW_TIMEOUT_MS);
+      raftSnapshot = { bytes: s.sizeBytes, ms: Math.round(performance.now() - t0), index: s.index };
+      progress(`${sys} million: raft snapshot at index ${s.index}, ${mib(s.sizeBytes)} MiB in ${raftSnapshot.ms} ms`);
+    } catch (e) {
+      errors.push(`raft snapshot: ${(e as Error).message}`);
+    }
   }
+  for (const e of errors) progress(`${sys} million: ${e}`);
 
   const f = (r.leader + 1) % r.c.members.length;
   const restart = await restartFollower(r, f, keys);
@@ -147,6 +163,6 @@ export async function millionCase(r: Running, keys: number): Promise<MillionResu
     keys, loadS: round(loadS), loadKeysPerSec: Math.round(keys / loadS), replicatedMs: Math.round(replicatedMs), rssMiB,
     snapshotBytes, snapshotMs: Math.round(snapshotMs), ...(raftSnapshot !== undefined ? { raftSnapshot } : {}),
     restartFirstAnswerMs: Math.round(restart.firstMs), restartServingMs: Math.round(restart.servingMs), restartedRssMiB,
-    catchUpMs: Math.round(join.ms), joinerRssMiB: mib(join.rss),
+    catchUpMs: Math.round(join.ms), joinerRssMiB: mib(join.rss), errors,
   };
 }

@@ -42,14 +42,15 @@ function valuesRows(e: ValuesResult[] | undefined, k: ValuesResult[] | undefined
 
 function millionRows(e: MillionResult | undefined, k: MillionResult | undefined): string[] {
   const n = e?.keys ?? k?.keys ?? 0;
+  const snap = (x: number | undefined): number | undefined => (x === undefined || x < 0 ? undefined : x);
   const mib = (b: number | undefined): number | undefined => (b === undefined ? undefined : Math.round((b / (1024 * 1024)) * 10) / 10);
   return [
     row(`${n} keys: load time s (Txns of 128 puts, 16 clients)`, e?.loadS, k?.loadS, 'lower'),
     row(`${n} keys: until every member applied them, ms after the load`, e?.replicatedMs, k?.replicatedMs, 'lower'),
     row(`${n} keys: RSS per member MiB, largest`, e ? Math.max(...e.rssMiB) : undefined, k ? Math.max(...k.rssMiB) : undefined, 'lower'),
     row(`${n} keys: RSS per member MiB, each`, e?.rssMiB.join(' / '), k?.rssMiB.join(' / ')),
-    row(`${n} keys: Maintenance.Snapshot MiB`, mib(e?.snapshotBytes), mib(k?.snapshotBytes), 'lower'),
-    row(`${n} keys: Maintenance.Snapshot ms`, e?.snapshotMs, k?.snapshotMs, 'lower'),
+    row(`${n} keys: Maintenance.Snapshot MiB`, mib(snap(e?.snapshotBytes)), mib(snap(k?.snapshotBytes)), 'lower'),
+    row(`${n} keys: Maintenance.Snapshot ms`, snap(e?.snapshotMs), snap(k?.snapshotMs), 'lower'),
     row(`${n} keys: raft snapshot on request MiB / ms (raftkv only)`, undefined, k?.raftSnapshot ? `${mib(k.raftSnapshot.bytes)} / ${k.raftSnapshot.ms}` : undefined),
     row(`${n} keys: follower SIGKILL → restart → first answer ms`, e?.restartFirstAnswerMs, k?.restartFirstAnswerMs, 'lower'),
     row(`${n} keys: follower SIGKILL → restart → serving all keys ms`, e?.restartServingMs, k?.restartServingMs, 'lower'),
@@ -98,6 +99,17 @@ function coresRows(e: CoresRow[] | undefined, k: CoresRow[] | undefined): string
 /** Client CPU seconds per wall second from which the client, not the servers, is taken as the bound. */
 const CLIENT_BOUND_CORES = 0.8;
 
+/** Requests that failed within a case that completed, and steps of the million case that failed. */
+function failureNotes(name: string, r: SystemResults | undefined): string[] {
+  const notes: string[] = [];
+  for (const v of ok(r?.values) ?? []) if (v.errors > 0) notes.push(`note: ${name} values ${v.valueBytes} B: ${v.errors} puts failed (first: ${v.firstError})`);
+  for (const c of ok(r?.cores) ?? []) if (c.errors > 0) notes.push(`note: ${name} cores ${c.cpus} ${c.op}: ${c.errors} requests failed (first: ${c.firstError})`);
+  const w = ok(r?.watchers);
+  if (w && w.putErrors > 0) notes.push(`note: ${name} watchers: ${w.putErrors} puts failed`);
+  for (const m of ok(r?.million)?.errors ?? []) notes.push(`note: ${name} million: ${m}`);
+  return notes;
+}
+
 function clientBoundNotes(name: string, r: SystemResults | undefined): string[] {
   const notes: string[] = [];
   const w = ok(r?.watchers);
@@ -120,6 +132,6 @@ export function scaleTable(e: SystemResults | undefined, k: SystemResults | unde
     const x = (r as SystemResults | undefined)?.[c];
     return x !== undefined && 'error' in x ? [`${name as string} ${c} failed: ${x.error}`] : [];
   }));
-  const notes = [...clientBoundNotes('etcd', e), ...clientBoundNotes('raftkv', k), ...errors];
+  const notes = [...clientBoundNotes('etcd', e), ...clientBoundNotes('raftkv', k), ...failureNotes('etcd', e), ...failureNotes('raftkv', k), ...errors];
   return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }
