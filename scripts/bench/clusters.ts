@@ -139,7 +139,7 @@ export async function startRaftkv(o: RaftkvStartOptions): Promise<BenchCluster> 
   const members: Member[] = ports.map((p, i) => {
     const id = i + 1;
     const args = [
-      ...(o.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=raftkv-${id}-\${pid}.cpuprofile`] : []),
+      ...(o.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=raftkv-${id}-${Date.now()}.cpuprofile`] : []),
       ...raftkvArgs(id, o.dataDir, p, seeds, o.timers), `--bootstrap_expect=${size}`,
       ...(p.metrics !== 0 ? [`--metrics_addr=127.0.0.1:${p.metrics}`] : []),
     ];
