@@ -161,6 +161,10 @@ export class RaftNode extends EventEmitter {
     return this.driver.isLearner();
   }
 
+  term(): number {
+    return this.driver.status().term;
+  }
+
   raftAddress(): string {
     return this.ports.raftAddress();
   }

@@ -38,6 +38,8 @@ export interface ServiceNode {
   readIndex(opts?: { signal?: AbortSignal }): Promise<number>;
   leader(): LeaderInfo | null;
   isLeader(): boolean;
+  /** The current raft term (cheap: every etcd response header carries it). */
+  term(): number;
   /** A learner (non-voter) serves only serializable reads and Status of etcd's API, as etcd does. */
   isLearner(): boolean;
   /** Each configuration change resolves with the index of its entry. */

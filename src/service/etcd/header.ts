@@ -14,7 +14,9 @@ export function numericClusterId(name: string): number {
 export type HeaderOf = (revision: number) => ResponseHeader;
 
 /** Every etcd response header: the cluster, the answering member (its raft id), the revision, the term. */
-export function headerFactory(node: Pick<ServiceNode, 'id' | 'stats'>, clusterName: string): HeaderOf {
+export function headerFactory(node: Pick<ServiceNode, 'id' | 'term'>, clusterName: string): HeaderOf {
   const clusterId = numericClusterId(clusterName);
-  return (revision) => ({ clusterId, memberId: node.id, revision, raftTerm: node.stats().raft.term });
+  // Every response builds one: the term comes from the core's basic status, not the full stats (a
+  // progress map per peer), which cost the leader ~1 % of its busy time at 1,700 puts/s.
+  return (revision) => ({ clusterId, memberId: node.id, revision, raftTerm: node.term() });
 }
