@@ -25,6 +25,10 @@ export async function collectPage(
     if (op.countOnly) continue;
     if (kvs.length >= limit || bytes >= limits.rangePageBytesMax) {
       more = true;
+      if (op.pageOnly === true) {
+        count--; // the key that showed the page is full is not in it
+        break;
+      }
       continue;
     }
     kvs.push(op.keysOnly ? { ...kv, value: EMPTY } : kv);

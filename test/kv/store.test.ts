@@ -96,6 +96,18 @@ describe('KvStore range', () => {
     expect(p2).toMatchObject({ count: 2, more: false, nextStartAfter: new Uint8Array(0) });
   });
 
+  it('pages without counting the rest when the scan asks (pageOnly), also at a past revision', async () => {
+    const p1 = await store.range({ ...rangeOp({ start: 'a', end: 'x', limit: 4 }), pageOnly: true });
+    expect(p1.kvs.map((kv) => s(kv.key))).toEqual(['a', 'b', 'c', 'd']);
+    expect(p1).toMatchObject({ count: 4, more: true });
+    const p2 = await store.range({ ...rangeOp({ start: 'a', end: 'x', limit: 4, startAfter: s(p1.nextStartAfter) }), pageOnly: true });
+    expect(p2.kvs.map((kv) => s(kv.key))).toEqual(['e', 'f']);
+    expect(p2).toMatchObject({ count: 2, more: false });
+    const old = await store.range({ ...rangeOp({ limit: 2 }), pageOnly: true }, 7);
+    expect(old.kvs.map((kv) => s(kv.key))).toEqual(['a', 'b']);
+    expect(old).toMatchObject({ count: 2, more: true, revision: 9 });
+  });
+
   it('answers keys only and count only', async () => {
     const keys = await store.range(rangeOp({ prefix: 'x/', keysOnly: true }));
     expect(keys.kvs.map((kv) => [s(kv.key), kv.value.length, kv.version])).toEqual([['x/1', 0, 1], ['x/2', 0, 1]]);

@@ -19,7 +19,7 @@ export async function scanKeyspace(kv: ServiceKv, signal: AbortSignal, page: (kv
   let startAfter: Uint8Array = EMPTY;
   for (;;) {
     signal.throwIfAborted();
-    const r = await kv.range({ prefix: EMPTY, start: EMPTY, end: EMPTY, startAfter, limit: 0, keysOnly: false, countOnly: false }, revision);
+    const r = await kv.range({ prefix: EMPTY, start: EMPTY, end: EMPTY, startAfter, limit: 0, keysOnly: false, countOnly: false, pageOnly: true }, revision);
     page(r.kvs);
     if (!r.more) return revision;
     startAfter = r.nextStartAfter;

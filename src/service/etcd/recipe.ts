@@ -120,7 +120,7 @@ export class Recipes {
       let startAfter: Uint8Array = EMPTY;
       let revision = 0;
       for (;;) {
-        const page = await this.ctx.deps.kv.range({ prefix, start: EMPTY, end: EMPTY, limit: 0, startAfter, keysOnly: true, countOnly: false });
+        const page = await this.ctx.deps.kv.range({ prefix, start: EMPTY, end: EMPTY, limit: 0, startAfter, keysOnly: true, countOnly: false, pageOnly: true });
         revision ||= page.revision;
         kvs.push(...page.kvs);
         if (!page.more) return { kvs, revision };
