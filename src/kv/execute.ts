@@ -5,7 +5,7 @@ import type { KeyRange } from './keys.js';
 import type { KvLimits } from './limits.js';
 import { collectPage, rangeBounds } from './range-page.js';
 import { readRangeAt, type PendingVersions } from './revision-read.js';
-import { overlayKey, scan } from './scan.js';
+import { countKeys, overlayKey, scan } from './scan.js';
 import type { Overlay } from './scan.js';
 import type {
   CommandOp,
@@ -323,5 +323,11 @@ export async function readRange(
 ): Promise<Unrevised<RangeResult>> {
   const { range, after } = rangeBounds(op);
   const opts = snapshot === undefined ? { range, after } : { range, after, snapshot };
-  return collectPage(scan(db, overlay, opts), op, limits);
+  // Inside a txn the overlay's writes count too: read everything through the merging scan.
+  if (overlay.size > 0) return collectPage(scan(db, overlay, opts), op, limits);
+  // Otherwise the keys beyond the page are only counted: count them as keys, without decoding.
+  if (op.countOnly) return { kind: 'range', kvs: [], count: await countKeys(db, opts), more: false, nextStartAfter: EMPTY };
+  const page = await collectPage(scan(db, overlay, opts), { ...op, pageOnly: true }, limits);
+  if (!page.more || op.pageOnly === true) return page;
+  return { ...page, count: page.count + (await countKeys(db, { ...opts, after: page.nextStartAfter })) };
 }

@@ -69,6 +69,24 @@ function overlayIn(overlay: Overlay, opts: ScanOptions): Array<{ key: Uint8Array
   return out.sort((a, b) => compareBytes(a.key, b.key));
 }
 
+/** Entries counted per step when only the number of keys matters. */
+const COUNT_STEP_ENTRIES = 1024;
+
+/** How many keys of the range there are (after `after`), read as keys only: no value is decoded. */
+export async function countKeys(db: Db, opts: ScanOptions): Promise<number> {
+  const it = db.keys({ ...dbBounds(opts), ...(opts.snapshot === undefined ? {} : { snapshot: opts.snapshot }) });
+  let count = 0;
+  try {
+    for (;;) {
+      const step = await it.nextv(COUNT_STEP_ENTRIES);
+      if (step.length === 0) return count;
+      count += step.length;
+    }
+  } finally {
+    await it.close();
+  }
+}
+
 function dbBounds(opts: ScanOptions): { gte?: Buffer; gt?: Buffer; lt: Buffer } {
   const lt = opts.range.end === null ? Buffer.of(NS_KEY + 1) : dataKey(opts.range.end);
   const start = dataKey(opts.range.start);
