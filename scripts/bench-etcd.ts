@@ -19,8 +19,9 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UsageError, parseArgs, type FlagKind } from '../src/cli/client-args.js';
 import { cpuSeconds, findEtcd, startEtcd, startRaftkv, stopMember, type BenchCluster } from './bench/clusters.js';
-import { EtcdApi, leaderIndex } from './bench/etcd-api.js';
+import { EtcdApi } from './bench/etcd-api.js';
 import { Histogram } from './bench/histogram.js';
+import { waitReady } from './bench/scale-common.js';
 
 interface Workload {
   readonly name: string;
@@ -127,22 +128,6 @@ async function raftMessagesSent(c: BenchCluster): Promise<number> {
     sum += Number(line?.split(' ').at(-1) ?? 0);
   }
   return sum;
-}
-
-async function waitReady(apis: readonly EtcdApi[], c: BenchCluster): Promise<number> {
-  const deadline = performance.now() + READY_TIMEOUT_MS;
-  let last: unknown = null;
-  while (performance.now() < deadline) {
-    try {
-      const leader = await leaderIndex(apis, 1000);
-      await apis[leader]!.put(Buffer.from('bench/ready'), Buffer.from('1'), 2000);
-      return leader;
-    } catch (e) {
-      last = e;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`${c.system} not ready within ${READY_TIMEOUT_MS} ms: ${String((last as Error | null)?.message ?? last)}\n${c.members.map((m) => `${m.name}: ${m.stderr.slice(-1000)}`).join('\n')}`);
 }
 
 async function runCase(c: BenchCluster, apis: readonly EtcdApi[], leader: number, w: Workload, durationS: number, value: Buffer): Promise<CaseResult> {
