@@ -394,7 +394,7 @@ export class RaftDriver {
 
   /** Whether this node is a learner (non-voter) in the configuration it has applied. */
   isLearner(): boolean {
-    return this.raw.confState().learners.includes(this.id);
+    return this.raw.isLearner(this.id);
   }
 
   /** Milliseconds since a message last arrived from each peer (absent: never heard from). */

@@ -179,9 +179,9 @@ export class RawNode {
     return this.raft.log;
   }
 
-  /** The current configuration (voters and learners). */
-  confState(): ConfState {
-    return this.raft.trk.confState();
+  /** Whether `id` is a learner in the current configuration (no allocation: asked on every call). */
+  isLearner(id: NodeId): boolean {
+    return this.raft.trk.isLearner(id);
   }
 
   basicStatus(): BasicStatus {
