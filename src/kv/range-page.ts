@@ -21,14 +21,15 @@ export async function collectPage(
   const kvs: KeyValue[] = [];
   let count = 0, bytes = 0, more = false;
   for await (const kv of source) {
+    const full = !op.countOnly && (kvs.length >= limit || bytes >= limits.rangePageBytesMax);
+    if (full && op.pageOnly === true) {
+      more = true;
+      break;
+    }
     count++;
     if (op.countOnly) continue;
-    if (kvs.length >= limit || bytes >= limits.rangePageBytesMax) {
+    if (full) {
       more = true;
-      if (op.pageOnly === true) {
-        count--; // the key that showed the page is full is not in it
-        break;
-      }
       continue;
     }
     kvs.push(op.keysOnly ? { ...kv, value: EMPTY } : kv);
