@@ -103,9 +103,12 @@ function unencodable(what: string): FrameError {
 function validateForEncode(m: Message): void {
   if (!isNetworkMessageType(m.type)) throw unencodable(`message type ${String(m.type)} is not a network message`);
   if (!isU64Safe(m.from) || m.from === 0 || !isU64Safe(m.to) || m.to === 0) throw unencodable(`bad from/to ${m.from}/${m.to}`);
-  for (const [name, v] of [['term', m.term], ['logTerm', m.logTerm], ['index', m.index], ['commit', m.commit], ['rejectHint', m.rejectHint]] as const) {
-    if (!isU64Safe(v)) throw unencodable(`${name} ${v} is not a non-negative safe integer`);
-  }
+  // Checked field by field, not through an array of pairs: this runs for every message sent.
+  checkU64('term', m.term);
+  checkU64('logTerm', m.logTerm);
+  checkU64('index', m.index);
+  checkU64('commit', m.commit);
+  checkU64('rejectHint', m.rejectHint);
   for (const e of m.entries) {
     if (!isU64Safe(e.term) || !isU64Safe(e.index)) throw unencodable(`entry term/index ${e.term}/${e.index}`);
     if (e.type !== 0 && e.type !== 1) throw unencodable(`entry type ${String(e.type)}`);
@@ -113,10 +116,14 @@ function validateForEncode(m: Message): void {
   if (m.snapshot !== null) {
     const { meta } = m.snapshot;
     if (!isU64Safe(meta.index) || !isU64Safe(meta.term)) throw unencodable(`snapshot index/term ${meta.index}/${meta.term}`);
-    for (const id of [...meta.conf.voters, ...meta.conf.learners]) {
-      if (!isU64Safe(id) || id === 0) throw unencodable(`conf node id ${id}`);
+    for (const ids of [meta.conf.voters, meta.conf.learners]) {
+      for (const id of ids) if (!isU64Safe(id) || id === 0) throw unencodable(`conf node id ${id}`);
     }
   }
+}
+
+function checkU64(name: string, v: number): void {
+  if (!isU64Safe(v)) throw unencodable(`${name} ${v} is not a non-negative safe integer`);
 }
 
 /**

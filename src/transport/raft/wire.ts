@@ -6,16 +6,19 @@ const SAFE_HIGH_WORD_MAX = 0x1f_ffff;
 
 /**
  * Writes big-endian fields into a buffer sized in advance by the caller (the codec computes exact
- * sizes, so encoding is one allocation and one copy of each payload).
+ * sizes, so encoding is one allocation and one copy of each payload). The buffer comes from Node's
+ * small-buffer pool (`Buffer.allocUnsafe`): a fresh off-heap `Uint8Array` per message was the largest
+ * single cost of encoding. Unsafe is safe here because exact sizing means every byte is written.
  */
 export class ByteWriter {
+  /** A plain Uint8Array view (so `slice()` copies, as callers expect), over `buf`'s memory. */
   readonly bytes: Uint8Array;
-  private readonly view: DataView;
+  private readonly buf: Buffer;
   private offset = 0;
 
   constructor(sizeBytes: number) {
-    this.bytes = new Uint8Array(sizeBytes);
-    this.view = new DataView(this.bytes.buffer);
+    this.buf = Buffer.allocUnsafe(sizeBytes);
+    this.bytes = new Uint8Array(this.buf.buffer, this.buf.byteOffset, sizeBytes);
   }
 
   get position(): number {
@@ -28,25 +31,21 @@ export class ByteWriter {
   }
 
   u8(value: number): void {
-    this.view.setUint8(this.offset, value);
-    this.offset += 1;
+    this.offset = this.buf.writeUInt8(value, this.offset);
   }
 
   u16(value: number): void {
-    this.view.setUint16(this.offset, value);
-    this.offset += 2;
+    this.offset = this.buf.writeUInt16BE(value, this.offset);
   }
 
   u32(value: number): void {
-    this.view.setUint32(this.offset, value);
-    this.offset += 4;
+    this.offset = this.buf.writeUInt32BE(value, this.offset);
   }
 
   /** A non-negative safe integer as u64. */
   u64(value: number): void {
-    this.view.setUint32(this.offset, Math.floor(value / TWO_POW_32));
-    this.view.setUint32(this.offset + 4, value >>> 0);
-    this.offset += 8;
+    this.buf.writeUInt32BE(Math.floor(value / TWO_POW_32), this.offset);
+    this.offset = this.buf.writeUInt32BE(value >>> 0, this.offset + 4);
   }
 
   raw(data: Uint8Array): void {
