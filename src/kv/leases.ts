@@ -38,6 +38,11 @@ export class LeaseStage {
     private readonly committed: ReadonlyMap<number, LeaseRecord>,
   ) {}
 
+  /** Nothing about leases changed in this batch (no grant, revoke, attach or detach). */
+  isEmpty(): boolean {
+    return this.leases.size === 0 && this.attachments.size === 0;
+  }
+
   get(id: number): LeaseRecord | null {
     const staged = this.leases.get(id);
     if (staged !== undefined) return staged;

@@ -8,7 +8,7 @@ import { nextDbName } from './dirs.js';
 import { FsKvDisk, type KvDisk } from './disk.js';
 import { FutureRevisionError, RevisionCompactedError, WatchAbandonedError } from './errors.js';
 import { readRange } from './execute.js';
-import { BatchApplier } from './applier.js';
+import { BatchApplier, type AppliedBatch } from './applier.js';
 import { decodeCursor, type CompactionCursor } from './compaction.js';
 import { Compactor } from './compactor.js';
 import { readHistory } from './history-read.js';
@@ -81,6 +81,8 @@ const SNAPSHOT_STEP_ENTRIES = 256;
  */
 export class KvStore {
   private readonly serial = new SerialQueue(JOBS_PENDING_MAX);
+  /** The last db write issued (applies and no-ops); reads start after it. */
+  private landing: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private closed = false;
   /** Reads in flight on the active db: a restore waits for them before closing the db they use. */
@@ -172,7 +174,9 @@ export class KvStore {
    * an `invalid` result and only advances the applied index (prefer applyNoop for those).
    */
   applyBatch(entries: ReadonlyArray<{ readonly index: number; readonly data: Uint8Array }>): Promise<CommandResult[]> {
-    return this.serial.run(async () => {
+    let releaseEarly: (results: CommandResult[]) => void = () => undefined;
+    const early = new Promise<CommandResult[]>((resolve) => (releaseEarly = resolve));
+    const done = this.serial.run(async () => {
       this.checkUsable();
       const applier = new BatchApplier({ db: this.db, revision: this.rev, keys: this.keys, dedupe: this.dedupe, limits: this.limits, leases: this.leaseMap, auth: this.authState, compactRevision: this.compactor.revision });
       const results: CommandResult[] = [];
@@ -190,7 +194,9 @@ export class KvStore {
       if (last === this.applied) return results;
       const batch = applier.finish();
       this.compactor.kick(); // after a queue-full stop, the next apply resumes the compaction
-      await this.commit(last, batch.ops, batch.revision, batch.keys);
+      const landed = this.commit(last, batch.ops, batch.revision, batch.keys);
+      if (onlyKeysChanged(batch, this.compactor.revision)) releaseEarly(results);
+      await landed;
       const leaseChanges = batch.leases.commitTo(this.leaseMap);
       this.authState = batch.auth.result();
       if (batch.compactRevision !== this.compactor.revision) this.compactor.advanced(batch.compactRevision);
@@ -199,6 +205,7 @@ export class KvStore {
       for (const change of batch.auth.changes) this.announceAuth(change);
       return results;
     });
+    return Promise.race([done, early]);
   }
 
   /** Advances the applied index over an entry without a command (leader no-op, conf change). */
@@ -219,20 +226,24 @@ export class KvStore {
     if (this.closed) throw new StoppedError('kv store');
   }
 
-  /** One batch: the command's writes plus the metadata. Memory changes only once it is written. */
-  private async commit(index: number, ops: DbOp[], revision: number, keys: number): Promise<void> {
+  /**
+   * One batch: the command's writes plus the metadata. The applied index, revision and key count
+   * move when the write is issued, and `landing` holds the write: every read of the db waits for it
+   * first, so a caller told a result early never reads an older state.
+   */
+  private commit(index: number, ops: DbOp[], revision: number, keys: number): Promise<void> {
     const batch: DbOp[] = [...ops, { type: 'put', key: META_APPLIED, value: u64(index) }];
     if (revision !== this.rev) batch.push({ type: 'put', key: META_REVISION, value: u64(revision) });
     if (keys !== this.keys) batch.push({ type: 'put', key: META_KEYS, value: u64(keys) });
-    try {
-      await this.db.batch(batch);
-    } catch (e) {
+    const write = this.db.batch(batch).catch((e: unknown) => {
       this.failure = asError(e); // memory and disk may now disagree: refuse further work
       throw e;
-    }
+    });
+    this.landing = write.catch(() => undefined);
     this.applied = index;
     this.rev = revision;
     this.keys = keys;
+    return write;
   }
 
   // ---- leases ----
@@ -250,7 +261,9 @@ export class KvStore {
   async leaseKeys(id: number): Promise<Uint8Array[]> {
     this.checkUsable();
     const db = this.db;
+    const landing = this.landing;
     return this.track((async () => {
+      await landing;
       const out: Uint8Array[] = [];
       for await (const k of db.keys(attachBounds(id))) out.push(k.subarray(9));
       return out;
@@ -318,7 +331,10 @@ export class KvStore {
   private readPersisted<T>(read: (db: Db, snapshot: DbSnapshot) => Promise<T>): Promise<T> {
     this.checkUsable();
     const db = this.db;
+    const landing = this.landing;
     return this.track((async () => {
+      await landing;
+      this.checkUsable(); // the write it waited for may have failed
       const snapshot = db.snapshot();
       try {
         return await read(db, snapshot);
@@ -354,7 +370,10 @@ export class KvStore {
    */
   watch(opts: WatchOptions): Watcher {
     this.checkUsable();
-    return this.hub.watch(opts);
+    // "From now" is after the last revision a caller may have been told of, which can be ahead of
+    // the hub's while its write lands (the hub skips revisions before a watcher's start).
+    const now = opts.startRevision === undefined || opts.startRevision === 0;
+    return this.hub.watch(now ? { ...opts, startRevision: this.rev + 1 } : opts);
   }
 
   // ---- compaction ----
@@ -498,6 +517,14 @@ interface LoadedState {
   readonly auth: AuthState;
   readonly compacted: number;
   readonly compacting: CompactionCursor | null;
+}
+
+/**
+ * A batch whose results may be handed out before its write lands: it changed only keys (no lease,
+ * auth or compaction state, which callers read from memory right after their answer).
+ */
+function onlyKeysChanged(batch: AppliedBatch, compactRevision: number): boolean {
+  return batch.leases.isEmpty() && batch.auth.changes.length === 0 && batch.auth.writes().length === 0 && batch.compactRevision === compactRevision;
 }
 
 async function loadState(db: Db, limits: KvLimits): Promise<LoadedState> {
