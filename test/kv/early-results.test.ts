@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsKvDisk, type KvDisk } from '../../src/kv/disk.js';
 import type { Db } from '../../src/kv/db.js';
-import { KvStore, encodeCommand, type Command } from '../../src/kv/index.js';
+import { KvStore, encodeCommand, type Command, type WatchEvent } from '../../src/kv/index.js';
 import { b, putCmd, s, tempDir } from './helpers.js';
 
 /**
@@ -135,6 +135,6 @@ describe('results before the write lands', () => {
     await apply(putCmd('w', '2'));
     const { value } = await watcher.next();
     ac.abort();
-    expect(value!.map((e) => s(e.kv.value))).toEqual(['2']);
+    expect((value as WatchEvent[]).map((e) => s(e.kv.value))).toEqual(['2']);
   });
 });
