@@ -2,6 +2,7 @@ import type { RaftkvError } from '../common/errors.js';
 import { compactStep, encodeCursor, type CompactionCursor } from './compaction.js';
 import { CompactionWaiters } from './compaction-waiters.js';
 import type { Db, DbOp } from './db.js';
+import { writeBatch } from './db.js';
 import { META_COMPACTING } from './keys.js';
 
 /** What the compactor needs of its store. */
@@ -96,7 +97,7 @@ export class Compactor {
       ? { type: 'del', key: META_COMPACTING }
       : { type: 'put', key: META_COMPACTING, value: encodeCursor(step.cursor) };
     try {
-      await db.batch([...step.deletes, progress]);
+      await writeBatch(db, [...step.deletes, progress]);
     } catch (e) {
       this.host.fail(e);
       throw e;

@@ -22,6 +22,25 @@ export async function openDb(location: string): Promise<Db> {
   return db;
 }
 
+/**
+ * Writes `ops` as one atomic batch through a chained batch: classic-level's array form looks up
+ * each op's type, key and value by name in native code, which cost about 40 % more of the main
+ * thread at 80 ops (an apply batch under load) than one direct call per op.
+ */
+export function writeBatch(db: Db, ops: readonly DbOp[]): Promise<void> {
+  const batch = db.batch();
+  try {
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+  } catch (e) {
+    void batch.close().catch(() => undefined);
+    return Promise.reject(e);
+  }
+  return batch.write();
+}
+
 const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** The stored form of a user key's record: its KeyValue without the key (the db key holds it). */

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { assert } from '../common/assert.js';
 import { asError, CorruptionError, StoppedError } from '../common/errors.js';
 import type { Db, DbOp, DbSnapshot } from './db.js';
-import { decodeStored, readU64, u64 } from './db.js';
+import { decodeStored, readU64, u64, writeBatch } from './db.js';
 import { DedupeTable } from './dedupe.js';
 import { nextDbName } from './dirs.js';
 import { FsKvDisk, type KvDisk } from './disk.js';
@@ -235,7 +235,7 @@ export class KvStore {
     const batch: DbOp[] = [...ops, { type: 'put', key: META_APPLIED, value: u64(index) }];
     if (revision !== this.rev) batch.push({ type: 'put', key: META_REVISION, value: u64(revision) });
     if (keys !== this.keys) batch.push({ type: 'put', key: META_KEYS, value: u64(keys) });
-    const write = this.db.batch(batch).catch((e: unknown) => {
+    const write = writeBatch(this.db, batch).catch((e: unknown) => {
       this.failure = asError(e); // memory and disk may now disagree: refuse further work
       throw e;
     });
@@ -460,11 +460,11 @@ export class KvStore {
         batch.push({ type: 'put', key, value });
         bytes += key.length + value.length;
         if (bytes >= this.limits.restoreBatchBytes) {
-          await db.batch(batch);
+          await writeBatch(db, batch);
           [batch, bytes] = [[], 0];
         }
       }
-      await db.batch(batch);
+      await writeBatch(db, batch);
       await loadState(db, this.limits); // validates format and metadata before we commit to it
       await db.close();
       await this.disk.seal(name); // durable before the pointer names it

@@ -29,6 +29,31 @@ import {
 import { checkQuarantine, checkRecoveryLog, hasLevelCode, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogBatchOp, type LogDb } from './log-load.js';
 import { LogTail, type LogErrorFactory } from './log-tail.js';
 
+/**
+ * classic-level as the log's LogDb, writing each batch through a chained batch: the array form looks
+ * up each op's fields by name in native code, measurably more main-thread time per Ready.
+ */
+function chainedWrites(db: ClassicLevel<Buffer, Buffer>): LogDb {
+  return {
+    getMany: (keys) => db.getMany(keys),
+    iterator: (range) => db.iterator(range),
+    close: () => db.close(),
+    batch: (ops, opts) => {
+      const batch = db.batch();
+      try {
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+      } catch (e) {
+        void batch.close().catch(() => undefined);
+        return Promise.reject(e);
+      }
+      return batch.write({ sync: opts.sync });
+    },
+  };
+}
+
 /** Writes waiting behind the one in progress; beyond this a write is rejected (OverloadedError). */
 export const LOG_PENDING_WRITES_MAX = 64;
 
@@ -105,7 +130,7 @@ export class DiskStorage implements Storage {
       await db.close();
       throw err;
     }
-    return DiskStorage.openOn(db, dir, opts);
+    return DiskStorage.openOn(chainedWrites(db), dir, opts);
   }
 
   /**

@@ -43,14 +43,20 @@ class GatedDisk implements KvDisk {
 
   async open(name: string): Promise<Db> {
     const db = await this.inner.open(name);
-    const write = db.batch.bind(db) as (ops: unknown, opts?: unknown) => Promise<void>;
-    (db as unknown as { batch: (ops: unknown, opts?: unknown) => Promise<void> }).batch = async (ops, opts) => {
-      const gate = this.held;
-      if (gate !== null) {
-        this.onIssued?.();
-        await gate;
-      }
-      return write(ops, opts);
+    // The store writes through chained batches (src/kv/db.ts writeBatch): hold their write().
+    const chained = db.batch.bind(db) as () => { write(opts?: object): Promise<void> };
+    (db as unknown as { batch: () => unknown }).batch = () => {
+      const batch = chained();
+      const write = batch.write.bind(batch);
+      batch.write = async (opts?: object) => {
+        const gate = this.held;
+        if (gate !== null) {
+          this.onIssued?.();
+          await gate;
+        }
+        return write(opts);
+      };
+      return batch;
     };
     return db;
   }
