@@ -14,6 +14,7 @@ import { startGrpcServer, type RaftkvGrpcServer } from '../service/grpc-server.j
 import type { ServiceAuth, ServiceLeases, ServiceMaintenance, ServiceOptions } from '../service/deps.js';
 import { directoryBytes } from './disk-usage.js';
 import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { JwtTokens } from '../auth/jwt.js';
 import { SimpleTokens } from '../auth/simple-tokens.js';
 import { SIMPLE_TOKEN_TTL_S_DEFAULT, type TokenConfig } from '../auth/token-config.js';
@@ -205,8 +206,9 @@ export async function startServer(o: ServerOptions, signal?: AbortSignal): Promi
         return id !== null && m.state === MemberState.Alive && m.meta ? [{ id, grpcAddr: m.meta.grpcAddr }] : [];
       }),
     } : undefined;
+    const scratchDir = await emptyScratch(nodePaths(o.dataDir, o.id).scratch);
     p.grpc = await startGrpcServer({
-      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), auth: authForService(o, store, p.tls), maintenance: maintenanceForService(store, nodePaths(o.dataDir, o.id).kv), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, ...o.service },
+      node, kv, resolver: p.resolver, logger: log, leases: leasesForService(p.lessor, store), auth: authForService(o, store, p.tls), maintenance: maintenanceForService(store, nodePaths(o.dataDir, o.id).kv), ...(gossipDeps ? { gossip: gossipDeps } : {}), options: { clusterName: o.raft?.clusterId ?? NODE_DEFAULTS.clusterId, version: PACKAGE_VERSION, scratchDir, ...o.service },
       // Only with --metrics_addr: without it the handlers are not wrapped at all.
       ...(p.metrics ? { observe: p.metrics.observeGrpc } : {}),
     }, grpcAddr, learn ? { learnAddress: learn } : {}, tls?.grpc ?? {});
@@ -321,6 +323,13 @@ function startAutoCompactor(node: RaftNode, store: KvStore, log: Logger, opts: A
   }, opts);
   compactor.start();
   return compactor;
+}
+
+/** The scratch directory, emptied: what a request left when the node died is of no use to anyone. */
+async function emptyScratch(dir: string): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
 }
 
 function leasesForService(lessor: Lessor, store: KvStore): ServiceLeases {

@@ -97,6 +97,8 @@ export interface ServiceOptions {
   readonly version?: string;
   /** The cluster's name (--cluster_id); etcd's API reports a number derived from it as cluster_id. */
   readonly clusterName?: string;
+  /** Where Maintenance.Snapshot builds its file before streaming it (default: the OS temp dir). */
+  readonly scratchDir?: string;
 }
 
 export interface ServiceDeps {

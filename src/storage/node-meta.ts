@@ -30,13 +30,15 @@ export interface NodePaths {
   readonly snapshots: string;
   /** classic-level: the state machine's data. */
   readonly kv: string;
+  /** Files built for one request and deleted after it (etcd-format snapshots); emptied at start. */
+  readonly scratch: string;
   readonly nodeMeta: string;
 }
 
 export function nodePaths(dataDir: string, nodeId: number): NodePaths {
   checkNodeId(nodeId);
   const root = join(dataDir, String(nodeId));
-  return { root, raft: join(root, 'raft'), snapshots: join(root, 'snapshots'), kv: join(root, 'kv'), nodeMeta: join(root, NODE_META_FILE) };
+  return { root, raft: join(root, 'raft'), snapshots: join(root, 'snapshots'), kv: join(root, 'kv'), scratch: join(root, 'scratch'), nodeMeta: join(root, NODE_META_FILE) };
 }
 
 /** node.json in `rootDir`, or null if there is none. Throws CorruptionError/UnsupportedFormatError. */

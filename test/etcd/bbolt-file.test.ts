@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BOLT_PAGE_BYTES, writeBoltDb } from '../../src/service/etcd/bbolt.js';
+import { BOLT_PAGE_BYTES, writeBolt, writeBoltDb } from '../../src/service/etcd/bbolt.js';
 import { HAVE_ETCDCTL } from './ctl.js';
 
 interface StatusJson { hash: number; revision: number; totalKey: number; totalSize: number }
@@ -46,7 +46,7 @@ describe.skipIf(!HAVE_ETCDCTL)('bbolt file writer', () => {
   };
 
   it('writes empty buckets bbolt accepts', async () => {
-    const pages = writeBoltDb([{ name: 'key', entries: [] }, { name: 'meta', entries: [] }]);
+    const pages = await writeBoltDb([{ name: 'key', entries: [] }, { name: 'meta', entries: [] }]);
     expect(pages.every((p) => p.length % BOLT_PAGE_BYTES === 0)).toBe(true);
     expect(await status(pages)).toMatchObject({ totalKey: 0, revision: 0 });
   });
@@ -54,15 +54,33 @@ describe.skipIf(!HAVE_ETCDCTL)('bbolt file writer', () => {
   it('writes thousands of entries over branch pages and oversized values over overflow pages', async () => {
     const entries: Array<readonly [Uint8Array, Uint8Array]> = [];
     for (let i = 1; i <= 20_000; i++) entries.push([revKey(i, 0), Buffer.alloc(i % 1000 === 0 ? 3 * BOLT_PAGE_BYTES + 17 : 40, i % 251)]);
-    const pages = writeBoltDb([{ name: 'meta', entries: [[Buffer.from('consistent_index'), Buffer.alloc(8)]] }, { name: 'key', entries }]);
+    const pages = await writeBoltDb([{ name: 'meta', entries: [[Buffer.from('consistent_index'), Buffer.alloc(8)]] }, { name: 'key', entries }]);
     const s = await status(pages);
     expect(s.totalKey).toBe(20_001);
     expect(s.revision).toBe(20_000);
     expect(s.totalSize).toBe(pages.reduce((n, p) => n + p.length, 0));
   });
 
+  it('builds the same file page by page from placeholders filled in afterwards, from a generator', async () => {
+    const value = (i: number): Buffer => Buffer.alloc(i % 700 === 0 ? 2 * BOLT_PAGE_BYTES + 5 : 30 + (i % 50), i % 253);
+    const whole = await writeBoltDb([{ name: 'key', entries: Array.from({ length: 5000 }, (_, i) => [revKey(i + 1, 0), value(i)] as const) }]);
+    const file = Buffer.alloc(whole.reduce((n, p) => n + p.length, 0), 0xee); // garbage where nothing is written
+    const offsets: number[] = [];
+    function* entries(): Generator<readonly [Uint8Array, number]> {
+      for (let i = 0; i < 5000; i++) yield [revKey(i + 1, 0), value(i).length];
+    }
+    const pages = await writeBolt([{ name: 'key', entries: entries() }], (id, run) => void run.copy(file, id * BOLT_PAGE_BYTES), (bucket, n, at) => {
+      expect(bucket).toBe('key');
+      offsets[n] = at;
+    });
+    expect(pages * BOLT_PAGE_BYTES).toBe(file.length);
+    offsets.forEach((at, i) => value(i).copy(file, at));
+    expect(file.equals(Buffer.concat(whole))).toBe(true);
+    expect((await status([file])).totalKey).toBe(5000);
+  });
+
   it('is read back as different content when an entry changes (the hash covers the data)', async () => {
-    const make = (v: number): Buffer[] => writeBoltDb([{ name: 'key', entries: [[revKey(1, 0), Buffer.from([v])]] }]);
-    expect((await status(make(1))).hash).not.toBe((await status(make(2))).hash);
+    const make = (v: number): Promise<Buffer[]> => writeBoltDb([{ name: 'key', entries: [[revKey(1, 0), Buffer.from([v])]] }]);
+    expect((await status(await make(1))).hash).not.toBe((await status(await make(2))).hash);
   });
 });

@@ -2,7 +2,6 @@
  * The whole keyspace at one revision, read page by page through the store's MVCC range reads at
  * that revision, so writes that land during the scan do not change what it sees.
  */
-import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { KeyValue } from '../../kv/types.js';
 import type { ServiceKv } from '../deps.js';
@@ -58,11 +57,4 @@ function lengthPrefixed(b: Uint8Array): Buffer {
   out.writeUInt32BE(b.length, 0);
   out.set(b, 4);
   return out;
-}
-
-/** SHA-256 of a sequence of chunks (the Snapshot stream's trailer). */
-export function sha256Of(chunks: readonly Uint8Array[]): Buffer {
-  const h = createHash('sha256');
-  for (const c of chunks) h.update(c);
-  return h.digest();
 }

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { crc32 } from 'node:zlib';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { RaftkvError } from '../../common/errors.js';
@@ -27,9 +30,9 @@ import { unary, type HandlerContext } from '../kv-service.js';
 import { checkMalformed } from '../malformed.js';
 import { ETCD_API_VERSION } from './cluster.js';
 import { EtcdError, EtcdErrors, toEtcdStatus } from './errors.js';
-import { buildEtcdSnapshot } from './etcd-snapshot.js';
+import { writeEtcdSnapshot, type EtcdSnapshotFile } from './etcd-snapshot.js';
 import type { HeaderOf } from './header.js';
-import { hashKeyspace, sha256Of } from './keyspace.js';
+import { hashKeyspace } from './keyspace.js';
 
 /** etcd's snapshotSendBufferSize: the Snapshot stream's chunk. */
 export const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
@@ -128,16 +131,12 @@ async function streamSnapshot(ctx: HandlerContext, header: HeaderOf, call: Serve
   const scope = callScope(call, SNAPSHOT_STREAM_TIMEOUT_MS, ctx.shutdown);
   try {
     checkMalformed(call.request);
-    const snap = await buildEtcdSnapshot(ctx.deps.kv, () => ctx.deps.node.stats().appliedIndex, scope.signal);
-    const file = Buffer.concat(snap.pages);
-    const h = header(snap.revision);
-    for (let sent = 0; sent < file.length; ) {
-      scope.signal.throwIfAborted();
-      const blob = file.subarray(sent, sent + SNAPSHOT_CHUNK_BYTES);
-      sent += blob.length;
-      if (!call.write({ header: h, remainingBytes: file.length - sent, blob })) await once(call, 'drain', { signal: scope.signal });
+    const snap = await writeEtcdSnapshot(ctx.deps.kv, () => ctx.deps.node.stats().appliedIndex, scope.signal, ctx.deps.options?.scratchDir ?? tmpdir());
+    try {
+      await sendFile(snap, header(snap.revision), call, scope.signal);
+    } finally {
+      await snap.remove();
     }
-    call.write({ header: h, remainingBytes: 0, blob: sha256Of([file]) });
     call.end();
   } catch (e) {
     if (!scope.signal.aborted && !call.cancelled) call.emit('error', toEtcdStatus(e));
@@ -145,4 +144,24 @@ async function streamSnapshot(ctx: HandlerContext, header: HeaderOf, call: Serve
   } finally {
     scope.dispose();
   }
+}
+
+/** The file in 32 KiB messages with the bytes still to come, then one message with its SHA-256. */
+async function sendFile(snap: EtcdSnapshotFile, h: ReturnType<HeaderOf>, call: ServerWritableStream<SnapshotRequest, SnapshotResponse>, signal: AbortSignal): Promise<void> {
+  const sha = createHash('sha256');
+  const file = await open(snap.path, 'r');
+  try {
+    for (let sent = 0; sent < snap.bytes; ) {
+      signal.throwIfAborted();
+      const blob = Buffer.allocUnsafe(Math.min(SNAPSHOT_CHUNK_BYTES, snap.bytes - sent));
+      const { bytesRead } = await file.read(blob, 0, blob.length, sent);
+      if (bytesRead !== blob.length) throw new Error(`snapshot file ${snap.path}: read ${bytesRead} of ${blob.length} bytes at ${sent}`);
+      sha.update(blob);
+      sent += blob.length;
+      if (!call.write({ header: h, remainingBytes: snap.bytes - sent, blob })) await once(call, 'drain', { signal });
+    }
+  } finally {
+    await file.close();
+  }
+  call.write({ header: h, remainingBytes: 0, blob: sha.digest() });
 }
