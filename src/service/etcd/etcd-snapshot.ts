@@ -19,8 +19,8 @@ import type { ServiceKv } from '../deps.js';
 import { BOLT_PAGE_BYTES, writeBolt } from './bbolt.js';
 import { scanKeyspace } from './keyspace.js';
 
-/** A file up to this size gets its values filled in memory (then one write), a larger one in place. */
-export const SNAPSHOT_IMAGE_BYTES_MAX = 256 * 1024 * 1024;
+/** A file up to this size (the in-memory build's old limit) gets its values filled in memory, then one write; a larger one in place. */
+export const SNAPSHOT_IMAGE_BYTES_MAX = 512 * 1024 * 1024;
 /** Consecutive pages are gathered up to this many bytes before one positional write. */
 const WRITE_RUN_BYTES = 1024 * 1024;
 
