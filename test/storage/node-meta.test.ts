@@ -15,6 +15,7 @@ describe('node.json', () => {
       raft: '/data/3/raft',
       snapshots: '/data/3/snapshots',
       kv: '/data/3/kv',
+      scratch: '/data/3/scratch',
       nodeMeta: '/data/3/node.json',
     });
     expect(() => nodePaths('/data', 0)).toThrow(InvalidArgumentError);
