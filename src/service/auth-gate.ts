@@ -6,6 +6,7 @@ import { AuthFailure } from '../auth/types.js';
 import type { CallerStamp } from '../kv/types.js';
 import { rememberCaller, type Caller, type CallScope } from './call-signal.js';
 import type { ServiceAuth } from './deps.js';
+import { mapHandlers, refuseCall, type MethodShape } from './handler-map.js';
 import type { ServiceNode } from './node-port.js';
 import { FORWARDED_HEADER, FORWARDED_USER_HEADER, TOKEN_HEADER } from './forward.js';
 import { toStatus } from './status.js';
@@ -169,34 +170,26 @@ type AnyHandler = (call: IdentifiableCall & { emit?(event: 'error', err: unknown
  * others get the auth error as a gRPC status). With auth off the handlers run as they are.
  */
 export function rootOnlyWhenAuthOn<I extends object>(
-  def: Record<string, { readonly requestStream: boolean; readonly responseStream: boolean }>,
+  def: Readonly<Record<string, MethodShape>>,
   impl: I,
   gate: AuthGate,
   mapError: (err: unknown) => ReturnType<typeof toStatus> = toStatus,
   /** Members (peer-CA certificates) pass too: raftkv's Cluster API is how a node joins. */
   opts: { readonly members?: boolean } = {},
 ): I {
-  const out: Record<string, unknown> = { ...(impl as Record<string, unknown>) };
-  for (const [key, m] of Object.entries(def)) {
-    const handler = (impl as Record<string, unknown>)[key];
-    if (typeof handler !== 'function') continue;
+  return mapHandlers(def, impl, (handler, _name, m) => {
     const h = handler as AnyHandler;
-    out[key] = (call: Parameters<AnyHandler>[0], callback?: Parameters<AnyHandler>[1]) => {
+    return (call: Parameters<AnyHandler>[0], callback?: Parameters<AnyHandler>[1]) => {
       if (!gate.enabled() || (opts.members && gate.isMemberCall(call))) return h(call, callback);
       const signal = AbortSignal.timeout(ROOT_CHECK_TIMEOUT_MS);
       gate.identify(call, signal).then((caller) => {
         gate.requireRoot({ signal, deadlineMs: Date.now() + ROOT_CHECK_TIMEOUT_MS, dispose: () => undefined, caller });
         rememberCaller(call, caller);
         return h(call, callback);
-      }).catch((err: unknown) => {
-        const st = mapError(err);
-        if (!m.requestStream && !m.responseStream) callback?.(st, null);
-        else call.emit?.('error', st);
-      });
+      }).catch((err: unknown) => refuseCall(m, call, callback, mapError(err)));
       return undefined;
     };
-  }
-  return out as I;
+  });
 }
 
 /** Identifying a caller may wait for one ReadIndex round (a token made through another member). */

@@ -15,6 +15,7 @@ import { tolerantDefinition } from './malformed.js';
 import { addReflection } from './reflection.js';
 import { LeaderRouter } from './router.js';
 import { AuthGate, rootOnlyWhenAuthOn } from './auth-gate.js';
+import { mapHandlers } from './handler-map.js';
 
 /** Largest response we send (a full range page plus headers). */
 const SEND_MESSAGE_BYTES_MAX = 8 * 1024 * 1024;
@@ -109,18 +110,14 @@ interface MethodDefinition {
  * without --metrics_addr pays nothing. The method label is fixed per handler here, so its values are
  * bounded by the service definitions.
  */
-function observed<I extends object>(def: Record<string, MethodDefinition>, impl: I, observe: ObserveCall | undefined): I {
+function observed<I extends object>(def: Readonly<Record<string, MethodDefinition>>, impl: I, observe: ObserveCall | undefined): I {
   if (observe === undefined) return impl;
-  const out: Record<string, unknown> = { ...(impl as Record<string, unknown>) };
-  for (const [key, m] of Object.entries(def)) {
-    const handler = (impl as Record<string, unknown>)[key];
-    if (typeof handler !== 'function') continue;
+  return mapHandlers(def, impl, (handler, _name, m) => {
     const method = m.path.slice(m.path.lastIndexOf('/') + 1);
-    if (!m.requestStream && !m.responseStream) out[key] = observeUnary(method, handler as UnaryHandler, observe);
-    else if (!m.requestStream) out[key] = observeServerStream(method, handler as StreamHandler, observe);
-    // No client- or bidi-streaming methods exist; one added later stays unobserved until handled here.
-  }
-  return out as I;
+    if (!m.requestStream && !m.responseStream) return observeUnary(method, handler as UnaryHandler, observe);
+    if (!m.requestStream) return observeServerStream(method, handler as StreamHandler, observe);
+    return handler; // No client- or bidi-streaming methods exist; one added later stays unobserved until handled here.
+  });
 }
 
 type UnaryHandler = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void;
