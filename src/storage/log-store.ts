@@ -10,6 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { assert } from '../common/assert.js';
+import { writeChained } from '../common/level-batch.js';
 import { OverloadedError, StoppedError } from '../common/errors.js';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import type { Storage } from '../raft/storage.js';
@@ -29,28 +30,13 @@ import {
 import { checkQuarantine, checkRecoveryLog, hasLevelCode, levelCorruption, loadLog, throwIfAborted, type LoadedLog, type LogBatchOp, type LogDb } from './log-load.js';
 import { LogTail, type LogErrorFactory } from './log-tail.js';
 
-/**
- * classic-level as the log's LogDb, writing each batch through a chained batch: the array form looks
- * up each op's fields by name in native code, measurably more main-thread time per Ready.
- */
+/** classic-level as the log's LogDb, each batch written through a chained batch (src/common/level-batch.ts). */
 function chainedWrites(db: ClassicLevel<Buffer, Buffer>): LogDb {
   return {
     getMany: (keys) => db.getMany(keys),
     iterator: (range) => db.iterator(range),
     close: () => db.close(),
-    batch: (ops, opts) => {
-      const batch = db.batch();
-      try {
-        for (const op of ops) {
-          if (op.type === 'put') batch.put(op.key, op.value);
-          else batch.del(op.key);
-        }
-      } catch (e) {
-        void batch.close().catch(() => undefined);
-        return Promise.reject(e);
-      }
-      return batch.write({ sync: opts.sync });
-    },
+    batch: (ops, opts) => writeChained(db.batch(), ops, { sync: opts.sync }),
   };
 }
 
